@@ -1,0 +1,35 @@
+/**
+ * The access-control hook the broker consults per operation. The AAA model
+ * implements it; a listener without AAA passes `null` and nothing is checked.
+ *
+ * @module
+ */
+
+/** Per-client permissions, fixed when the client connects. */
+export interface ClientAcl {
+  /** May this client send a direct message to `target`? */
+  allowP2p(target: string): boolean;
+  /** May it publish to `topic` (PUBLISH and PUBLISH_FOR)? */
+  allowPublish(topic: string): boolean;
+  /** May it subscribe to the pattern `topic`? */
+  allowSubscribe(topic: string): boolean;
+  /** May it broadcast to `mask`? */
+  allowBroadcast(mask: string): boolean;
+}
+
+/** Where a connecting client comes from, for the registration check. */
+export interface PeerInfo {
+  /** Peer IP address for TCP/WebSocket clients; null for unix sockets. */
+  ip: string | null;
+  /** Identities proven by a TLS client certificate (subject CN and DNS SANs). */
+  certNames?: readonly string[];
+}
+
+/**
+ * Decides at registration whether a primary name may connect, and with which
+ * permissions. Returns null to refuse (the client gets ERR_ACCESS).
+ */
+export interface AccessPolicy {
+  /** The permissions of `primary` connecting from `peer`, or null to refuse. */
+  authorize(primary: string, peer: PeerInfo): ClientAcl | null;
+}

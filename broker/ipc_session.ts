@@ -1,0 +1,488 @@
+/**
+ * One socket connection on the broker side: handshake, registration, the
+ * frame read loop and the batched writer that delivers frames to it.
+ *
+ * @module
+ */
+import {
+  ErrorCode,
+  GREETINGS,
+  Op,
+  PROTOCOL_VERSION,
+} from "../protocol/constants.ts";
+import { ClientFrameDecoder, FrameTooLargeError } from "../protocol/decode.ts";
+import { writeAck, writeDelivery, writeNop } from "../protocol/encode.ts";
+import { closeQuietly, type Link, readExact, writeAll } from "../protocol/link.ts";
+import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
+import { WriteBuffer } from "../protocol/write_buffer.ts";
+import type { Broker } from "./broker.ts";
+import type { ClientAcl, PeerInfo } from "./acl.ts";
+import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
+import type { ResolvedServerConfig } from "./server_config.ts";
+
+/** A protocol violation by the peer; the connection is closed. */
+class ProtocolViolation extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolViolation";
+  }
+}
+
+/** Where a session came from. */
+export interface SessionOrigin {
+  /** Client kind for `client.list`. */
+  kind: ClientKind;
+  /** Peer `ip:port`, or null. */
+  source: string | null;
+  /** Listener bind string. */
+  port: string;
+  /** What the access policy sees. */
+  peer: PeerInfo;
+}
+
+/** Broker side of one IPC connection. */
+export class IpcSession implements ClientSink {
+  /** The registered record, once the handshake succeeded. */
+  entry: RegisteredClient | null = null;
+  /** `performance.now()` of the last complete frame or ping. */
+  lastFrameAt = performance.now();
+  /** When the current incomplete body started, or 0. */
+  bodyFrom = 0;
+
+  readonly #broker: Broker;
+  readonly #link: Link;
+  readonly #config: ResolvedServerConfig;
+  readonly #origin: SessionOrigin;
+  readonly #writer: WriteBuffer;
+  readonly #decoder: ClientFrameDecoder;
+  #acl: ClientAcl | null = null;
+  #ended = false;
+  #label: string;
+  // last-target / last-topic caches: a sender usually repeats them
+  #targetBytes: Uint8Array = new Uint8Array(0);
+  #target: RegisteredClient | undefined = undefined;
+  #targetName = "";
+  #topicBytes: Uint8Array = new Uint8Array(0);
+  #topic = "";
+  #topicSegs: string[] = [""];
+
+  /** Creates a session over an accepted link. */
+  constructor(broker: Broker, link: Link, config: ResolvedServerConfig, origin: SessionOrigin) {
+    this.#broker = broker;
+    this.#link = link;
+    this.#config = config;
+    this.#origin = origin;
+    this.#label = origin.source ?? origin.port;
+    this.#writer = new WriteBuffer(link, {
+      flushThreshold: Math.max(config.bufSize, 65536),
+      keepCapacity: Math.max(config.bufSize * 4, 262144),
+      bufTtlMicros: config.bufTtl,
+      onError: (err) => this.#end(`write failed: ${errorText(err)}`, false),
+    });
+    this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 65536));
+  }
+
+  /** Runs the connection to its end. Never throws. */
+  async run(): Promise<void> {
+    try {
+      if (!await this.#handshake()) return;
+      await this.#readLoop();
+    } catch (err) {
+      if (!this.#ended) {
+        const level = err instanceof ProtocolViolation || err instanceof FrameTooLargeError ? "warn" : "debug";
+        this.#broker.log[level](`${this.#who()}: ${errorText(err)}; disconnecting`);
+      }
+    } finally {
+      this.#teardown();
+    }
+  }
+
+  // ---------------------------------------------------------------- handshake
+
+  async #handshake(): Promise<boolean> {
+    const link = this.#link;
+    const ms = this.#config.timeout * 1000;
+    const greeting = new Uint8Array([GREETINGS, PROTOCOL_VERSION & 0xff, PROTOCOL_VERSION >> 8]);
+    await this.#step(writeAll(link, greeting), ms, "greeting");
+    const echo = await this.#step(readExact(link, 3), ms, "greeting echo");
+    if (echo[0] !== GREETINGS || (echo[1] | (echo[2] << 8)) !== PROTOCOL_VERSION) {
+      this.#broker.log.warn(`${this.#label}: unsupported greeting ${hex(echo)}; refusing`);
+      await this.#refuse(ErrorCode.NotSupported);
+      return false;
+    }
+    await this.#step(writeAll(link, new Uint8Array([ErrorCode.Ok])), ms, "greeting reply");
+    const lenBytes = await this.#step(readExact(link, 2), ms, "name length");
+    const len = lenBytes[0] | (lenBytes[1] << 8);
+    const nameBytes = len > 0 ? await this.#step(readExact(link, len), ms, "name") : new Uint8Array(0);
+    const name = decodeUtf8(nameBytes, 0, nameBytes.length);
+    if (name === null) {
+      this.#broker.log.warn(`${this.#label}: client name is not valid UTF-8; closing`);
+      return false;
+    }
+    if (name.length === 0 || name.startsWith(".")) {
+      this.#broker.log.warn(`${this.#label}: invalid client name "${name}"; refusing`);
+      await this.#refuse(ErrorCode.Data);
+      return false;
+    }
+    const entryProbe = new RegisteredClient(name, this.#origin.kind, this, this.#origin.source, this.#origin.port);
+    const policy = this.#config.policy;
+    if (policy !== null) {
+      const acl = policy.authorize(entryProbe.primary, this.#origin.peer);
+      if (acl === null) {
+        this.#broker.log.warn(`${this.#label}: client "${name}" refused by access policy`);
+        await this.#refuse(ErrorCode.Access);
+        return false;
+      }
+      this.#acl = acl;
+    }
+    const entry = this.#acl === null ? entryProbe : new RegisteredClient(
+      name,
+      this.#origin.kind,
+      this,
+      this.#origin.source,
+      this.#origin.port,
+      this.#acl,
+    );
+    const code = this.#broker.register(entry);
+    if (code !== ErrorCode.Ok) {
+      this.#broker.log.warn(`${this.#label}: client "${name}" refused with code 0x${code.toString(16)}`);
+      await this.#refuse(code);
+      return false;
+    }
+    this.entry = entry;
+    // queued before any delivery can be: the OK byte always precedes frames
+    const w = this.#writer;
+    const p = w.reserve(1);
+    w.buf[p] = ErrorCode.Ok;
+    w.commit(1, true, 0);
+    this.lastFrameAt = performance.now();
+    this.#label = `client "${name}"`;
+    this.#broker.log.debug(`${this.#label} connected from ${this.#origin.source ?? this.#origin.port}`);
+    return true;
+  }
+
+  async #step<T>(op: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      return await Promise.race([
+        op,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            closeQuietly(this.#link);
+            reject(new Error(`handshake timed out (${what})`));
+          }, ms);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #refuse(code: number): Promise<void> {
+    try {
+      await this.#step(writeAll(this.#link, new Uint8Array([code])), this.#config.timeout * 1000, "refusal");
+    } catch {
+      // the peer is gone already
+    }
+  }
+
+  // ---------------------------------------------------------------- frames
+
+  async #readLoop(): Promise<void> {
+    const dec = this.#decoder;
+    const link = this.#link;
+    for (;;) {
+      const n = await link.read(dec.readRegion());
+      if (n === null) {
+        if (dec.pending > 0) throw new ProtocolViolation("connection closed inside a frame");
+        return;
+      }
+      dec.commit(n);
+      let parsed = false;
+      while (dec.next()) {
+        parsed = true;
+        const r = this.#handleFrame();
+        if (r !== undefined) await r;
+        if (this.#ended) return;
+      }
+      const now = performance.now();
+      if (parsed) this.lastFrameAt = now;
+      if (dec.inBody) {
+        if (this.bodyFrom === 0) this.bodyFrom = now;
+      } else this.bodyFrom = 0;
+    }
+  }
+
+  #handleFrame(): Promise<void> | undefined {
+    const dec = this.#decoder;
+    const flags = dec.flags;
+    if (flags === 0) return undefined; // ping
+    const op = flags & 0x3f;
+    const qos = flags >>> 6;
+    const realtime = (qos & 2) !== 0;
+    const buf = dec.buf;
+    const bs = dec.bodyStart;
+    const be = dec.bodyEnd;
+    const entry = this.entry!;
+    const broker = this.#broker;
+    const acl = this.#acl;
+    let code: number | Promise<number>;
+    switch (op) {
+      case Op.Message: {
+        const nul = requireNul(buf, bs, be);
+        const target = this.#resolveTarget(buf, bs, nul);
+        if (acl !== null && !acl.allowP2p(this.#targetName)) {
+          code = ErrorCode.Access;
+        } else {
+          code = broker.routeMessage(entry, target, realtime, buf, nul + 1, be, be - bs);
+        }
+        break;
+      }
+      case Op.Broadcast: {
+        const nul = requireNul(buf, bs, be);
+        const mask = requireText(buf, bs, nul, "broadcast mask");
+        if (acl !== null && !acl.allowBroadcast(mask)) code = ErrorCode.Access;
+        else code = broker.routeBroadcast(entry, mask, realtime, buf, nul + 1, be, be - bs);
+        break;
+      }
+      case Op.Publish: {
+        const nul = requireNul(buf, bs, be);
+        this.#resolveTopic(buf, bs, nul);
+        if (acl !== null && !acl.allowPublish(this.#topic)) code = ErrorCode.Access;
+        else {
+          code = broker.routePublish(
+            entry,
+            this.#topic,
+            this.#topicSegs,
+            buf.subarray(bs, nul + 1),
+            null,
+            realtime,
+            buf,
+            nul + 1,
+            be,
+            be - bs,
+          );
+        }
+        break;
+      }
+      case Op.PublishFor: {
+        const nul = requireNul(buf, bs, be);
+        const nul2 = requireNul(buf, nul + 1, be);
+        this.#resolveTopic(buf, bs, nul);
+        const receiver = requireText(buf, nul + 1, nul2, "receiver");
+        if (acl !== null && !acl.allowPublish(this.#topic)) code = ErrorCode.Access;
+        else {
+          code = broker.routePublish(
+            entry,
+            this.#topic,
+            this.#topicSegs,
+            buf.subarray(bs, nul + 1),
+            receiver,
+            realtime,
+            buf,
+            nul2 + 1,
+            be,
+            be - bs,
+          );
+        }
+        break;
+      }
+      case Op.Subscribe:
+      case Op.Unsubscribe:
+      case Op.Exclude:
+      case Op.Unexclude:
+        code = this.#topicListOp(op, qos, buf, bs, be);
+        break;
+      case Op.Nop:
+        requireNul(buf, bs, be);
+        return undefined; // never acknowledged
+      default:
+        throw new ProtocolViolation(`unknown operation 0x${op.toString(16).padStart(2, "0")}`);
+    }
+    if ((qos & 1) === 0) {
+      if (typeof code !== "number") return this.#awaitDelivery(code, null, false);
+      return undefined;
+    }
+    if (typeof code === "number") {
+      writeAck(this.#writer, buf, dec.idAt, code, realtime);
+      broker.countAck(entry);
+      return undefined;
+    }
+    return this.#awaitDelivery(code, buf.slice(dec.idAt, dec.idAt + 4), realtime);
+  }
+
+  /** Waits for an in-process target with a full queue, up to the timeout. */
+  async #awaitDelivery(code: Promise<number>, id: Uint8Array | null, realtime: boolean): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), this.#config.timeout * 1000));
+    const result = await Promise.race([code, expired]);
+    clearTimeout(timer);
+    if (result === null) throw new Error("timed out waiting for an in-process target's queue");
+    if (id !== null && !this.#ended) {
+      writeAck(this.#writer, id, 0, result, realtime);
+      this.#broker.countAck(this.entry!);
+    }
+  }
+
+  #topicListOp(op: number, qos: number, buf: Uint8Array, bs: number, be: number): number {
+    const topics: string[] = [];
+    let start = bs;
+    for (;;) {
+      let nul = indexOfNul(buf, start, be);
+      if (nul === -1) nul = be;
+      topics.push(requireText(buf, start, nul, "topic"));
+      if (nul === be) break;
+      start = nul + 1;
+    }
+    const entry = this.entry!;
+    const broker = this.#broker;
+    broker.countReceived(entry, be - bs);
+    for (const t of topics) {
+      switch (op) {
+        case Op.Subscribe:
+          if (this.#acl !== null && !this.#acl.allowSubscribe(t)) {
+            if ((qos & 1) !== 0) {
+              writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, (qos & 2) !== 0);
+              broker.countAck(entry);
+            }
+          } else broker.subscribe(entry, t);
+          break;
+        case Op.Unsubscribe:
+          broker.unsubscribe(entry, t);
+          break;
+        case Op.Exclude:
+          broker.exclude(entry, t);
+          break;
+        default:
+          broker.unexclude(entry, t);
+      }
+    }
+    return ErrorCode.Ok;
+  }
+
+  #resolveTarget(buf: Uint8Array, start: number, end: number): RegisteredClient | undefined {
+    if (!bytesEqual(buf, start, end, this.#targetBytes)) {
+      this.#targetName = requireText(buf, start, end, "target");
+      this.#targetBytes = buf.slice(start, end);
+      this.#target = this.#broker.lookup(this.#targetName);
+    } else if (this.#target === undefined || !this.#target.registered) {
+      this.#target = this.#broker.lookup(this.#targetName);
+    }
+    return this.#target;
+  }
+
+  #resolveTopic(buf: Uint8Array, start: number, end: number): void {
+    if (bytesEqual(buf, start, end, this.#topicBytes)) return;
+    this.#topic = requireText(buf, start, end, "topic");
+    this.#topicBytes = buf.slice(start, end);
+    this.#topicSegs = this.#topic.split("/");
+  }
+
+  // ---------------------------------------------------------------- ClientSink
+
+  /** @internal */
+  deliver(
+    kind: number,
+    realtime: boolean,
+    sender: RegisteredClient,
+    _topic: string | null,
+    topicZ: Uint8Array | null,
+    src: Uint8Array,
+    payloadStart: number,
+    payloadEnd: number,
+  ): Delivery {
+    const w = this.#writer;
+    if (this.#ended || w.frames + w.framesInFlight >= this.#config.queueSize) return Delivery.Overflow;
+    writeDelivery(w, kind, realtime, sender.nameZ, topicZ, src, payloadStart, payloadEnd);
+    return Delivery.Queued;
+  }
+
+  /** @internal */
+  queueLength(): number {
+    return this.#writer.pendingFrames;
+  }
+
+  /** @internal */
+  disconnect(reason: string, flush: boolean): void {
+    if (this.#ended) return;
+    this.#broker.log.info(`${this.#who()} disconnected: ${reason}`);
+    this.#end(reason, flush);
+  }
+
+  // ---------------------------------------------------------------- keepalive
+
+  /**
+   * Called every `timeout/2` by the listener: enforces the silence, body and
+   * write timeouts and queues a NOP.
+   */
+  tick(now: number): void {
+    if (this.entry === null || this.#ended) return;
+    const ms = this.#config.timeout * 1000;
+    const w = this.#writer;
+    let problem: string | null = null;
+    if (w.writeStartedAt > 0 && now - w.writeStartedAt > ms) problem = "write timed out";
+    else if (this.bodyFrom > 0 ? now - this.bodyFrom > ms : now - this.lastFrameAt > ms * 1.25) {
+      problem = this.bodyFrom > 0 ? "frame body not received in time" : "no frames or pings in time";
+    } else if (w.pendingFrames >= this.#config.queueSize) problem = "client queue overflow";
+    if (problem !== null) {
+      this.#broker.log.warn(`${this.#who()}: ${problem}; disconnecting`);
+      this.#end(problem, false);
+      return;
+    }
+    writeNop(w);
+  }
+
+  /** Closes a connection that has not registered yet (broker shutdown). */
+  abort(): void {
+    if (this.entry === null) this.#end("broker closing", false);
+  }
+
+  // ---------------------------------------------------------------- teardown
+
+  #end(reason: string, flush: boolean): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.entry !== null && this.entry.registered) this.#broker.unregister(this.entry, true);
+    if (flush && !this.#writer.broken) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const done = () => {
+        clearTimeout(timer);
+        closeQuietly(this.#link);
+        this.#writer.close(new Error(reason));
+      };
+      timer = setTimeout(done, this.#config.timeout * 1000);
+      this.#writer.flush().then(done, done);
+    } else {
+      closeQuietly(this.#link);
+      this.#writer.close(new Error(reason));
+    }
+  }
+
+  #teardown(): void {
+    if (!this.#ended) this.#end("connection closed", true);
+  }
+
+  #who(): string {
+    return this.#label;
+  }
+}
+
+function requireNul(buf: Uint8Array, start: number, end: number): number {
+  const nul = indexOfNul(buf, start, end);
+  if (nul === -1) throw new ProtocolViolation("broken frame: missing NUL separator");
+  return nul;
+}
+
+function requireText(buf: Uint8Array, start: number, end: number, what: string): string {
+  const s = decodeUtf8(buf, start, end);
+  if (s === null) throw new ProtocolViolation(`${what} is not valid UTF-8`);
+  return s;
+}
+
+function hex(bytes: Uint8Array): string {
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,72 @@
+/**
+ * Per-listener settings and their defaults.
+ *
+ * @module
+ */
+import {
+  DEFAULT_BUF_SIZE,
+  DEFAULT_BUF_TTL,
+  DEFAULT_PAYLOAD_LIMIT,
+  DEFAULT_TIMEOUT,
+} from "../protocol/constants.ts";
+import type { AccessPolicy } from "./acl.ts";
+
+/** Settings of one listener. */
+export interface ServerConfig {
+  /** Read/write buffer size in bytes. Default 8192. */
+  bufSize?: number;
+  /** Delayed-flush time in microseconds; below 1000 frames are flushed once per microtask. Default 10. */
+  bufTtl?: number;
+  /**
+   * Timeout in seconds: each handshake step, frame bodies, socket writes;
+   * keepalive NOPs every `timeout/2`; silent clients dropped after 1.25 × `timeout`. Default 1.
+   */
+  timeout?: number;
+  /** Per-client queue size in frames. Default: the broker's. */
+  queueSize?: number;
+  /** Largest accepted frame body in bytes, or `null` for none. Default 64 MiB. */
+  payloadLimit?: number | null;
+  /** Access policy (AAA); absent: no checks. */
+  policy?: AccessPolicy | null;
+  /** Mode of a unix socket file, e.g. `0o660`. Default: by umask. */
+  socketMode?: number;
+}
+
+/** A {@linkcode ServerConfig} with every default applied. @internal */
+export interface ResolvedServerConfig {
+  bufSize: number;
+  bufTtl: number;
+  timeout: number;
+  queueSize: number;
+  payloadLimit: number;
+  policy: AccessPolicy | null;
+  socketMode: number | null;
+}
+
+/** Applies defaults and validates ranges. @internal */
+export function resolveServerConfig(config: ServerConfig, brokerQueueSize: number): ResolvedServerConfig {
+  const c: ResolvedServerConfig = {
+    bufSize: config.bufSize ?? DEFAULT_BUF_SIZE,
+    bufTtl: config.bufTtl ?? DEFAULT_BUF_TTL,
+    timeout: config.timeout ?? DEFAULT_TIMEOUT,
+    queueSize: config.queueSize ?? brokerQueueSize,
+    payloadLimit: config.payloadLimit === null ? 0xffffffff : config.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT,
+    policy: config.policy ?? null,
+    socketMode: config.socketMode ?? null,
+  };
+  positive("bufSize", c.bufSize);
+  positive("timeout", c.timeout);
+  positive("queueSize", c.queueSize);
+  positive("payloadLimit", c.payloadLimit);
+  if (!(c.bufTtl >= 0)) throw new RangeError(`Invalid bufTtl "${c.bufTtl}": must be zero or more`);
+  if (c.socketMode !== null && !(Number.isInteger(c.socketMode) && c.socketMode >= 0 && c.socketMode <= 0o777)) {
+    throw new RangeError(`Invalid socketMode "${c.socketMode}": must be 0 to 0o777`);
+  }
+  return c;
+}
+
+function positive(name: string, v: number): void {
+  if (!(typeof v === "number" && v > 0 && Number.isFinite(v))) {
+    throw new RangeError(`Invalid ${name} "${v}": must be a positive number`);
+  }
+}

@@ -1,0 +1,462 @@
+/**
+ * The IPC client: connects to a broker over a unix socket or TCP, registers
+ * a name, and exchanges frames with batched writes and in-place parsing.
+ *
+ * @module
+ */
+import {
+  type AckedQoS,
+  DEFAULT_BUF_SIZE,
+  DEFAULT_QUEUE_SIZE,
+  DEFAULT_TIMEOUT,
+  ErrorCode,
+  GREETINGS,
+  Op,
+  PROTOCOL_VERSION,
+  QoS,
+  qosIsRealtime,
+  qosNeedsAck,
+  SECONDARY_SEP,
+  type UnackedQoS,
+} from "../protocol/constants.ts";
+import { BrokerFrameDecoder } from "../protocol/decode.ts";
+import { writeClientFrame, writePing, writeTopicsFrame } from "../protocol/encode.ts";
+import { BusError } from "../protocol/errors.ts";
+import { Frame } from "../protocol/frame.ts";
+import { closeQuietly, type Link, readExact, writeAll } from "../protocol/link.ts";
+import { type Logger, silentLogger } from "../protocol/log.ts";
+import { isSecondaryName, parseAddress } from "../protocol/names.ts";
+import { bytesEqual, decodeUtf8, encodeUtf8, indexOfNul, toBytes } from "../protocol/text.ts";
+import { WriteBuffer } from "../protocol/write_buffer.ts";
+import type { BusClient, OpResult, Payload } from "./bus_client.ts";
+import { FrameQueue } from "./frame_queue.ts";
+
+/** Options of {@linkcode connect}. */
+export interface ConnectOptions {
+  /** Client name to register (1..65535 UTF-8 bytes, not starting with `.`). */
+  name: string;
+  /**
+   * Timeout in seconds: the whole connect and handshake, each socket write,
+   * waiting for an ACK. Pings are sent every `timeout/2`. Default 1.
+   */
+  timeout?: number;
+  /** Initial read buffer size in bytes. Default 8192. */
+  bufSize?: number;
+  /** Incoming frames buffered before reading pauses. Default 8192. */
+  queueSize?: number;
+  /** Seconds between pings; 0 disables them. Default `timeout/2`. */
+  pingInterval?: number;
+  /** Largest frame body accepted from the broker. Default: no limit. */
+  maxFrameSize?: number;
+  /** Where the client logs protocol problems. Default: silent. */
+  logger?: Logger;
+  /**
+   * Opens the byte stream instead of a plain unix/TCP connection (TLS or
+   * other transports). Receives the address given to {@linkcode connect}.
+   */
+  dial?: (address: string) => Promise<Link>;
+}
+
+interface AckWaiter {
+  resolve: () => void;
+  reject: (err: BusError) => void;
+  at: number;
+}
+
+/**
+ * Connects to a broker and registers `options.name`.
+ *
+ * @example Message round trip
+ * ```ts ignore
+ * import { connect, QoS } from "@busrt/busrt";
+ * const client = await connect("/tmp/busrt.sock", { name: "app" });
+ * await client.send("other.app", "hello", QoS.Processed);
+ * for await (const frame of client) console.log(frame.sender, frame.payload);
+ * ```
+ *
+ * @throws {BusError} with the broker's code when the registration is refused
+ */
+export async function connect(address: string, options: ConnectOptions): Promise<IpcClient> {
+  const timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT) * 1000;
+  const nameBytes = encodeUtf8(options.name);
+  if (nameBytes.length === 0 || nameBytes.length > 0xffff) {
+    throw new RangeError(`Invalid client name "${options.name}": must be 1 to 65535 bytes`);
+  }
+  let link: Link | null = null;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      if (link !== null) closeQuietly(link);
+      reject(new BusError(ErrorCode.Timeout, `Cannot connect to "${address}": timed out`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      (async () => {
+        link = await (options.dial ?? dialPlain)(address);
+        await handshake(link, nameBytes);
+        return new IpcClient(address, link, options);
+      })(),
+      deadline,
+    ]);
+  } catch (err) {
+    if (link !== null) closeQuietly(link);
+    if (err instanceof BusError) throw err;
+    throw new BusError(ErrorCode.Io, `Cannot connect to "${address}": ${err instanceof Error ? err.message : err}`, {
+      cause: err,
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function dialPlain(address: string): Promise<Link> {
+  const addr = parseAddress(address);
+  if (addr.transport === "unix") return await Deno.connect({ transport: "unix", path: addr.path });
+  const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
+  conn.setNoDelay(true);
+  return conn;
+}
+
+async function handshake(link: Link, nameBytes: Uint8Array): Promise<void> {
+  const greeting = await readExact(link, 3);
+  if (greeting[0] !== GREETINGS || (greeting[1] | (greeting[2] << 8)) !== PROTOCOL_VERSION) {
+    throw new BusError(ErrorCode.NotSupported, "Cannot connect: the server is not a BUS/RT v1 broker");
+  }
+  await writeAll(link, greeting);
+  const ok = await readExact(link, 1);
+  if (ok[0] !== ErrorCode.Ok) throw new BusError(ok[0], `Cannot connect: greeting refused (${new BusError(ok[0]).message})`);
+  const msg = new Uint8Array(2 + nameBytes.length);
+  msg[0] = nameBytes.length & 0xff;
+  msg[1] = nameBytes.length >> 8;
+  msg.set(nameBytes, 2);
+  await writeAll(link, msg);
+  const code = (await readExact(link, 1))[0];
+  if (code !== ErrorCode.Ok) {
+    const name = new TextDecoder().decode(nameBytes);
+    throw new BusError(code, `Cannot register client "${name}": ${new BusError(code).message}`);
+  }
+}
+
+/**
+ * A connected IPC client. Create it with {@linkcode connect}.
+ */
+export class IpcClient implements BusClient {
+  /** The registered name. */
+  readonly name: string;
+  /** The address connected to. */
+  readonly address: string;
+  /** Resolves when the connection has ended, for any reason. */
+  readonly closed: Promise<void>;
+  /** Why the connection ended, once it has (null for a normal close). */
+  closeReason: Error | null = null;
+
+  readonly #link: Link;
+  readonly #options: ConnectOptions;
+  readonly #writer: WriteBuffer;
+  readonly #decoder: BrokerFrameDecoder;
+  readonly #queue: FrameQueue<Frame>;
+  readonly #acks = new Map<number, AckWaiter>();
+  readonly #timeoutMs: number;
+  readonly #log: Logger;
+  #frameId = 0;
+  #connected = true;
+  #resolveClosed!: () => void;
+  #pinger: ReturnType<typeof setInterval> | undefined;
+  #secondaryIndex = 0;
+  #targetText = "";
+  #targetBytes: Uint8Array = new Uint8Array(0);
+  #senderBytes: Uint8Array = new Uint8Array(0);
+  #sender = "";
+  #topicBytes: Uint8Array = new Uint8Array(0);
+  #topic = "";
+
+  /** @internal Use {@linkcode connect}. */
+  constructor(address: string, link: Link, options: ConnectOptions) {
+    this.name = options.name;
+    this.address = address;
+    this.#link = link;
+    this.#options = options;
+    this.#timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT) * 1000;
+    this.#log = options.logger ?? silentLogger;
+    const bufSize = options.bufSize ?? DEFAULT_BUF_SIZE;
+    this.#writer = new WriteBuffer(link, {
+      flushThreshold: Math.max(bufSize, 65536),
+      onError: (err) => this.#shutdown(new BusError(ErrorCode.Io, `write failed: ${err}`, { cause: err })),
+    });
+    this.#decoder = new BrokerFrameDecoder(options.maxFrameSize ?? 0xffffffff, Math.max(bufSize, 16384));
+    this.#queue = new FrameQueue(options.queueSize ?? DEFAULT_QUEUE_SIZE);
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    const ping = options.pingInterval ?? this.#timeoutMs / 2000;
+    if (ping > 0) {
+      this.#pinger = setInterval(() => this.#tick(), ping * 1000);
+      writePing(this.#writer);
+    }
+    this.#readLoop();
+  }
+
+  /** Whether the connection is up. */
+  isConnected(): boolean {
+    return this.#connected;
+  }
+
+  /** Frames received but not yet consumed. */
+  get pendingFrames(): number {
+    return this.#queue.length;
+  }
+
+  /** Incoming data frames, until the connection ends. */
+  [Symbol.asyncIterator](): AsyncIterator<Frame> {
+    return this.#queue[Symbol.asyncIterator]();
+  }
+
+  // ---------------------------------------------------------------- operations
+
+  /** Sends a direct message to `target`. */
+  send(target: string, payload: Payload, qos?: UnackedQoS): undefined;
+  send(target: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  send(target: string, payload: Payload, qos?: QoS): OpResult;
+  send(target: string, payload: Payload, qos: QoS = QoS.No): OpResult {
+    return this.#frame(Op.Message, qos, this.#target(target), null, toBytes(payload));
+  }
+
+  /** Broadcasts to every client matching `mask`. */
+  broadcast(mask: string, payload: Payload, qos?: UnackedQoS): undefined;
+  broadcast(mask: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  broadcast(mask: string, payload: Payload, qos?: QoS): OpResult;
+  broadcast(mask: string, payload: Payload, qos: QoS = QoS.No): OpResult {
+    return this.#frame(Op.Broadcast, qos, this.#target(mask), null, toBytes(payload));
+  }
+
+  /** Publishes to `topic`. */
+  publish(topic: string, payload: Payload, qos?: UnackedQoS): undefined;
+  publish(topic: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  publish(topic: string, payload: Payload, qos?: QoS): OpResult;
+  publish(topic: string, payload: Payload, qos: QoS = QoS.No): OpResult {
+    return this.#frame(Op.Publish, qos, this.#target(topic), null, toBytes(payload));
+  }
+
+  /** Publishes to `topic` for the instances of primary `receiver` only. */
+  publishFor(topic: string, receiver: string, payload: Payload, qos?: UnackedQoS): undefined;
+  publishFor(topic: string, receiver: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  publishFor(topic: string, receiver: string, payload: Payload, qos?: QoS): OpResult;
+  publishFor(topic: string, receiver: string, payload: Payload, qos: QoS = QoS.No): OpResult {
+    return this.#frame(Op.PublishFor, qos, encodeUtf8(topic), encodeUtf8(receiver), toBytes(payload));
+  }
+
+  /** Subscribes to topic patterns (one frame for all of them). */
+  subscribe(topics: string | string[], qos?: UnackedQoS): undefined;
+  subscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
+  subscribe(topics: string | string[], qos?: QoS): OpResult;
+  subscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
+    return this.#topics(Op.Subscribe, topics, qos);
+  }
+
+  /** Removes subscriptions (exact pattern strings). */
+  unsubscribe(topics: string | string[], qos?: UnackedQoS): undefined;
+  unsubscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
+  unsubscribe(topics: string | string[], qos?: QoS): OpResult;
+  unsubscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
+    return this.#topics(Op.Unsubscribe, topics, qos);
+  }
+
+  /** Excludes topic patterns from the publications received. */
+  exclude(topics: string | string[], qos?: UnackedQoS): undefined;
+  exclude(topics: string | string[], qos: AckedQoS): Promise<void>;
+  exclude(topics: string | string[], qos?: QoS): OpResult;
+  exclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
+    return this.#topics(Op.Exclude, topics, qos);
+  }
+
+  /** Removes exclusions. */
+  unexclude(topics: string | string[], qos?: UnackedQoS): undefined;
+  unexclude(topics: string | string[], qos: AckedQoS): Promise<void>;
+  unexclude(topics: string | string[], qos?: QoS): OpResult;
+  unexclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
+    return this.#topics(Op.Unexclude, topics, qos);
+  }
+
+  /** Sends a keepalive now. */
+  ping(): Promise<void> {
+    this.#ensureConnected();
+    writePing(this.#writer);
+    return this.#writer.flush();
+  }
+
+  /** Resolves once everything sent so far has been written to the socket. */
+  flush(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  /**
+   * Connects a secondary client `<name>%%<n>` with the same options.
+   *
+   * @throws {TypeError} when called on a secondary
+   */
+  async registerSecondary(): Promise<IpcClient> {
+    if (isSecondaryName(this.name)) {
+      throw new TypeError(`Cannot register a secondary of "${this.name}": it is a secondary itself`);
+    }
+    const name = `${this.name}${SECONDARY_SEP}${this.#secondaryIndex++}`;
+    return await connect(this.address, { ...this.#options, name });
+  }
+
+  /** Flushes what was sent (bounded by the timeout) and closes the connection. */
+  async close(): Promise<void> {
+    if (!this.#connected) return await this.closed;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#writer.flush().catch(() => {}),
+      new Promise((r) => timer = setTimeout(r, this.#timeoutMs)),
+    ]);
+    clearTimeout(timer);
+    this.#shutdown(null);
+    await this.closed;
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #nextId(): number {
+    this.#frameId = this.#frameId >= 0xffffffff ? 1 : this.#frameId + 1;
+    return this.#frameId;
+  }
+
+  #target(text: string): Uint8Array {
+    if (text !== this.#targetText) {
+      this.#targetText = text;
+      this.#targetBytes = encodeUtf8(text);
+    }
+    return this.#targetBytes;
+  }
+
+  #frame(op: number, qos: QoS, field1: Uint8Array, field2: Uint8Array | null, payload: Uint8Array): OpResult {
+    this.#ensureConnected();
+    const id = this.#nextId();
+    writeClientFrame(this.#writer, id, op | (qos << 6), field1, field2, payload, qosIsRealtime(qos));
+    return qosNeedsAck(qos) ? this.#waitAck(id) : undefined;
+  }
+
+  #topics(op: number, topics: string | string[], qos: QoS): OpResult {
+    this.#ensureConnected();
+    const list = (typeof topics === "string" ? [topics] : topics).map(encodeUtf8);
+    const id = this.#nextId();
+    writeTopicsFrame(this.#writer, id, op | (qos << 6), list, qosIsRealtime(qos));
+    return qosNeedsAck(qos) ? this.#waitAck(id) : undefined;
+  }
+
+  #waitAck(id: number): Promise<void> {
+    const { promise, resolve, reject } = Promise.withResolvers<void>();
+    this.#acks.set(id, { resolve, reject, at: performance.now() });
+    return promise;
+  }
+
+  #ensureConnected(): void {
+    if (!this.#connected) {
+      throw new BusError(ErrorCode.Eof, `Cannot use client "${this.name}": not connected`, {
+        cause: this.closeReason ?? undefined,
+      });
+    }
+  }
+
+  async #readLoop(): Promise<void> {
+    const dec = this.#decoder;
+    const queue = this.#queue;
+    try {
+      for (;;) {
+        if (queue.full) await queue.waitSpace();
+        const n = await this.#link.read(dec.readRegion());
+        if (n === null) {
+          this.#shutdown(this.#connected ? new BusError(ErrorCode.Eof, "connection closed by the broker") : null);
+          return;
+        }
+        dec.commit(n);
+        let handed = false;
+        while (dec.next()) {
+          const kind = dec.kind;
+          if (kind === Op.Nop) continue;
+          if (kind === Op.Ack) {
+            this.#settle(dec.ackId, dec.ackCode);
+            continue;
+          }
+          if (kind !== Op.Message && kind !== Op.Broadcast && kind !== Op.Publish) {
+            throw new BusError(ErrorCode.Data, `unknown frame kind 0x${kind.toString(16)} from the broker`);
+          }
+          queue.push(this.#makeFrame(kind, dec.buf, dec.bodyStart, dec.bodyEnd, dec.realtime));
+          handed = true;
+        }
+        if (handed) dec.detach();
+      }
+    } catch (err) {
+      const reason = err instanceof BusError ? err : new BusError(ErrorCode.Io, String(err), { cause: err });
+      if (this.#connected) this.#log.warn(`client "${this.name}": ${reason.message}`);
+      this.#shutdown(this.#connected ? reason : null);
+    }
+  }
+
+  #makeFrame(kind: Frame["kind"], buf: Uint8Array, start: number, end: number, realtime: boolean): Frame {
+    const nul = indexOfNul(buf, start, end);
+    if (nul === -1) throw new BusError(ErrorCode.Data, "broken frame from the broker: no sender terminator");
+    if (!bytesEqual(buf, start, nul, this.#senderBytes)) {
+      const s = decodeUtf8(buf, start, nul);
+      if (s === null) throw new BusError(ErrorCode.Data, "broken frame from the broker: sender is not UTF-8");
+      this.#sender = s;
+      this.#senderBytes = buf.slice(start, nul);
+    }
+    let topic: string | null = null;
+    let payloadStart = nul + 1;
+    if (kind === Op.Publish) {
+      const nul2 = indexOfNul(buf, payloadStart, end);
+      if (nul2 === -1) throw new BusError(ErrorCode.Data, "broken frame from the broker: no topic terminator");
+      if (!bytesEqual(buf, payloadStart, nul2, this.#topicBytes)) {
+        const t = decodeUtf8(buf, payloadStart, nul2);
+        if (t === null) throw new BusError(ErrorCode.Data, "broken frame from the broker: topic is not UTF-8");
+        this.#topic = t;
+        this.#topicBytes = buf.slice(payloadStart, nul2);
+      }
+      topic = this.#topic;
+      payloadStart = nul2 + 1;
+    }
+    return new Frame(kind, this.#sender, topic, buf.subarray(payloadStart, end), realtime);
+  }
+
+  #settle(id: number, code: number): void {
+    const waiter = this.#acks.get(id);
+    if (waiter === undefined) {
+      this.#log.debug(`client "${this.name}": orphaned ACK for frame ${id}`);
+      return;
+    }
+    this.#acks.delete(id);
+    if (code === ErrorCode.Ok) waiter.resolve();
+    else waiter.reject(new BusError(code));
+  }
+
+  #tick(): void {
+    if (!this.#connected) return;
+    const now = performance.now();
+    const w = this.#writer;
+    if (w.writeStartedAt > 0 && now - w.writeStartedAt > this.#timeoutMs) {
+      this.#shutdown(new BusError(ErrorCode.Timeout, "socket write timed out"));
+      return;
+    }
+    for (const [id, waiter] of this.#acks) {
+      if (now - waiter.at <= this.#timeoutMs) break; // insertion order = send order
+      this.#acks.delete(id);
+      waiter.reject(new BusError(ErrorCode.Timeout, `no ACK for frame ${id} within the timeout`));
+    }
+    writePing(w);
+  }
+
+  #shutdown(reason: Error | null): void {
+    if (!this.#connected) return;
+    this.#connected = false;
+    this.closeReason = reason;
+    clearInterval(this.#pinger);
+    closeQuietly(this.#link);
+    const err = new BusError(ErrorCode.Eof, `client "${this.name}" disconnected`, { cause: reason ?? undefined });
+    this.#writer.close(err);
+    for (const waiter of this.#acks.values()) waiter.reject(err);
+    this.#acks.clear();
+    this.#queue.close();
+    this.#resolveClosed();
+  }
+}

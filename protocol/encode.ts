@@ -1,0 +1,151 @@
+/**
+ * Frame encoders. Each appends one frame to a {@linkcode WriteBuffer} with
+ * plain byte stores: no intermediate arrays, no string building.
+ *
+ * @module
+ */
+import { BROKER_HEADER_SIZE, CLIENT_HEADER_SIZE, Op } from "./constants.ts";
+import type { WriteBuffer } from "./write_buffer.ts";
+
+/** Stores `v` as u32 little-endian at `buf[at]`. */
+export function putU32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v;
+  buf[at + 1] = v >>> 8;
+  buf[at + 2] = v >>> 16;
+  buf[at + 3] = v >>> 24;
+}
+
+/** Reads a u32 little-endian from `buf[at]`. */
+export function getU32(buf: Uint8Array, at: number): number {
+  return (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
+}
+
+/**
+ * Appends a client → broker frame: `id flags len` + `field \0` for each field
+ * (target, receiver …) + payload.
+ */
+export function writeClientFrame(
+  w: WriteBuffer,
+  id: number,
+  flags: number,
+  field1: Uint8Array,
+  field2: Uint8Array | null,
+  payload: Uint8Array,
+  instant: boolean,
+): void {
+  const bodyLen = field1.length + 1 + (field2 === null ? 0 : field2.length + 1) + payload.length;
+  const total = CLIENT_HEADER_SIZE + bodyLen;
+  let p = w.reserve(total);
+  const buf = w.buf;
+  putU32(buf, p, id);
+  buf[p + 4] = flags;
+  putU32(buf, p + 5, bodyLen);
+  p += CLIENT_HEADER_SIZE;
+  buf.set(field1, p);
+  p += field1.length;
+  buf[p++] = 0;
+  if (field2 !== null) {
+    buf.set(field2, p);
+    p += field2.length;
+    buf[p++] = 0;
+  }
+  if (payload.length > 0) buf.set(payload, p);
+  w.commit(total, instant);
+}
+
+/** Appends a topic-list frame (SUBSCRIBE …): topics joined by `\0`, no trailing NUL. */
+export function writeTopicsFrame(
+  w: WriteBuffer,
+  id: number,
+  flags: number,
+  topics: Uint8Array[],
+  instant: boolean,
+): void {
+  let bodyLen = topics.length > 0 ? topics.length - 1 : 0;
+  for (const t of topics) bodyLen += t.length;
+  const total = CLIENT_HEADER_SIZE + bodyLen;
+  let p = w.reserve(total);
+  const buf = w.buf;
+  putU32(buf, p, id);
+  buf[p + 4] = flags;
+  putU32(buf, p + 5, bodyLen);
+  p += CLIENT_HEADER_SIZE;
+  for (let i = 0; i < topics.length; i++) {
+    if (i > 0) buf[p++] = 0;
+    buf.set(topics[i], p);
+    p += topics[i].length;
+  }
+  w.commit(total, instant);
+}
+
+/** Appends the client keepalive: 9 zero bytes. */
+export function writePing(w: WriteBuffer): void {
+  const p = w.reserve(CLIENT_HEADER_SIZE);
+  w.buf.fill(0, p, p + CLIENT_HEADER_SIZE);
+  w.commit(CLIENT_HEADER_SIZE, true, 0);
+}
+
+/**
+ * Appends a broker → client data frame. `senderZ` is the sender name with its
+ * terminating NUL; `topicZ` likewise, or `null` for non-publish kinds.
+ */
+export function writeDelivery(
+  w: WriteBuffer,
+  kind: number,
+  realtime: boolean,
+  senderZ: Uint8Array,
+  topicZ: Uint8Array | null,
+  src: Uint8Array,
+  payloadStart: number,
+  payloadEnd: number,
+): void {
+  const payloadLen = payloadEnd - payloadStart;
+  const bodyLen = senderZ.length + (topicZ === null ? 0 : topicZ.length) + payloadLen;
+  const total = BROKER_HEADER_SIZE + bodyLen;
+  let p = w.reserve(total);
+  const buf = w.buf;
+  buf[p] = kind;
+  putU32(buf, p + 1, bodyLen);
+  buf[p + 5] = realtime ? 1 : 0;
+  p += BROKER_HEADER_SIZE;
+  buf.set(senderZ, p);
+  p += senderZ.length;
+  if (topicZ !== null) {
+    buf.set(topicZ, p);
+    p += topicZ.length;
+  }
+  if (payloadLen > 0) {
+    if (payloadLen <= 64) {
+      for (let i = payloadStart; i < payloadEnd; i++) buf[p++] = src[i];
+    } else {
+      buf.set(src.subarray(payloadStart, payloadEnd), p);
+    }
+  }
+  w.commit(total, realtime);
+}
+
+/** Appends an ACK: `FE id(4) code`, copying the id bytes from `src[idAt]`. */
+export function writeAck(
+  w: WriteBuffer,
+  src: Uint8Array,
+  idAt: number,
+  code: number,
+  instant: boolean,
+): void {
+  const p = w.reserve(6);
+  const buf = w.buf;
+  buf[p] = Op.Ack;
+  buf[p + 1] = src[idAt];
+  buf[p + 2] = src[idAt + 1];
+  buf[p + 3] = src[idAt + 2];
+  buf[p + 4] = src[idAt + 3];
+  buf[p + 5] = code;
+  w.commit(6, instant);
+}
+
+/** Appends the broker keepalive: 6 zero bytes. */
+export function writeNop(w: WriteBuffer): void {
+  const p = w.reserve(BROKER_HEADER_SIZE);
+  w.buf.fill(0, p, p + BROKER_HEADER_SIZE);
+  w.commit(BROKER_HEADER_SIZE, false, 0);
+}
