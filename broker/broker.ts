@@ -261,7 +261,17 @@ export class Broker {
         if (matchSegments(segs, c.nameSegments, "*", "?")) targets.push(c);
       }
     }
-    return this.#deliverAll(Op.Broadcast, realtime, sender, null, null, src, payloadStart, payloadEnd, bodyLen);
+    return this.#deliverAll(
+      Op.Broadcast,
+      realtime,
+      sender,
+      null,
+      null,
+      src,
+      payloadStart,
+      payloadEnd,
+      bodyLen,
+    );
   }
 
   /**
@@ -296,7 +306,17 @@ export class Broker {
       targets[n++] = c;
     }
     targets.length = n;
-    return this.#deliverAll(Op.Publish, realtime, sender, topic, topicZ, src, payloadStart, payloadEnd, bodyLen);
+    return this.#deliverAll(
+      Op.Publish,
+      realtime,
+      sender,
+      topic,
+      topicZ,
+      src,
+      payloadStart,
+      payloadEnd,
+      bodyLen,
+    );
   }
 
   #deliverAll(
@@ -324,7 +344,20 @@ export class Broker {
         this.#dropOverflowed(t);
       } else {
         const rest = targets.slice(i + 1);
-        return this.#deliverRest(r, t, rest, kind, realtime, sender, topic, topicZ, src, payloadStart, payloadEnd, bodyLen);
+        return this.#deliverRest(
+          r,
+          t,
+          rest,
+          kind,
+          realtime,
+          sender,
+          topic,
+          topicZ,
+          src,
+          payloadStart,
+          payloadEnd,
+          bodyLen,
+        );
       }
     }
     targets.length = 0;
@@ -437,7 +470,9 @@ export class Broker {
   registerClient(name: string, options: { queueSize?: number } = {}): InProcessClient {
     const client = new InProcessClient(this, name, options.queueSize ?? this.queueSize);
     const code = this.register(client.entry);
-    if (code !== ErrorCode.Ok) throw new BusError(code, `Cannot register client "${name}": ${describe(code)}`);
+    if (code !== ErrorCode.Ok) {
+      throw new BusError(code, `Cannot register client "${name}": ${describe(code)}`);
+    }
     this.#inProcess.add(client);
     client.closed.then(() => this.#inProcess.delete(client));
     return client;
@@ -447,7 +482,10 @@ export class Broker {
   registerSecondaryFor(client: InProcessClient): InProcessClient {
     const primary = client.entry.primary;
     if (!this.#clients.has(primary)) {
-      throw new BusError(ErrorCode.NotRegistered, `Cannot register a secondary: "${primary}" is not registered`);
+      throw new BusError(
+        ErrorCode.NotRegistered,
+        `Cannot register a secondary: "${primary}" is not registered`,
+      );
     }
     for (;;) {
       const name = `${primary}%%${client.nextSecondaryIndex()}`;
@@ -537,7 +575,9 @@ export class Broker {
    */
   forceDisconnect(name: string): void {
     const c = this.#clients.get(name);
-    if (c === undefined) throw new BusError(ErrorCode.NotRegistered, `Cannot disconnect "${name}": not registered`);
+    if (c === undefined) {
+      throw new BusError(ErrorCode.NotRegistered, `Cannot disconnect "${name}": not registered`);
+    }
     if (c.kind === "internal") {
       throw new BusError(ErrorCode.NotSupported, `Cannot disconnect "${name}": it is an in-process client`);
     }

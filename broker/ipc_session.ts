@@ -4,12 +4,7 @@
  *
  * @module
  */
-import {
-  ErrorCode,
-  GREETINGS,
-  Op,
-  PROTOCOL_VERSION,
-} from "../protocol/constants.ts";
+import { ErrorCode, GREETINGS, Op, PROTOCOL_VERSION } from "../protocol/constants.ts";
 import { ClientFrameDecoder, FrameTooLargeError } from "../protocol/decode.ts";
 import { writeAck, writeDelivery, writeNop } from "../protocol/encode.ts";
 import { closeQuietly, type Link, readExact, writeAll } from "../protocol/link.ts";
@@ -89,7 +84,9 @@ export class IpcSession implements ClientSink {
       await this.#readLoop();
     } catch (err) {
       if (!this.#ended) {
-        const level = err instanceof ProtocolViolation || err instanceof FrameTooLargeError ? "warn" : "debug";
+        const level = err instanceof ProtocolViolation || err instanceof FrameTooLargeError
+          ? "warn"
+          : "debug";
         this.#broker.log[level](`${this.#who()}: ${errorText(err)}; disconnecting`);
       }
     } finally {
@@ -124,7 +121,13 @@ export class IpcSession implements ClientSink {
       await this.#refuse(ErrorCode.Data);
       return false;
     }
-    const entryProbe = new RegisteredClient(name, this.#origin.kind, this, this.#origin.source, this.#origin.port);
+    const entryProbe = new RegisteredClient(
+      name,
+      this.#origin.kind,
+      this,
+      this.#origin.source,
+      this.#origin.port,
+    );
     const policy = this.#config.policy;
     if (policy !== null) {
       const acl = policy.authorize(entryProbe.primary, this.#origin.peer);
@@ -314,7 +317,9 @@ export class IpcSession implements ClientSink {
   /** Waits for an in-process target with a full queue, up to the timeout. */
   async #awaitDelivery(code: Promise<number>, id: Uint8Array | null, realtime: boolean): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const expired = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), this.#config.timeout * 1000));
+    const expired = new Promise<null>((resolve) =>
+      timer = setTimeout(() => resolve(null), this.#config.timeout * 1000)
+    );
     const result = await Promise.race([code, expired]);
     clearTimeout(timer);
     if (result === null) throw new Error("timed out waiting for an in-process target's queue");

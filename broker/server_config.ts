@@ -59,7 +59,9 @@ export function resolveServerConfig(config: ServerConfig, brokerQueueSize: numbe
   positive("queueSize", c.queueSize);
   positive("payloadLimit", c.payloadLimit);
   if (!(c.bufTtl >= 0)) throw new RangeError(`Invalid bufTtl "${c.bufTtl}": must be zero or more`);
-  if (c.socketMode !== null && !(Number.isInteger(c.socketMode) && c.socketMode >= 0 && c.socketMode <= 0o777)) {
+  if (
+    c.socketMode !== null && !(Number.isInteger(c.socketMode) && c.socketMode >= 0 && c.socketMode <= 0o777)
+  ) {
     throw new RangeError(`Invalid socketMode "${c.socketMode}": must be 0 to 0o777`);
   }
   return c;

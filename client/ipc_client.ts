@@ -102,9 +102,13 @@ export async function connect(address: string, options: ConnectOptions): Promise
   } catch (err) {
     if (link !== null) closeQuietly(link);
     if (err instanceof BusError) throw err;
-    throw new BusError(ErrorCode.Io, `Cannot connect to "${address}": ${err instanceof Error ? err.message : err}`, {
-      cause: err,
-    });
+    throw new BusError(
+      ErrorCode.Io,
+      `Cannot connect to "${address}": ${err instanceof Error ? err.message : err}`,
+      {
+        cause: err,
+      },
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -125,7 +129,9 @@ async function handshake(link: Link, nameBytes: Uint8Array): Promise<void> {
   }
   await writeAll(link, greeting);
   const ok = await readExact(link, 1);
-  if (ok[0] !== ErrorCode.Ok) throw new BusError(ok[0], `Cannot connect: greeting refused (${new BusError(ok[0]).message})`);
+  if (ok[0] !== ErrorCode.Ok) {
+    throw new BusError(ok[0], `Cannot connect: greeting refused (${new BusError(ok[0]).message})`);
+  }
   const msg = new Uint8Array(2 + nameBytes.length);
   msg[0] = nameBytes.length & 0xff;
   msg[1] = nameBytes.length >> 8;
@@ -366,7 +372,9 @@ export class IpcClient implements BusClient {
         if (queue.full) await queue.waitSpace();
         const n = await this.#link.read(dec.readRegion());
         if (n === null) {
-          this.#shutdown(this.#connected ? new BusError(ErrorCode.Eof, "connection closed by the broker") : null);
+          this.#shutdown(
+            this.#connected ? new BusError(ErrorCode.Eof, "connection closed by the broker") : null,
+          );
           return;
         }
         dec.commit(n);
@@ -406,10 +414,14 @@ export class IpcClient implements BusClient {
     let payloadStart = nul + 1;
     if (kind === Op.Publish) {
       const nul2 = indexOfNul(buf, payloadStart, end);
-      if (nul2 === -1) throw new BusError(ErrorCode.Data, "broken frame from the broker: no topic terminator");
+      if (nul2 === -1) {
+        throw new BusError(ErrorCode.Data, "broken frame from the broker: no topic terminator");
+      }
       if (!bytesEqual(buf, payloadStart, nul2, this.#topicBytes)) {
         const t = decodeUtf8(buf, payloadStart, nul2);
-        if (t === null) throw new BusError(ErrorCode.Data, "broken frame from the broker: topic is not UTF-8");
+        if (t === null) {
+          throw new BusError(ErrorCode.Data, "broken frame from the broker: topic is not UTF-8");
+        }
         this.#topic = t;
         this.#topicBytes = buf.slice(payloadStart, nul2);
       }
@@ -452,7 +464,9 @@ export class IpcClient implements BusClient {
     this.closeReason = reason;
     clearInterval(this.#pinger);
     closeQuietly(this.#link);
-    const err = new BusError(ErrorCode.Eof, `client "${this.name}" disconnected`, { cause: reason ?? undefined });
+    const err = new BusError(ErrorCode.Eof, `client "${this.name}" disconnected`, {
+      cause: reason ?? undefined,
+    });
     this.#writer.close(err);
     for (const waiter of this.#acks.values()) waiter.reject(err);
     this.#acks.clear();

@@ -17,5 +17,12 @@ export * from "./names.ts";
 export * from "./log.ts";
 export * from "./link.ts";
 export { BrokerFrameDecoder, ClientFrameDecoder, FrameTooLargeError, ReadBuffer } from "./decode.ts";
-export { writeAck, writeClientFrame, writeDelivery, writeNop, writePing, writeTopicsFrame } from "./encode.ts";
+export {
+  writeAck,
+  writeClientFrame,
+  writeDelivery,
+  writeNop,
+  writePing,
+  writeTopicsFrame,
+} from "./encode.ts";
 export { WriteBuffer, type WriteBufferOptions } from "./write_buffer.ts";
