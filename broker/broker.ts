@@ -17,7 +17,7 @@ import { BusError } from "../protocol/errors.ts";
 import { type Logger, silentLogger } from "../protocol/log.ts";
 import { encodeUtf8 } from "../protocol/text.ts";
 import { encodeAnnouncement } from "./announcement.ts";
-import { type ClientKind, Delivery, RegisteredClient } from "./registered_client.ts";
+import { type ClientKind, Delivery, type RegisteredClient } from "./registered_client.ts";
 import { matchSegments, TopicTree } from "./topics.ts";
 import { InProcessClient } from "./inprocess_client.ts";
 import { BrokerListener } from "./listener.ts";

@@ -74,7 +74,7 @@ export class IpcSession implements ClientSink {
       bufTtlMicros: config.bufTtl,
       onError: (err) => this.#end(`write failed: ${errorText(err)}`, false),
     });
-    this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 65536));
+    this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 4096));
   }
 
   /** Runs the connection to its end. Never throws. */
@@ -449,13 +449,12 @@ export class IpcSession implements ClientSink {
     this.#ended = true;
     if (this.entry !== null && this.entry.registered) this.#broker.unregister(this.entry, true);
     if (flush && !this.#writer.broken) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
         clearTimeout(timer);
         closeQuietly(this.#link);
         this.#writer.close(new Error(reason));
       };
-      timer = setTimeout(done, this.#config.timeout * 1000);
+      const timer = setTimeout(done, this.#config.timeout * 1000);
       this.#writer.flush().then(done, done);
     } else {
       closeQuietly(this.#link);

@@ -18,4 +18,6 @@ export { type Accepted, type Acceptor, BrokerListener } from "./listener.ts";
 export type { ServerConfig } from "./server_config.ts";
 export type { AccessPolicy, ClientAcl, PeerInfo } from "./acl.ts";
 export type { SessionOrigin } from "./ipc_session.ts";
-export type { ClientKind } from "./registered_client.ts";
+export type { ClientKind, ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
+export type { ResolvedServerConfig } from "./server_config.ts";
+export type { Markable } from "./topics.ts";

@@ -34,12 +34,19 @@ export interface ServerConfig {
 
 /** A {@linkcode ServerConfig} with every default applied. @internal */
 export interface ResolvedServerConfig {
+  /** Read/write buffer size in bytes. */
   bufSize: number;
+  /** Delayed-flush time in microseconds. */
   bufTtl: number;
+  /** Timeout in seconds. */
   timeout: number;
+  /** Per-client queue size in frames. */
   queueSize: number;
+  /** Largest accepted frame body in bytes. */
   payloadLimit: number;
+  /** Access policy, or null. */
   policy: AccessPolicy | null;
+  /** Unix socket file mode, or null. */
   socketMode: number | null;
 }
 

@@ -78,7 +78,7 @@ export const ErrorCode = {
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode];
 
 /** Response code meaning success. */
-export const RESPONSE_OK = ErrorCode.Ok;
+export const RESPONSE_OK: 0x01 = ErrorCode.Ok;
 
 /** Separator between a primary name and a secondary suffix. */
 export const SECONDARY_SEP = "%%";

@@ -36,9 +36,11 @@ export class ReadBuffer {
   protected need = 0;
   #baseSize: number;
   #maxAdaptive: number;
-  #detach = false;
+  #pinned = false;
 
   /**
+   * Creates an empty buffer.
+   *
    * @param size initial capacity
    * @param maxAdaptive capacity the buffer may grow to when reads keep filling it
    */
@@ -49,11 +51,12 @@ export class ReadBuffer {
   }
 
   /**
-   * Asks that the next {@linkcode readRegion} does not overwrite bytes parsed
-   * so far (frames handed out still view them): unparsed bytes move to a new buffer.
+   * Declares that frames handed out still view the bytes parsed so far: they
+   * are never overwritten. Reading continues after them in the same buffer
+   * while it has room, then in a new buffer.
    */
   detach(): void {
-    this.#detach = true;
+    this.#pinned = true;
   }
 
   /** Space to read into; call {@linkcode commit} with the count read. */
@@ -64,17 +67,20 @@ export class ReadBuffer {
     else if (cap > this.#maxAdaptive && this.need <= this.#maxAdaptive) {
       cap = Math.max(this.#maxAdaptive, pending); // shrink after a large frame
     }
-    if (this.#detach || cap !== this.buf.length) {
-      const next = new Uint8Array(Math.max(cap, pending + MIN_FREE));
-      next.set(this.buf.subarray(this.start, this.end));
-      this.buf = next;
-      this.start = 0;
-      this.end = pending;
-      this.#detach = false;
-    } else if (pending === 0) {
+    if (pending === 0 && !this.#pinned && cap === this.buf.length) {
       this.start = this.end = 0;
-    } else if (this.buf.length - this.end < MIN_FREE || this.buf.length - this.start < this.need) {
-      this.buf.copyWithin(0, this.start, this.end);
+    } else if (
+      cap !== this.buf.length || this.buf.length - this.end < MIN_FREE ||
+      this.buf.length - this.start < this.need
+    ) {
+      if (this.#pinned || cap !== this.buf.length) {
+        const next = new Uint8Array(Math.max(cap, pending + MIN_FREE));
+        next.set(this.buf.subarray(this.start, this.end));
+        this.buf = next;
+        this.#pinned = false;
+      } else {
+        this.buf.copyWithin(0, this.start, this.end);
+      }
       this.start = 0;
       this.end = pending;
     }
@@ -91,6 +97,7 @@ export class ReadBuffer {
       this.end -= this.start;
       this.start = 0;
       this.buf = next;
+      this.#pinned = false;
     }
   }
 
