@@ -123,7 +123,7 @@ async function sendRecv(
   const payload = ctx.payload;
   const window = ctx.window;
   let received = 0;
-  let wake: (() => void) | null = null;
+  let wake = null as (() => void) | null;
   let wakeAt = 0;
   const consumer = (async () => {
     if (total === 0) return;
