@@ -631,12 +631,13 @@ export class Broker {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#listeners].map((l) => l.close()));
+    const listeners = [...this.#listeners];
+    await Promise.all(listeners.map((l) => l.close()));
     for (const c of [...this.#clients.values()]) {
       this.unregister(c, false);
       c.sink.disconnect("broker closed", true);
     }
-    await Promise.all([...this.#listeners].map((l) => l.drained()));
+    await Promise.all(listeners.map((l) => l.drained()));
     this.#core = null;
   }
 }
