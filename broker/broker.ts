@@ -449,7 +449,8 @@ export class Broker {
    */
   announce(topic: string, subject: string, data: string | null = null): void {
     const core = this.#core;
-    if (core === null) return;
+    // the core client itself may be the one leaving
+    if (core === null || !core.isConnected()) return;
     const payload = encodeAnnouncement(subject, data);
     core.publish(topic, payload);
   }

@@ -21,3 +21,25 @@ export type { SessionOrigin } from "./ipc_session.ts";
 export type { ClientKind, ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
 export type { ResolvedServerConfig } from "./server_config.ts";
 export type { Markable } from "./topics.ts";
+export { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./aaa.ts";
+export { type IpAddress, IpNetwork, parseIp } from "./ip_network.ts";
+export {
+  certificateBoundPolicy,
+  certificateNames,
+  serveTls,
+  TLS_SCHEME,
+  type TlsOptions,
+  type TlsServerConfig,
+} from "./tls_listener.ts";
+export { type CoreMethod, CoreRpc, type CoreRpcOptions, enableCoreRpc } from "./core_rpc.ts";
+export {
+  applyBrokerConfig,
+  type ApplyConfigOptions,
+  type BindTransport,
+  type BrokerConfig,
+  brokerOptionsFromConfig,
+  type ListenerConfig,
+  type ListenerTlsConfig,
+  loadBrokerConfig,
+  parseBrokerConfig,
+} from "./config_file.ts";

@@ -1,0 +1,309 @@
+/**
+ * Deno permissions as the outer wall of the broker: before `serve` binds
+ * anything, check that the process holds exactly the permissions its binds
+ * and files need, and say in plain words which flag is missing.
+ *
+ * @example At the start of `serve`
+ * ```ts ignore
+ * import { checkServePermissions, formatPermissionProblems, servePlanFromBinds } from "./permissions.ts";
+ * const plan = servePlanFromBinds(["/run/busrt.sock", "127.0.0.1:7777"], { socketMode: true, pidFile: "/run/busrt.pid" });
+ * const problems = await checkServePermissions(plan);
+ * if (problems.some((p) => p.fatal)) {
+ *   console.error(formatPermissionProblems(problems));
+ *   Deno.exit(1);
+ * }
+ * ```
+ *
+ * @module
+ */
+import type { BrokerConfig } from "../broker/config_file.ts";
+import { parseAddress } from "../protocol/names.ts";
+
+/** What a broker process is about to do, as far as permissions go. */
+export interface ServePlan {
+  /** Unix socket paths to listen on. */
+  unixSockets?: readonly string[];
+  /** TCP (or TLS) `host:port` binds, without scheme. */
+  tcpBinds?: readonly string[];
+  /** FIFO paths to create and read (`fifo:<path>` binds). */
+  fifos?: readonly string[];
+  /** Files to read: config, certificates, keys. */
+  readFiles?: readonly string[];
+  /** Files to write: PID file. */
+  writeFiles?: readonly string[];
+  /** Whether a unix socket file mode is set (needs `--allow-sys=umask` to apply it with no window). */
+  socketMode?: boolean;
+}
+
+/** One missing permission. */
+export interface PermissionProblem {
+  /** The flag that grants it, e.g. `--allow-net=unix:/run/busrt.sock`. */
+  flag: string;
+  /** Why it is needed, e.g. `to listen on the unix socket "/run/busrt.sock"`. */
+  reason: string;
+  /** False when the broker can work without it, less safely (umask). */
+  fatal: boolean;
+  /** `needs <flag> (<reason>)`, ready to print. */
+  message: string;
+}
+
+interface Need {
+  descriptor: Deno.PermissionDescriptor;
+  flag: string;
+  reason: string;
+  fatal: boolean;
+}
+
+function needsOf(plan: ServePlan): Need[] {
+  const needs: Need[] = [];
+  for (const path of plan.unixSockets ?? []) {
+    const what = `to listen on the unix socket "${path}"`;
+    needs.push(
+      {
+        descriptor: { name: "net", host: `unix:${path}` },
+        flag: `--allow-net=unix:${path}`,
+        reason: what,
+        fatal: true,
+      },
+      // a stale socket file is inspected and removed before binding
+      { descriptor: { name: "read", path }, flag: `--allow-read=${path}`, reason: what, fatal: true },
+      { descriptor: { name: "write", path }, flag: `--allow-write=${path}`, reason: what, fatal: true },
+    );
+  }
+  for (const bind of plan.tcpBinds ?? []) {
+    const host = netHost(bind);
+    needs.push({
+      descriptor: { name: "net", host },
+      flag: `--allow-net=${host}`,
+      reason: `to listen on "${bind}"`,
+      fatal: true,
+    });
+  }
+  for (const path of plan.fifos ?? []) {
+    const what = `to create and read the FIFO "${path}"`;
+    needs.push(
+      { descriptor: { name: "read", path }, flag: `--allow-read=${path}`, reason: what, fatal: true },
+      { descriptor: { name: "write", path }, flag: `--allow-write=${path}`, reason: what, fatal: true },
+    );
+  }
+  for (const path of plan.readFiles ?? []) {
+    needs.push({
+      descriptor: { name: "read", path },
+      flag: `--allow-read=${path}`,
+      reason: `to read "${path}"`,
+      fatal: true,
+    });
+  }
+  for (const path of plan.writeFiles ?? []) {
+    needs.push({
+      descriptor: { name: "write", path },
+      flag: `--allow-write=${path}`,
+      reason: `to write "${path}"`,
+      fatal: true,
+    });
+  }
+  if (plan.socketMode && (plan.unixSockets?.length ?? 0) > 0) {
+    needs.push({
+      descriptor: { name: "sys", kind: "umask" },
+      // Deno 2.9 refuses the flag --allow-sys=umask ("unknown sys descriptor"); a permission
+      // set in deno.json with "sys": ["umask"] grants just this
+      flag: "--allow-sys",
+      reason: "to create unix sockets with their mode at once; Deno refuses --allow-sys=umask, so grant it " +
+        'with "sys": ["umask"] in a deno.json permission set (deno run -P) or with --allow-sys; without it ' +
+        "the mode is set by chmod right after binding",
+      fatal: false,
+    });
+  }
+  return needs;
+}
+
+/** `host:port` as Deno's net permission spells it (`[v6]:port`). */
+function netHost(bind: string): string {
+  const addr = parseAddress(bind);
+  if (addr.transport !== "tcp") throw new TypeError(`Invalid TCP bind "${bind}": expected host:port`);
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return `${host}:${addr.port}`;
+}
+
+/**
+ * Checks, without prompting, every permission the plan needs; returns the
+ * missing ones (empty when all are granted). Only `fatal` problems stop a
+ * broker from working.
+ *
+ * @example
+ * ```ts
+ * import { checkServePermissions } from "./permissions.ts";
+ * const problems = await checkServePermissions({ tcpBinds: ["127.0.0.1:7777"] });
+ * for (const p of problems) console.error(p.message);
+ * ```
+ */
+export async function checkServePermissions(plan: ServePlan): Promise<PermissionProblem[]> {
+  const problems: PermissionProblem[] = [];
+  const seen = new Set<string>();
+  for (const need of needsOf(plan)) {
+    if (seen.has(need.flag)) continue;
+    seen.add(need.flag);
+    const status = await Deno.permissions.query(need.descriptor);
+    if (status.state === "granted") continue;
+    problems.push({
+      flag: need.flag,
+      reason: need.reason,
+      fatal: need.fatal,
+      message: `needs ${need.flag} (${need.reason})`,
+    });
+  }
+  return problems;
+}
+
+/** Options of {@linkcode permissionFlags}. */
+export interface PermissionFlagsOptions {
+  /**
+   * Add `--allow-sys` (all system information) so socket modes are applied
+   * through umask. Default false: the mode is then set by chmod after bind.
+   */
+  allowSys?: boolean;
+}
+
+/**
+ * The least-privilege command-line flags for a plan, merged per permission,
+ * e.g. `--allow-net=unix:/run/busrt.sock,127.0.0.1:7777`. The umask
+ * permission has no scoped flag in Deno 2.9: use {@linkcode permissionSet}
+ * for it, or `allowSys`.
+ *
+ * @example
+ * ```ts
+ * import { permissionFlags } from "./permissions.ts";
+ * console.log(permissionFlags({ unixSockets: ["/run/busrt.sock"], socketMode: true }).join(" "));
+ * // --allow-net=unix:/run/busrt.sock --allow-read=/run/busrt.sock --allow-write=/run/busrt.sock
+ * ```
+ */
+export function permissionFlags(plan: ServePlan, options: PermissionFlagsOptions = {}): string[] {
+  const groups = new Map<string, string[]>();
+  for (const need of needsOf(plan)) {
+    if (need.descriptor.name === "sys") continue;
+    const eq = need.flag.indexOf("=");
+    const name = need.flag.slice(0, eq);
+    const values = groups.get(name) ?? [];
+    const value = need.flag.slice(eq + 1);
+    if (!values.includes(value)) values.push(value);
+    groups.set(name, values);
+  }
+  const flags = [...groups].map(([name, values]) => `${name}=${values.join(",")}`);
+  if (options.allowSys && needsOf(plan).some((n) => n.descriptor.name === "sys")) flags.push("--allow-sys");
+  return flags;
+}
+
+/** A permission set for the `permissions` field of deno.json (used with `deno run -P=<name>`). */
+export interface PermissionSet {
+  /** Net hosts (`unix:<path>`, `host:port`). */
+  net?: string[];
+  /** Readable paths. */
+  read?: string[];
+  /** Writable paths. */
+  write?: string[];
+  /** System information kinds (`umask`). */
+  sys?: string[];
+}
+
+/**
+ * The least-privilege permission set for a plan, for deno.json
+ * `"permissions": { "busrt": <this> }` and `deno run -P=busrt`. Unlike the
+ * flags, it can grant the umask permission alone.
+ *
+ * @example
+ * ```ts
+ * import { permissionSet } from "./permissions.ts";
+ * const set = permissionSet({ unixSockets: ["/run/busrt.sock"], socketMode: true });
+ * console.assert(set.sys?.[0] === "umask");
+ * ```
+ */
+export function permissionSet(plan: ServePlan): PermissionSet {
+  const set: Record<string, string[]> = {};
+  for (const need of needsOf(plan)) {
+    const d = need.descriptor;
+    let key: keyof PermissionSet;
+    let value: string;
+    if (d.name === "net") [key, value] = ["net", d.host ?? ""];
+    else if (d.name === "read" || d.name === "write") [key, value] = [d.name, String(d.path ?? "")];
+    else if (d.name === "sys") [key, value] = ["sys", d.kind ?? ""];
+    else continue;
+    const list = set[key] ??= [];
+    if (!list.includes(value)) list.push(value);
+  }
+  return set as PermissionSet;
+}
+
+/** Problems as printable lines, fatal ones first. */
+export function formatPermissionProblems(problems: readonly PermissionProblem[]): string {
+  const sorted = [...problems].sort((a, b) => Number(b.fatal) - Number(a.fatal));
+  return sorted.map((p) => `${p.fatal ? "error" : "warning"}: ${p.message}`).join("\n");
+}
+
+/** Options of {@linkcode servePlanFromBinds}. */
+export interface ServePlanOptions {
+  /** A unix socket mode is set. */
+  socketMode?: boolean;
+  /** PID file to write. */
+  pidFile?: string;
+  /** Config file to read. */
+  configFile?: string;
+  /** Other files to read (certificates, keys). */
+  readFiles?: readonly string[];
+}
+
+/**
+ * Builds a plan from `serve` binds: unix paths (start with `/` or end with
+ * `.sock`, `.socket`, `.ipc`), `host:port`, `tls://host:port` and
+ * `fifo:<path>`. Other schemes are ignored here.
+ *
+ * @example
+ * ```ts
+ * import { servePlanFromBinds } from "./permissions.ts";
+ * const plan = servePlanFromBinds(["/tmp/busrt.sock", "tls://0.0.0.0:7777"], { pidFile: "/tmp/busrt.pid" });
+ * console.assert(plan.tcpBinds?.[0] === "0.0.0.0:7777");
+ * ```
+ */
+export function servePlanFromBinds(binds: readonly string[], options: ServePlanOptions = {}): ServePlan {
+  const unixSockets: string[] = [];
+  const tcpBinds: string[] = [];
+  const fifos: string[] = [];
+  for (const bind of binds) {
+    if (bind.startsWith("tls://")) tcpBinds.push(bind.slice("tls://".length));
+    else if (bind.startsWith("fifo:")) fifos.push(bind.slice("fifo:".length));
+    else if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(bind)) continue;
+    else if (parseAddress(bind).transport === "unix") unixSockets.push(bind);
+    else tcpBinds.push(bind);
+  }
+  const readFiles = [...(options.readFiles ?? [])];
+  if (options.configFile !== undefined) readFiles.unshift(options.configFile);
+  return {
+    unixSockets,
+    tcpBinds,
+    fifos,
+    readFiles,
+    writeFiles: options.pidFile === undefined ? [] : [options.pidFile],
+    socketMode: options.socketMode ?? false,
+  };
+}
+
+/**
+ * Builds a plan from a loaded configuration file: its listeners, TLS files,
+ * socket modes, and the config file itself.
+ *
+ * @example
+ * ```ts ignore
+ * const config = await loadBrokerConfig(path);
+ * const problems = await checkServePermissions(servePlanFromConfig(config, { configFile: path }));
+ * ```
+ */
+export function servePlanFromConfig(config: BrokerConfig, options: ServePlanOptions = {}): ServePlan {
+  const readFiles = [...(options.readFiles ?? [])];
+  let socketMode = options.socketMode ?? false;
+  const binds: string[] = [];
+  for (const l of config.listeners) {
+    binds.push(l.transport === "tls" ? `tls://${l.address}` : l.address);
+    if (l.server.socketMode !== undefined) socketMode = true;
+    if (l.tls !== null) readFiles.push(l.tls.cert, l.tls.key, ...(l.tls.ca ?? []));
+  }
+  return servePlanFromBinds(binds, { ...options, readFiles, socketMode });
+}

@@ -1,0 +1,93 @@
+/**
+ * TLS for the IPC client: a `dial` factory for {@linkcode connect} that opens
+ * a TLS connection, with a client certificate for brokers that require one.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect, tlsDial } from "./mod.ts";
+ * const client = await connect("tls://broker.example:7777", {
+ *   name: "app",
+ *   dial: tlsDial({
+ *     caCerts: [await Deno.readTextFile("ca.crt")],
+ *     cert: await Deno.readTextFile("app.crt"),
+ *     key: await Deno.readTextFile("app.key"),
+ *   }),
+ * });
+ * ```
+ *
+ * @module
+ */
+import * as tls from "node:tls";
+import type { Link } from "../protocol/link.ts";
+import { parseAddress } from "../protocol/names.ts";
+import { NodeSocketLink } from "../protocol/node_socket_link.ts";
+
+/** Options of {@linkcode tlsDial}. */
+export interface TlsDialOptions {
+  /** CA certificates (PEM) trusted for the broker's certificate, in addition to the system roots. */
+  caCerts?: readonly string[];
+  /** Client certificate chain (PEM), for brokers that require one. Needs `key`. */
+  cert?: string;
+  /** Client private key (PEM). Needs `cert`. */
+  key?: string;
+  /**
+   * Name the broker's certificate must carry, when it differs from the
+   * address's host (e.g. connecting to an IP address whose certificate
+   * names a DNS host). Default: the address's host.
+   */
+  hostname?: string;
+}
+
+/**
+ * Creates a `dial` function for {@linkcode connect}: the address is
+ * `tls://host:port` or `host:port`. The broker's certificate is verified
+ * against `caCerts` (and the system roots) and the host name; the client
+ * certificate, if given, is presented.
+ *
+ * @example
+ * ```ts ignore
+ * const dial = tlsDial({ caCerts: [ca], cert, key });
+ * const client = await connect("tls://127.0.0.1:7777", { name: "app", dial });
+ * const secondary = await client.registerSecondary(); // dials the same way
+ * ```
+ *
+ * @throws {TypeError} when only one of `cert` and `key` is given
+ */
+export function tlsDial(options: TlsDialOptions = {}): (address: string) => Promise<Link> {
+  if ((options.cert === undefined) !== (options.key === undefined)) {
+    throw new TypeError("Invalid TLS options: cert and key must be given together");
+  }
+  const caCerts = options.caCerts === undefined ? undefined : [...options.caCerts];
+  return async (address: string): Promise<Link> => {
+    const hostPort = address.startsWith("tls://") ? address.slice("tls://".length) : address;
+    const addr = parseAddress(hostPort);
+    if (addr.transport !== "tcp") throw new TypeError(`Cannot dial TLS to "${address}": not host:port`);
+    const verifyName = options.hostname ?? addr.hostname;
+    if (verifyName === addr.hostname) {
+      // Deno's native TLS: the fast path
+      const certified = options.cert === undefined ? {} : { cert: options.cert, key: options.key! };
+      return await Deno.connectTls({ hostname: addr.hostname, port: addr.port, caCerts, ...certified });
+    }
+    // Deno.connectTls verifies against the host it connects to; node:tls can
+    // connect to one host and verify another name
+    return await dialNodeTls(addr.hostname, addr.port, verifyName, caCerts, options.cert, options.key);
+  };
+}
+
+function dialNodeTls(
+  host: string,
+  port: number,
+  servername: string,
+  ca: string[] | undefined,
+  cert: string | undefined,
+  key: string | undefined,
+): Promise<Link> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, servername, ca, cert, key }, () => {
+      socket.off("error", reject);
+      socket.setNoDelay(true);
+      resolve(new NodeSocketLink(socket));
+    });
+    socket.once("error", reject);
+  });
+}
