@@ -30,6 +30,7 @@ import { bytesEqual, decodeUtf8, encodeUtf8, indexOfNul, toBytes } from "../prot
 import { WriteBuffer } from "../protocol/write_buffer.ts";
 import type { BusClient, OpResult, Payload } from "./bus_client.ts";
 import { FrameQueue } from "./frame_queue.ts";
+import { tlsDial, type TlsDialOptions } from "./tls.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -55,6 +56,11 @@ export interface ConnectOptions {
    * other transports). Receives the address given to {@linkcode connect}.
    */
   dial?: (address: string) => Promise<Link>;
+  /**
+   * TLS settings (CA, client certificate and key). Implied, with the system
+   * roots, by a `tls://host:port` address.
+   */
+  tls?: TlsDialOptions;
 }
 
 interface AckWaiter {
@@ -93,7 +99,9 @@ export async function connect(address: string, options: ConnectOptions): Promise
   try {
     return await Promise.race([
       (async () => {
-        link = await (options.dial ?? dialPlain)(address);
+        const dial = options.dial ??
+          (options.tls !== undefined || address.startsWith("tls://") ? tlsDial(options.tls) : dialPlain);
+        link = await dial(address);
         await handshake(link, nameBytes);
         return new IpcClient(address, link, options);
       })(),
@@ -115,6 +123,11 @@ export async function connect(address: string, options: ConnectOptions): Promise
 }
 
 async function dialPlain(address: string): Promise<Link> {
+  if (address.includes("://")) {
+    throw new TypeError(
+      `Cannot connect to "${address}": unsupported scheme (use a path, host:port or tls://)`,
+    );
+  }
   const addr = parseAddress(address);
   if (addr.transport === "unix") return await Deno.connect({ transport: "unix", path: addr.path });
   const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
