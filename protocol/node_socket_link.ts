@@ -7,27 +7,15 @@
  *
  * @module
  */
+import type { Socket } from "node:net";
 import type { Link } from "./link.ts";
 
 /** The part of a Node socket this adapter uses. */
-export interface NodeSocketLike {
-  /** Writes a chunk; false when the internal buffer is full. */
-  write(chunk: Uint8Array): boolean;
-  /** Stops `data` events. */
-  pause(): unknown;
-  /** Resumes `data` events. */
-  resume(): unknown;
-  /** Closes the socket at once. */
-  destroy(): unknown;
-  /** Flushes buffered writes, then closes the writing side. */
-  end(): unknown;
-  /** Whether the socket is destroyed. */
-  readonly destroyed: boolean;
-  /** Bytes buffered for writing. */
-  readonly writableLength: number;
-  /** Registers an event handler. */
-  on(event: string, listener: (...args: never[]) => void): unknown;
-}
+/**
+ * The Node socket shape the adapter needs: `net.Socket` and `tls.TLSSocket`.
+ * Typed through `node:net` so it holds whichever `@types/node` is loaded.
+ */
+export type NodeSocketLike = Socket;
 
 const DEFAULT_HIGH_WATER = 256 * 1024;
 /** Longest wait for buffered bytes to leave when a link is closed. */

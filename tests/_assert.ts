@@ -3,10 +3,11 @@ import assertStrict from "node:assert/strict";
 
 /** Asserts a truthy value. */
 export function assert(value: unknown, message?: string): asserts value {
-  assertStrict.ok(value, message);
+  assertStrict.ok(value, message ?? "assertion failed");
 }
 
 /** Asserts deep strict equality. */
 export function assertEquals<T>(actual: unknown, expected: T, message?: string): asserts actual is T {
-  assertStrict.deepStrictEqual(actual, expected, message);
+  if (message === undefined) assertStrict.deepStrictEqual(actual, expected);
+  else assertStrict.deepStrictEqual(actual, expected, message);
 }

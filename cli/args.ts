@@ -1,0 +1,281 @@
+/**
+ * Command-line parsing shared by every command: the global options, splitting
+ * argv at a subcommand, and strict conversion of option values.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { UsageError } from "./errors.ts";
+
+/** Options accepted before or after any client command. */
+export const GLOBAL_OPTIONS = {
+  socket: { type: "string", short: "s" },
+  name: { type: "string", short: "n" },
+  timeout: { type: "string" },
+  json: { type: "boolean" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsOptionsConfig;
+
+/** Default broker address of the client commands. */
+export const DEFAULT_SOCKET = "/tmp/busrt.sock";
+/** Default client timeout in seconds (as the reference CLI). */
+export const DEFAULT_CLI_TIMEOUT = 5;
+
+/** Global options after defaults were applied. */
+export interface GlobalOptions {
+  /** Broker address: unix socket path or `host:port`. */
+  socket: string;
+  /** Client name to register. */
+  name: string;
+  /** Timeout in seconds for connecting and for each awaited step. */
+  timeout: number;
+  /** Machine-readable output. */
+  json: boolean;
+  /** TLS files for `tls://` addresses (file names, read when connecting). */
+  tls: { ca?: string; cert?: string; key?: string };
+}
+
+/** Raw values of {@linkcode GLOBAL_OPTIONS} as parsed, before defaults. */
+export interface RawGlobals {
+  /** `--socket` */
+  socket?: string;
+  /** `--name` */
+  name?: string;
+  /** `--timeout` */
+  timeout?: string;
+  /** `--json` */
+  json?: boolean;
+  /** `--tls-ca` */
+  "tls-ca"?: string;
+  /** `--tls-cert` */
+  "tls-cert"?: string;
+  /** `--tls-key` */
+  "tls-key"?: string;
+  /** `--help` */
+  help?: boolean;
+}
+
+/** A command line cut at its first positional word. */
+export interface SplitArgs {
+  /** Option tokens before the word. */
+  before: string[];
+  /** The word (a command name), or `null` when there is none. */
+  word: string | null;
+  /** Everything after the word. */
+  rest: string[];
+}
+
+/**
+ * Cuts `args` at the first positional word, skipping the values of options
+ * that take one, so that options after a subcommand belong to it.
+ *
+ * @example
+ * ```ts
+ * import { GLOBAL_OPTIONS, splitAtWord } from "./args.ts";
+ * const s = splitAtWord(["-s", "/tmp/x.sock", "listen", "-t", "a"], GLOBAL_OPTIONS);
+ * console.assert(s.word === "listen" && s.rest.length === 2);
+ * ```
+ */
+export function splitAtWord(args: readonly string[], options: ParseArgsOptionsConfig): SplitArgs {
+  const takesValue = new Set<string>();
+  for (const [long, spec] of Object.entries(options)) {
+    if (spec.type !== "string") continue;
+    takesValue.add(`--${long}`);
+    if (spec.short !== undefined) takesValue.add(`-${spec.short}`);
+  }
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i];
+    if (token === "--") {
+      return { before: args.slice(0, i), word: args[i + 1] ?? null, rest: args.slice(i + 2) };
+    }
+    if (token.startsWith("-") && token !== "-") {
+      if (takesValue.has(token)) i++;
+      continue;
+    }
+    return { before: args.slice(0, i), word: token, rest: args.slice(i + 1) };
+  }
+  return { before: [...args], word: null, rest: [] };
+}
+
+/** Parsed options and positionals of one command. */
+export interface ParsedCommand<V> {
+  /** Option values by long name. */
+  values: V;
+  /** Positional arguments. */
+  positionals: string[];
+}
+
+/** Value types produced by an option config. */
+export type OptionValues<T extends ParseArgsOptionsConfig> = {
+  [K in keyof T]?: T[K] extends { multiple: true } ? (T[K]["type"] extends "boolean" ? boolean[] : string[])
+    : T[K]["type"] extends "boolean" ? boolean
+    : string;
+};
+
+/**
+ * Parses a command's arguments strictly: unknown options, missing values and
+ * missing or surplus positionals become a {@linkcode UsageError} naming
+ * `command`. `usage` names the positionals: `<REQUIRED> [OPTIONAL] [MORE...]`.
+ *
+ * @example
+ * ```ts
+ * import { parseCommand } from "./args.ts";
+ * const { values, positionals } = parseCommand("send", ["x", "--json"], { json: { type: "boolean" } }, "<TARGET> [PAYLOAD]");
+ * console.assert(values.json === true && positionals[0] === "x");
+ * ```
+ */
+export function parseCommand<T extends ParseArgsOptionsConfig>(
+  command: string,
+  args: readonly string[],
+  options: T,
+  usage = "",
+): ParsedCommand<OptionValues<T>> {
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (err) {
+    throw new UsageError(parseErrorText(err), command);
+  }
+  const { positionals } = parsed;
+  if (parsed.values.help !== true) {
+    const names = usage.split(/\s+/).filter((n) => n !== "");
+    const required = names.filter((n) => n.startsWith("<"));
+    const variadic = names.some((n) => n.endsWith("...") || n.endsWith("...]"));
+    if (!variadic && positionals.length > names.length) {
+      throw new UsageError(`Unexpected argument "${positionals[names.length]}"`, command);
+    }
+    if (positionals.length < required.length) {
+      throw new UsageError(`Missing argument ${required[positionals.length].replace(/[<>]/g, "")}`, command);
+    }
+  }
+  return { values: { ...parsed.values } as OptionValues<T>, positionals };
+}
+
+function parseErrorText(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: string }).code;
+  const quoted = /'([^']+)'/.exec(message)?.[1] ?? "";
+  switch (code) {
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
+      return `Unknown option "${quoted}"`;
+    case "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL":
+      return `Unexpected argument "${quoted}"`;
+    case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE": {
+      const long = /--[\w-]+/.exec(quoted)?.[0] ?? quoted;
+      return message.includes("does not take")
+        ? `Option "${long}" does not take a value`
+        : `Option "${long}" needs a value`;
+    }
+    default:
+      return message;
+  }
+}
+
+/** Constraints of {@linkcode parseNumber}. */
+export interface NumberRule {
+  /** Only whole numbers. */
+  integer?: boolean;
+  /** Smallest accepted value. */
+  min?: number;
+  /** Whether `min` itself is accepted. Default true. */
+  minInclusive?: boolean;
+  /** Largest accepted value. */
+  max?: number;
+}
+
+/**
+ * Converts an option value to a number, or throws a {@linkcode UsageError}
+ * quoting the option and the value. `_` digit separators are accepted.
+ *
+ * @example
+ * ```ts
+ * import { parseNumber } from "./args.ts";
+ * console.assert(parseNumber("1_000", "--iters", "benchmark", { integer: true, min: 1 }) === 1000);
+ * ```
+ */
+export function parseNumber(text: string, option: string, command: string, rule: NumberRule = {}): number {
+  const clean = text.replaceAll("_", "");
+  const value = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(clean) ? Number(clean) : NaN;
+  const what = rule.integer ? "a whole number" : "a number";
+  if (!Number.isFinite(value) || (rule.integer && !Number.isInteger(value))) {
+    throw new UsageError(`Invalid value "${text}" for ${option}: expected ${what}`, command);
+  }
+  if (rule.min !== undefined) {
+    const inclusive = rule.minInclusive ?? true;
+    if (inclusive ? value < rule.min : value <= rule.min) {
+      throw new UsageError(
+        `Invalid value "${text}" for ${option}: must be ${inclusive ? "at least" : "more than"} ${rule.min}`,
+        command,
+      );
+    }
+  }
+  if (rule.max !== undefined && value > rule.max) {
+    throw new UsageError(`Invalid value "${text}" for ${option}: must be at most ${rule.max}`, command);
+  }
+  return value;
+}
+
+/**
+ * Applies defaults to global options; later sources (options given after the
+ * command word) override earlier ones.
+ *
+ * @example
+ * ```ts
+ * import { resolveGlobals } from "./args.ts";
+ * const g = resolveGlobals("send", { socket: "/a.sock" }, { timeout: "2" });
+ * console.assert(g.socket === "/a.sock" && g.timeout === 2);
+ * ```
+ */
+export function resolveGlobals(command: string, ...sources: RawGlobals[]): GlobalOptions {
+  const raw: RawGlobals = {};
+  for (const s of sources) {
+    for (const [k, v] of Object.entries(s)) if (v !== undefined) (raw as Record<string, unknown>)[k] = v;
+  }
+  const timeout = raw.timeout === undefined
+    ? DEFAULT_CLI_TIMEOUT
+    : parseNumber(raw.timeout, "--timeout", command, { min: 0, minInclusive: false });
+  const name = raw.name ?? defaultClientName();
+  if (name === "") throw new UsageError('Invalid value "" for --name: must not be empty', command);
+  if (name.startsWith(".")) {
+    throw new UsageError(`Invalid value "${name}" for --name: names starting with "." are reserved`, command);
+  }
+  if ((raw["tls-cert"] === undefined) !== (raw["tls-key"] === undefined)) {
+    throw new UsageError("Options --tls-cert and --tls-key go together: give both or neither", command);
+  }
+  return {
+    socket: raw.socket ?? DEFAULT_SOCKET,
+    name,
+    timeout,
+    json: raw.json ?? false,
+    tls: { ca: raw["tls-ca"], cert: raw["tls-cert"], key: raw["tls-key"] },
+  };
+}
+
+/** Picks the global options out of a command's parsed values. */
+export function pickGlobals(values: RawGlobals): RawGlobals {
+  return {
+    socket: values.socket,
+    name: values.name,
+    timeout: values.timeout,
+    json: values.json,
+    "tls-ca": values["tls-ca"],
+    "tls-cert": values["tls-cert"],
+    "tls-key": values["tls-key"],
+  };
+}
+
+/** `cli.<hostname>.<pid>`, as the reference; `localhost` when the host name may not be read. */
+export function defaultClientName(): string {
+  let host = "localhost";
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "hostname" }).state === "granted") {
+      host = Deno.hostname();
+    }
+  } catch {
+    // permission API unavailable: keep the fallback
+  }
+  return `cli.${host}.${Deno.pid}`;
+}

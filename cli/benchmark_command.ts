@@ -1,0 +1,163 @@
+/**
+ * `busrt benchmark`: runs the load generator against a broker with a live
+ * progress bar on a terminal and prints a table (or JSON) of the results.
+ *
+ * @module
+ */
+import { BENCHMARK_STAGES, runBenchmark, type StageResult } from "./benchmark.ts";
+import { RPC_STAGE_RUNNERS, RPC_STAGES } from "./benchmark_rpc_stages.ts";
+import { parseNumber, type RawGlobals } from "./args.ts";
+import { GLOBAL_HELP, prepareCommand } from "./command.ts";
+import { openClient } from "./connection.ts";
+import { UsageError } from "./errors.ts";
+import { onStopSignal, printErrorText, printJson, printLine } from "./output.ts";
+import { stderrIsTerminal, type Style } from "./style.ts";
+import { formatCount, formatTable } from "./table.ts";
+
+/** Every stage `busrt benchmark` can run, in the default order. */
+export const ALL_STAGES: readonly string[] = [...BENCHMARK_STAGES, ...RPC_STAGES];
+
+/** Help of `busrt benchmark`. */
+export const BENCHMARK_HELP: string =
+  `Usage: busrt benchmark [-w N] [--payload-size BYTES] [-i N] [--stages LIST] [options]
+
+Measures the broker with the reference tool's stages, each with fresh client
+connections named <name>-1 ... <name>-N (one per worker):
+${ALL_STAGES.map((s) => `  ${s}`).join("\n")}
+send.* send to a name nobody has; send+recv.* send to themselves;
+send->recv.* to a second client; rpc.call calls .broker benchmark.test,
+rpc.call+handle calls itself, rpc.call0 calls a missing name. "processed"
+stages and rpc stages use QoS 3 (realtime, acknowledged).
+
+Options:
+  -w, --workers <N>          worker clients (default 1)
+      --payload-size <BYTES> payload size (default 100)
+  -i, --iters <N>            iterations per stage, split over the workers
+                             (default 1000000)
+      --stages <LIST>        comma-separated stages to run (default: all)
+
+A terminal shows a progress bar on stderr; the results table goes to stdout
+(with --json: {workers, payloadSize, iterations, results: [{stage,
+iterations, seconds, rate}]}).
+
+${GLOBAL_HELP}`;
+
+const OPTIONS = {
+  workers: { type: "string", short: "w" },
+  "payload-size": { type: "string" },
+  iters: { type: "string", short: "i" },
+  stages: { type: "string" },
+} as const;
+
+/** Draws `stage [#####.....]  45%  450_000/1_000_000` in place, at most every 100 ms. */
+class ProgressBar {
+  #last = 0;
+  #shown = false;
+
+  update(stage: string, done: number, total: number): void {
+    const now = performance.now();
+    if (now - this.#last < 100 && done < total) return;
+    this.#last = now;
+    const width = 30;
+    const ratio = total === 0 ? 1 : Math.min(1, done / total);
+    const filled = Math.round(ratio * width);
+    const bar = `${"#".repeat(filled)}${".".repeat(width - filled)}`;
+    const pct = `${Math.floor(ratio * 100)}%`.padStart(4);
+    printErrorText(
+      `\r\x1b[2K${stage.padEnd(24)} [${bar}] ${pct}  ${formatCount(done)}/${formatCount(total)}`,
+    );
+    this.#shown = true;
+  }
+
+  clear(): void {
+    if (this.#shown) printErrorText("\r\x1b[2K");
+    this.#shown = false;
+  }
+}
+
+/** Runs `busrt benchmark`. */
+export async function runBenchmarkCommand(args: string[], base: RawGlobals): Promise<number> {
+  const cmd = prepareCommand("benchmark", BENCHMARK_HELP, args, base, OPTIONS);
+  if (cmd === null) return 0;
+  const { globals, style, values } = cmd;
+  const workers = values.workers === undefined
+    ? 1
+    : parseNumber(values.workers, "--workers", "benchmark", { integer: true, min: 1, max: 1000 });
+  const payloadSize = values["payload-size"] === undefined
+    ? 100
+    : parseNumber(values["payload-size"], "--payload-size", "benchmark", { integer: true, min: 0 });
+  const iterations = values.iters === undefined
+    ? 1_000_000
+    : parseNumber(values.iters, "--iters", "benchmark", { integer: true, min: 1 });
+  if (iterations < workers) {
+    throw new UsageError(
+      `Invalid value "${values.iters}" for --iters: must be at least the number of workers`,
+      "benchmark",
+    );
+  }
+  const stages = values.stages === undefined ? ALL_STAGES : parseStages(values.stages);
+  if (!globals.json) {
+    printLine(
+      `Starting benchmark, ${workers} worker(s), ${formatCount(iterations)} iters, ` +
+        `${formatCount(Math.floor(iterations / workers))} iters/worker, ${
+          formatCount(payloadSize)
+        } byte(s) payload`,
+    );
+  }
+  const bar = stderrIsTerminal() && !globals.json ? new ProgressBar() : null;
+  // Ctrl-C: stop drawing and leave the line clean; the default exit follows
+  const removeSignals = onStopSignal(() => {
+    bar?.clear();
+    Deno.exit(130);
+  });
+  let results: StageResult[];
+  try {
+    results = await runBenchmark({
+      connect: (name) => openClient(globals, name),
+      name: globals.name,
+      workers,
+      payloadSize,
+      iterations,
+      stages,
+      extraStages: RPC_STAGE_RUNNERS,
+      onProgress: bar === null ? undefined : (stage, done, total) => bar.update(stage, done, total),
+    });
+  } finally {
+    bar?.clear();
+    removeSignals();
+  }
+  if (globals.json) printJson({ workers, payloadSize, iterations, results });
+  else printLine(resultsTable(results, style));
+  return 0;
+}
+
+function parseStages(text: string): string[] {
+  const stages = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (stages.length === 0) {
+    throw new UsageError(`Invalid value "${text}" for --stages: no stage given`, "benchmark");
+  }
+  for (const s of stages) {
+    if (!ALL_STAGES.includes(s)) {
+      throw new UsageError(
+        `Invalid value "${s}" for --stages: expected one of ${ALL_STAGES.join(", ")}`,
+        "benchmark",
+      );
+    }
+  }
+  return stages;
+}
+
+function resultsTable(results: readonly StageResult[], style: Style): string {
+  return formatTable(
+    [
+      { title: "stage", color: style.cyan },
+      { title: "iters", align: "right" },
+      { title: "secs", align: "right" },
+      { title: "iters/s", align: "right", color: style.yellow },
+    ],
+    results.map((
+      r,
+    ) => [r.stage, formatCount(r.iterations), r.seconds.toFixed(3), formatCount(Math.round(r.rate))]),
+    style,
+  );
+}

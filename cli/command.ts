@@ -1,0 +1,107 @@
+/**
+ * What every client command does first: parse its options together with the
+ * global ones, answer `--help`, and resolve the global settings.
+ *
+ * @module
+ */
+import type { ParseArgsOptionsConfig } from "node:util";
+import {
+  GLOBAL_OPTIONS,
+  type GlobalOptions,
+  type OptionValues,
+  parseCommand,
+  pickGlobals,
+  type RawGlobals,
+  resolveGlobals,
+  splitAtWord,
+} from "./args.ts";
+import { UsageError } from "./errors.ts";
+import { printLine } from "./output.ts";
+import { stdoutStyle, type Style } from "./style.ts";
+
+/** Runs a command with its arguments (after the command words) and the global options given before them. */
+export type CommandRunner = (args: string[], base: RawGlobals) => Promise<number>;
+
+/** A prepared command: its options, positionals, globals and output style. */
+export interface PreparedCommand<V> {
+  /** The command's own option values (and the global ones). */
+  values: V;
+  /** Positional arguments. */
+  positionals: string[];
+  /** Global settings with defaults. */
+  globals: GlobalOptions;
+  /** Style of stdout. */
+  style: Style;
+}
+
+/**
+ * Parses a client command (`usage` names its positionals, as for
+ * {@linkcode parseCommand}). Returns `null` after printing `help` when
+ * `--help` was given.
+ *
+ * @example
+ * ```ts
+ * import { prepareCommand } from "./command.ts";
+ * const cmd = prepareCommand("publish", "usage", ["t", "x", "--json"], {}, {}, "<TOPIC> [PAYLOAD]");
+ * console.assert(cmd !== null && cmd.globals.json && cmd.positionals.length === 2);
+ * ```
+ */
+export function prepareCommand<T extends ParseArgsOptionsConfig>(
+  path: string,
+  help: string,
+  args: readonly string[],
+  base: RawGlobals,
+  options: T,
+  usage = "",
+): PreparedCommand<OptionValues<T & typeof GLOBAL_OPTIONS>> | null {
+  const all = { ...GLOBAL_OPTIONS, ...options } as T & typeof GLOBAL_OPTIONS;
+  const { values, positionals } = parseCommand(path, args, all, usage);
+  if (values.help === true || base.help === true) {
+    printLine(help);
+    return null;
+  }
+  const globals = resolveGlobals(path, base, pickGlobals(values as RawGlobals));
+  return { values, positionals, globals, style: stdoutStyle() };
+}
+
+/** Text of the global options, appended to each client command's help. */
+export const GLOBAL_HELP = `Global options (before or after the command):
+  -s, --socket <ADDR>   broker address: unix socket path, host:port or tls://host:port
+                        (default /tmp/busrt.sock)
+  -n, --name <NAME>     client name (default cli.<hostname>.<pid>)
+      --timeout <SEC>   connect timeout and limit of each awaited step (default 5)
+      --json            machine-readable output (JSON)
+      --tls-ca <FILE>   CA certificate (PEM) to verify a tls:// broker
+      --tls-cert <FILE> client certificate (PEM) for a tls:// broker
+      --tls-key <FILE>  client private key (PEM)
+  -h, --help            show help`;
+
+/**
+ * Dispatches a command group (`rpc`, `broker`, `client`): global options may
+ * come before the subcommand word; `--help` without a word shows `help`.
+ */
+export async function runGroup(
+  group: string,
+  help: string,
+  subcommands: Record<string, CommandRunner>,
+  args: readonly string[],
+  base: RawGlobals,
+): Promise<number> {
+  const { before, word, rest } = splitAtWord(args, GLOBAL_OPTIONS);
+  const { values } = parseCommand(group, before, GLOBAL_OPTIONS);
+  const merged: RawGlobals = { ...base, ...definedOnly(values as RawGlobals) };
+  if (word === null) {
+    if (merged.help === true) {
+      printLine(help);
+      return 0;
+    }
+    throw new UsageError(`Missing subcommand: one of ${Object.keys(subcommands).join(", ")}`, group);
+  }
+  const sub = Object.hasOwn(subcommands, word) ? subcommands[word] : undefined;
+  if (sub === undefined) throw new UsageError(`Unknown subcommand "${group} ${word}"`, group);
+  return await sub(rest, merged);
+}
+
+function definedOnly(values: RawGlobals): RawGlobals {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as RawGlobals;
+}

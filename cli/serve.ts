@@ -1,0 +1,359 @@
+/**
+ * `busrt serve`: a stand-alone broker, after the reference `busrtd`.
+ *
+ * @module
+ */
+import { Broker } from "../broker/broker.ts";
+import { applyBrokerConfig, type BrokerConfig, loadBrokerConfig } from "../broker/config_file.ts";
+import { enableCoreRpc } from "../broker/core_rpc.ts";
+import type { BrokerListener } from "../broker/listener.ts";
+import type { ServerConfig } from "../broker/server_config.ts";
+import { serveTls, TLS_SCHEME } from "../broker/tls_listener.ts";
+import { consoleLogger, type Logger, type LogLevel } from "../protocol/log.ts";
+import { parseAddress } from "../protocol/names.ts";
+import { parseCommand, parseNumber } from "./args.ts";
+import { CliError, UsageError } from "./errors.ts";
+import { onStopSignal, printErrorLine, printLine } from "./output.ts";
+import { versionLine } from "./version.ts";
+import {
+  checkServePermissions,
+  formatPermissionProblems,
+  type PermissionProblem,
+  servePlanFromBinds,
+  servePlanFromConfig,
+} from "./permissions.ts";
+
+/** Binds used when neither `-B` nor `--config` is given. */
+export const DEFAULT_BINDS: readonly string[] = ["/tmp/busrt.sock", "127.0.0.1:7777"];
+
+/** Help of `busrt serve`. */
+export const SERVE_HELP: string = `Usage: busrt serve [-B BIND]... [--config FILE] [options]
+
+Runs a BUS/RT broker with the core RPC (.broker). Without -B and --config it
+listens on ${DEFAULT_BINDS.join(" and ")}. SIGINT or SIGTERM stop it cleanly:
+clients are warned on .broker/warn, listeners are closed, the socket and pid
+files removed, and it exits with 0.
+
+Options:
+  -B, --bind <BIND>          listen on BIND (repeatable): a unix socket path
+                             (starting with / or ending .sock, .socket, .ipc),
+                             host:port, or tls://host:port
+      --config <FILE>        JSON configuration file (listeners, TLS, AAA; see
+                             docs/CONFIG.md); -B binds are added to its listeners
+  -t, --timeout <SEC>        handshake, frame and write timeout (default 5)
+      --buf-size <BYTES>     read/write buffer per client (default 16384)
+      --buf-ttl <MICROSEC>   delayed-flush time (default 10)
+      --queue-size <FRAMES>  outgoing queue per client (default 8192)
+      --payload-limit <BYTES> largest frame body accepted (default 64 MiB;
+                             "none" for no limit)
+      --socket-mode <MODE>   octal mode of unix socket files, e.g. 660
+      --force-register       a new client with a taken name replaces the old one
+      --tls-cert <FILE>      certificate chain (PEM) of tls:// binds
+      --tls-key <FILE>       private key (PEM) of tls:// binds
+      --tls-ca <FILE>        CA (PEM) for client certificates of tls:// binds
+      --tls-require-client-cert  require client certificates naming the client
+  -P, --pid-file <FILE>      write the process id there; removed on exit
+      --log-level <LEVEL>    debug, info, warn, error or silent (default info)
+  -v, --verbose              same as --log-level debug
+  -V, --version              show the version
+  -h, --help                 show this help
+
+Log lines go to stderr.`;
+
+const OPTIONS = {
+  bind: { type: "string", short: "B", multiple: true },
+  config: { type: "string" },
+  timeout: { type: "string", short: "t" },
+  "buf-size": { type: "string" },
+  "buf-ttl": { type: "string" },
+  "queue-size": { type: "string" },
+  "payload-limit": { type: "string" },
+  "socket-mode": { type: "string" },
+  "force-register": { type: "boolean" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-require-client-cert": { type: "boolean" },
+  "pid-file": { type: "string", short: "P" },
+  "log-level": { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+  version: { type: "boolean", short: "V" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+/** Defaults of `busrtd` (they differ from the library's). */
+const SERVE_DEFAULTS = { timeout: 5, bufSize: 16384, bufTtl: 10, queueSize: 8192 } as const;
+
+/** What `serve` was asked to do, validated. */
+export interface ServeSettings {
+  /** Binds from `-B` (or the defaults). */
+  binds: string[];
+  /** The configuration file, loaded, or null. */
+  config: BrokerConfig | null;
+  /** Listener settings for the `-B` binds. */
+  server: ServerConfig;
+  /** Broker queue size. */
+  queueSize: number;
+  /** Whether names may be taken over. */
+  forceRegister: boolean;
+  /** TLS files for `tls://` binds. */
+  tls: { cert: string; key: string; ca?: string; requireClientCert: boolean } | null;
+  /** Pid file, or null. */
+  pidFile: string | null;
+  /** Log level. */
+  logLevel: LogLevel;
+}
+
+type ServeValues = ReturnType<typeof parseCommand<typeof OPTIONS>>["values"];
+
+function number(values: ServeValues, key: keyof typeof OPTIONS, rule: Parameters<typeof parseNumber>[3]) {
+  const text = values[key];
+  return typeof text === "string" ? parseNumber(text, `--${key}`, "serve", rule) : undefined;
+}
+
+/** Validates the options of `serve` (without touching the network). */
+export async function planServe(values: ServeValues): Promise<ServeSettings> {
+  const binds = values.bind ?? [];
+  for (const bind of binds) checkBind(bind);
+  const config = values.config === undefined ? null : await loadConfig(values.config);
+  const timeout = number(values, "timeout", { min: 0, minInclusive: false }) ?? SERVE_DEFAULTS.timeout;
+  const bufSize = number(values, "buf-size", { integer: true, min: 1 }) ?? SERVE_DEFAULTS.bufSize;
+  const bufTtl = number(values, "buf-ttl", { min: 0 }) ?? SERVE_DEFAULTS.bufTtl;
+  const queueSize = number(values, "queue-size", { integer: true, min: 1 }) ?? config?.broker.queueSize ??
+    SERVE_DEFAULTS.queueSize;
+  const limitText = values["payload-limit"];
+  const payloadLimit = limitText === undefined
+    ? undefined
+    : limitText === "none"
+    ? null
+    : parseNumber(limitText, "--payload-limit", "serve", { integer: true, min: 1, max: 0xffffffff });
+  const server: ServerConfig = { timeout, bufSize, bufTtl, queueSize, payloadLimit };
+  if (values["socket-mode"] !== undefined) server.socketMode = parseSocketMode(values["socket-mode"]);
+  let logLevel: LogLevel = config?.logLevel ?? "info";
+  if (values["log-level"] !== undefined) {
+    if (!LOG_LEVELS.includes(values["log-level"] as LogLevel)) {
+      throw new UsageError(
+        `Invalid value "${values["log-level"]}" for --log-level: expected one of ${LOG_LEVELS.join(", ")}`,
+        "serve",
+      );
+    }
+    logLevel = values["log-level"] as LogLevel;
+  }
+  if (values.verbose === true) logLevel = "debug";
+  const tlsBinds = binds.filter((b) => b.startsWith(TLS_SCHEME));
+  let tls: ServeSettings["tls"] = null;
+  const cert = values["tls-cert"];
+  const key = values["tls-key"];
+  if (tlsBinds.length > 0) {
+    if (cert === undefined || key === undefined) {
+      throw new UsageError(`Bind "${tlsBinds[0]}" needs --tls-cert and --tls-key`, "serve");
+    }
+    if (values["tls-require-client-cert"] === true && values["tls-ca"] === undefined) {
+      throw new UsageError("Option --tls-require-client-cert needs --tls-ca", "serve");
+    }
+    tls = { cert, key, ca: values["tls-ca"], requireClientCert: values["tls-require-client-cert"] === true };
+  } else if (cert !== undefined || key !== undefined || values["tls-ca"] !== undefined) {
+    throw new UsageError("TLS options need a tls://host:port bind (-B)", "serve");
+  }
+  return {
+    binds: binds.length === 0 && config === null ? [...DEFAULT_BINDS] : binds,
+    config,
+    server,
+    queueSize,
+    forceRegister: values["force-register"] === true || (config?.broker.forceRegister ?? false),
+    tls,
+    pidFile: values["pid-file"] ?? null,
+    logLevel,
+  };
+}
+
+function checkBind(bind: string): void {
+  if (bind.startsWith(TLS_SCHEME)) {
+    const rest = bind.slice(TLS_SCHEME.length);
+    if (!isHostPort(rest)) throw new UsageError(`Invalid bind "${bind}": expected tls://host:port`, "serve");
+    return;
+  }
+  if (bind.startsWith("fifo:") || /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(bind)) {
+    throw new UsageError(
+      `Unsupported bind "${bind}": expected a unix socket path, host:port or tls://host:port`,
+      "serve",
+    );
+  }
+  try {
+    parseAddress(bind);
+  } catch {
+    throw new UsageError(
+      `Invalid bind "${bind}": expected a unix socket path (starting with / or ending .sock), host:port or tls://host:port`,
+      "serve",
+    );
+  }
+}
+
+function isHostPort(text: string): boolean {
+  try {
+    return parseAddress(text).transport === "tcp";
+  } catch {
+    return false;
+  }
+}
+
+function parseSocketMode(text: string): number {
+  const digits = text.replace(/^0o/i, "");
+  if (!/^[0-7]{1,4}$/.test(digits) || parseInt(digits, 8) > 0o777) {
+    throw new UsageError(
+      `Invalid value "${text}" for --socket-mode: expected an octal mode such as 660`,
+      "serve",
+    );
+  }
+  return parseInt(digits, 8);
+}
+
+async function loadConfig(path: string): Promise<BrokerConfig> {
+  try {
+    return await loadBrokerConfig(path);
+  } catch (err) {
+    throw new CliError(err instanceof Error ? err.message : String(err), 1, { cause: err });
+  }
+}
+
+async function startBind(broker: Broker, bind: string, plan: ServeSettings): Promise<BrokerListener> {
+  try {
+    if (!bind.startsWith(TLS_SCHEME)) return await broker.serve(bind, plan.server);
+    const tls = plan.tls!;
+    const read = (file: string, option: string) =>
+      Deno.readTextFile(file).catch((err) => {
+        throw new CliError(`Cannot read ${option} "${file}": ${err instanceof Error ? err.message : err}`);
+      });
+    return await serveTls(broker, bind, {
+      ...plan.server,
+      cert: await read(tls.cert, "--tls-cert"),
+      key: await read(tls.key, "--tls-key"),
+      ca: tls.ca === undefined ? undefined : await read(tls.ca, "--tls-ca"),
+      requireClientCert: tls.requireClientCert,
+    });
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
+    throw new CliError(`Cannot listen on "${bind}": ${reason}`, 1, { cause: err });
+  }
+}
+
+async function writePidFile(path: string): Promise<void> {
+  try {
+    await Deno.writeTextFile(path, String(Deno.pid));
+  } catch (err) {
+    throw new CliError(`Cannot write --pid-file "${path}": ${err instanceof Error ? err.message : err}`);
+  }
+}
+
+/** Runs `busrt serve` until SIGINT or SIGTERM. */
+export async function runServe(args: string[]): Promise<number> {
+  const { values } = parseCommand("serve", args, OPTIONS);
+  if (values.help === true) {
+    printLine(SERVE_HELP);
+    return 0;
+  }
+  if (values.version === true) {
+    printLine(versionLine());
+    return 0;
+  }
+  if (values.config !== undefined) {
+    // before reading it: a missing --allow-read then gets the same plain words
+    requirePermissions(await checkServePermissions({ readFiles: [values.config] }), null);
+  }
+  const plan = await planServe(values);
+  const log = consoleLogger(plan.logLevel);
+  requirePermissions(await permissionProblems(plan), log);
+  const broker = new Broker({ queueSize: plan.queueSize, forceRegister: plan.forceRegister, logger: log });
+  let stopSignal: Deno.Signal | null = null;
+  let wake: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => wake = resolve);
+  const removeSignals = onStopSignal((signal) => {
+    if (stopSignal !== null) {
+      log.warn(`${signal} again: exiting at once`);
+      Deno.exit(1);
+    }
+    stopSignal = signal;
+    wake();
+  });
+  let pidWritten = false;
+  try {
+    logStart(log, plan);
+    enableCoreRpc(broker);
+    if (plan.config !== null) {
+      try {
+        await applyBrokerConfig(broker, plan.config);
+      } catch (err) {
+        throw new CliError(err instanceof Error ? err.message.split("\n")[0] : String(err), 1, {
+          cause: err,
+        });
+      }
+    }
+    for (const bind of plan.binds) await startBind(broker, bind, plan);
+    if (plan.pidFile !== null) {
+      await writePidFile(plan.pidFile);
+      pidWritten = true;
+    }
+    log.info(`broker ready (pid ${Deno.pid})`);
+    await stopped;
+    log.info(`${stopSignal}: shutting down`);
+    broker.announceShutdown();
+    return 0;
+  } finally {
+    removeSignals();
+    await broker.close();
+    if (pidWritten) await Deno.remove(plan.pidFile!).catch(() => {});
+    if (stopSignal !== null) log.info("broker stopped");
+  }
+}
+
+/** The permissions the binds, files and listeners of `settings` need but lack. */
+async function permissionProblems(settings: ServeSettings): Promise<PermissionProblem[]> {
+  const files = {
+    socketMode: settings.server.socketMode !== undefined,
+    pidFile: settings.pidFile ?? undefined,
+    readFiles: settings.tls === null
+      ? []
+      : [settings.tls.cert, settings.tls.key, ...(settings.tls.ca === undefined ? [] : [settings.tls.ca])],
+  };
+  const problems = await checkServePermissions(servePlanFromBinds(settings.binds, files));
+  if (settings.config !== null) {
+    const seen = new Set(problems.map((p) => p.flag));
+    for (const p of await checkServePermissions(servePlanFromConfig(settings.config))) {
+      if (!seen.has(p.flag)) problems.push(p);
+    }
+  }
+  return problems;
+}
+
+/** Prints permission problems; fails when one of them is fatal. */
+function requirePermissions(problems: PermissionProblem[], log: Logger | null): void {
+  const fatal = problems.filter((p) => p.fatal);
+  if (fatal.length > 0) {
+    printErrorLine(formatPermissionProblems(problems));
+    throw new CliError(
+      `Missing Deno permission${fatal.length > 1 ? "s" : ""}: run again with ${
+        fatal.map((p) => p.flag).join(" ")
+      }`,
+    );
+  }
+  for (const p of problems) log?.warn(p.message);
+}
+
+function logStart(log: Logger, plan: ServeSettings): void {
+  const s = plan.server;
+  const limit = s.payloadLimit === null
+    ? "none"
+    : s.payloadLimit === undefined
+    ? "default"
+    : `${s.payloadLimit} B`;
+  log.info(
+    `${versionLine()}; timeout ${s.timeout} s, buf size ${s.bufSize}, buf ttl ${s.bufTtl} µs, ` +
+      `queue size ${plan.queueSize}, payload limit ${limit}${plan.forceRegister ? ", force register" : ""}`,
+  );
+  if (plan.config !== null) {
+    log.info(`config "${plan.config.source}": ${plan.config.listeners.length} listener(s)`);
+  }
+}
