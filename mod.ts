@@ -21,3 +21,4 @@
 export * from "./protocol/mod.ts";
 export * from "./broker/mod.ts";
 export * from "./client/mod.ts";
+export * from "./rpc/mod.ts";

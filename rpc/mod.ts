@@ -1,0 +1,84 @@
+/**
+ * The BUS/RT RPC layer: calls, call0 and notifications over any bus client
+ * (IPC or in-process), handlers for incoming calls, typed errors, MessagePack
+ * that Rust `rmp-serde` peers accept, cursors, and the broker's `.broker`
+ * core RPC.
+ *
+ * In blocking mode (the default) a handler must not make RPC calls through
+ * its own client: use {@linkcode RpcClient.secondary} (see `rpc_client.ts`).
+ *
+ * @example Call a handler client and the broker
+ * ```ts
+ * import { Broker } from "../broker/mod.ts";
+ * import { brokerTest, enableCoreRpc, RpcClient, RpcError } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const echo = new RpcClient(broker.registerClient("echo"), {
+ *   handlers: {
+ *     onCall(call) {
+ *       if (call.method === "echo") return call.params;
+ *       throw new RpcError(-32601, `no method "${call.method}"`);
+ *     },
+ *   },
+ * });
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * console.assert((await rpc.call("echo", "echo", { hello: "world" })).unpack<{ hello: string }>().hello === "world");
+ * console.assert(await brokerTest(rpc));
+ * await rpc.close();
+ * await echo.close();
+ * await broker.close();
+ * ```
+ *
+ * @module
+ */
+export {
+  type CallOptions,
+  DEFAULT_RPC_CONCURRENCY,
+  DEFAULT_RPC_TIMEOUT,
+  RpcClient,
+  type RpcClientOptions,
+  type RpcHandlerMode,
+  type RpcHandlers,
+  type SendOptions,
+} from "./rpc_client.ts";
+export { RpcCall, RpcNotification, RpcReply } from "./rpc_event.ts";
+export {
+  describeRpcCode,
+  rpcCodeOfBusCode,
+  RpcError,
+  RpcErrorCode,
+  type RpcErrorOptions,
+  toRpcError,
+} from "./rpc_error.ts";
+export {
+  encodeErrorReply,
+  encodeNotification,
+  encodeReply,
+  encodeRequest,
+  MAX_CALL_ID,
+  readCallId,
+  readErrorCode,
+  RpcKind,
+} from "./payload.ts";
+export { msgpack, MsgpackCodec, type MsgpackOptions, pack, packParams, unpack } from "./msgpack.ts";
+export { type CursorHandle, packCursorHandle, parseCursorHandle, randomCursorId } from "./cursor_handle.ts";
+export { CursorServer, type CursorServerOptions, type CursorSource } from "./cursor_server.ts";
+export { openCursor, type OpenCursorOptions, RemoteCursor } from "./cursor_client.ts";
+export {
+  benchmarkTest,
+  type BrokerInfo,
+  brokerInfo,
+  type BrokerStats,
+  brokerStats,
+  brokerTest,
+  type ClientInfo,
+  listClients,
+} from "./broker_api.ts";
+export {
+  CORE_METHODS,
+  type CoreMethod,
+  CoreRpc,
+  type CoreRpcOptions,
+  enableCoreRpc,
+  parseClientListFilter,
+} from "../broker/core_rpc.ts";

@@ -1,0 +1,648 @@
+/**
+ * The RPC client: calls, call0 and notifications over any {@linkcode BusClient}
+ * (IPC or in-process), and a handler side for incoming calls, notifications
+ * and plain frames (broadcasts, publications).
+ *
+ * ## Handler modes
+ *
+ * - `"blocking"` (default): frames, notifications and calls are handled
+ *   strictly in arrival order, one at a time; the next frame is not looked at
+ *   until the handler has returned (or its promise settled).
+ * - `"concurrent"`: handlers overlap, at most `concurrency` at once; frames
+ *   beyond that wait in a backlog (in arrival order) and reading pauses when
+ *   the backlog is full.
+ *
+ * Replies to this client's own calls are always processed as they arrive,
+ * in both modes, without waiting for a handler slot.
+ *
+ * ## The in-handler deadlock
+ *
+ * In blocking mode a handler that calls RPC through the same client waits for
+ * a reply that sits behind the very frame being handled: the reply cannot be
+ * read until the handler returns, so the call can only time out. (In
+ * concurrent mode the same happens once every slot and the backlog are
+ * taken.) BUS/RT's answer is a secondary client — a separate connection named
+ * `<name>%%<n>` — for calls made from handlers; {@linkcode RpcClient.secondary}
+ * creates one on first use and closes it with this client.
+ *
+ * @example Handler and caller
+ * ```ts
+ * import { Broker } from "../broker/mod.ts";
+ * import { RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * const server = new RpcClient(broker.registerClient("server"), {
+ *   handlers: { onCall: (call) => call.method === "add" ? call.unpack<number[]>().reduce((a, b) => a + b) : undefined },
+ * });
+ * const caller = new RpcClient(broker.registerClient("caller"));
+ * const reply = await caller.call("server", "add", [1, 2, 3]);
+ * console.assert(reply.unpack<number>() === 6);
+ * await caller.close();
+ * await server.close();
+ * await broker.close();
+ * ```
+ *
+ * @module
+ */
+import { Op, QoS } from "../protocol/constants.ts";
+import type { Frame } from "../protocol/frame.ts";
+import { type Logger, silentLogger } from "../protocol/log.ts";
+import { bytesEqual, decodeUtf8, encodeUtf8 } from "../protocol/text.ts";
+import type { BusClient, OpResult } from "../client/bus_client.ts";
+import { packParams } from "./msgpack.ts";
+import {
+  encodeErrorReply,
+  encodeNotification,
+  encodeReply,
+  encodeRequest,
+  findMethodEnd,
+  readCallId,
+  readErrorCode,
+  RpcKind,
+} from "./payload.ts";
+import { PendingCalls } from "./pending_calls.ts";
+import { RpcError, RpcErrorCode, toRpcError } from "./rpc_error.ts";
+import { RpcCall, RpcNotification, RpcReply } from "./rpc_event.ts";
+
+/** Default call timeout in seconds. */
+export const DEFAULT_RPC_TIMEOUT = 5;
+/** Default bound on concurrently running handlers in concurrent mode. */
+export const DEFAULT_RPC_CONCURRENCY = 64;
+
+/** How incoming frames are handed to the handlers. */
+export type RpcHandlerMode = "blocking" | "concurrent";
+
+/**
+ * The handler side of an RPC client. Every handler is optional.
+ *
+ * `onCall` returns the result: a `Uint8Array` is sent as it is, `undefined`
+ * as an empty result, anything else as MessagePack. Throw an
+ * {@linkcode RpcError} to send an error reply with its code and data; any
+ * other exception becomes -32603 (internal) with the error message.
+ */
+export interface RpcHandlers {
+  /** Handles an RPC request. Without it, calls get -32601. */
+  onCall?(call: RpcCall): unknown;
+  /** Handles an RPC notification. */
+  onNotification?(notification: RpcNotification): void | Promise<void>;
+  /** Handles a broadcast or publication (non-RPC frames). */
+  onFrame?(frame: Frame): void | Promise<void>;
+}
+
+/** Options of {@linkcode RpcClient}. */
+export interface RpcClientOptions {
+  /** Handlers for incoming calls, notifications and frames. */
+  handlers?: RpcHandlers;
+  /** `"blocking"` (default) or `"concurrent"`; see the module docs. */
+  mode?: RpcHandlerMode;
+  /** Handlers running at once in concurrent mode. Default 64. */
+  concurrency?: number;
+  /** Frames waiting for a slot before reading pauses (concurrent mode). Default 8192. */
+  backlog?: number;
+  /** Default call timeout in seconds; 0 or Infinity waits forever. Default 5. */
+  timeout?: number;
+  /** Default QoS of calls and notifications. Default {@linkcode QoS.Processed}. */
+  qos?: QoS;
+  /** Where protocol problems and handler failures are logged. Default: silent. */
+  logger?: Logger;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** QoS of the request frame. Default: the client's. */
+  qos?: QoS;
+  /** Timeout in seconds; 0 or Infinity waits forever. Default: the client's. */
+  timeout?: number;
+  /** Aborts waiting for the reply; the call rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+/** Options of call0 and notifications. */
+export interface SendOptions {
+  /** QoS of the frame. Default: the client's. */
+  qos?: QoS;
+}
+
+const METHOD_CACHE_LIMIT = 1024;
+const NOT_IMPLEMENTED = encodeUtf8("RPC handler is not implemented");
+const EMPTY = new Uint8Array(0);
+
+/**
+ * An RPC endpoint over a bus client. It takes over the client's incoming
+ * frames: do not iterate the client yourself.
+ *
+ * @example Call the broker
+ * ```ts ignore
+ * import { connect } from "../client/mod.ts";
+ * import { RpcClient } from "./mod.ts";
+ * const rpc = new RpcClient(await connect("/tmp/busrt.sock", { name: "app" }));
+ * console.log((await rpc.call(".broker", "info")).unpack());
+ * await rpc.close();
+ * ```
+ */
+export class RpcClient {
+  /** The bus client underneath. */
+  readonly client: BusClient;
+  /** Resolves once the client is closed and pending calls have failed. */
+  readonly closed: Promise<void>;
+
+  readonly #options: RpcClientOptions;
+  readonly #handlers: RpcHandlers;
+  readonly #concurrent: boolean;
+  readonly #concurrency: number;
+  readonly #backlogLimit: number;
+  readonly #timeoutMs: number;
+  readonly #qos: QoS;
+  readonly #log: Logger;
+  readonly #pending: PendingCalls<RpcReply>;
+  readonly #methods = new Map<string, Uint8Array>();
+  #backlog: Frame[] = [];
+  #backlogHead = 0;
+  #backlogSpace: (() => void) | null = null;
+  #running = 0;
+  #secondary: Promise<RpcClient> | null = null;
+  #lastMethodBytes: Uint8Array = new Uint8Array(0);
+  #lastMethod: string | null = "";
+  #closing = false;
+  #resolveClosed!: () => void;
+
+  /** Wraps `client`; starts reading its frames at once. */
+  constructor(client: BusClient, options: RpcClientOptions = {}) {
+    this.client = client;
+    this.#options = options;
+    this.#handlers = options.handlers ?? {};
+    this.#concurrent = (options.mode ?? "blocking") === "concurrent";
+    this.#concurrency = positiveInteger(options.concurrency ?? DEFAULT_RPC_CONCURRENCY, "concurrency");
+    this.#backlogLimit = positiveInteger(options.backlog ?? 8192, "backlog");
+    this.#timeoutMs = timeoutToMs(options.timeout ?? DEFAULT_RPC_TIMEOUT);
+    this.#qos = options.qos ?? QoS.Processed;
+    this.#log = options.logger ?? silentLogger;
+    this.#pending = new PendingCalls<RpcReply>((id, ms) =>
+      new RpcError(RpcErrorCode.Timeout, `No reply to call ${id} within ${ms} ms`)
+    );
+    this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    client.closed.then(() => this.#shutdown());
+    this.#readLoop();
+  }
+
+  /** The client's registered name. */
+  get name(): string {
+    return this.client.name;
+  }
+
+  /** Whether the client is connected and this RPC client not closed. */
+  isConnected(): boolean {
+    return !this.#closing && this.client.isConnected();
+  }
+
+  /** Calls waiting for a reply. */
+  get pendingCalls(): number {
+    return this.#pending.size;
+  }
+
+  /** Handlers currently running (concurrent mode) or 0/1 (blocking mode). */
+  get runningHandlers(): number {
+    return this.#running;
+  }
+
+  /**
+   * Calls `method` on `target` and resolves with the reply. `params`: a
+   * `Uint8Array` is sent as it is, `undefined` as no params, anything else
+   * as MessagePack.
+   *
+   * @example
+   * ```ts ignore
+   * const reply = await rpc.call(".broker", "client.list", { filter: "^app" });
+   * console.log(reply.unpack());
+   * ```
+   *
+   * @throws {RpcError} (as a rejection) with the remote code for an error
+   * reply, or a transport code (-32113 not registered, -32120 timeout,
+   * -32255 closed …)
+   */
+  call(target: string, method: string, params?: unknown, options?: CallOptions): Promise<RpcReply> {
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    let bytes: Uint8Array;
+    let methodBytes: Uint8Array;
+    let call: { id: number; promise: Promise<RpcReply> };
+    try {
+      methodBytes = this.#method(method);
+      bytes = packParams(params);
+      call = this.#pending.add(
+        options?.timeout === undefined ? this.#timeoutMs : timeoutToMs(options.timeout),
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { id, promise } = call;
+    if (signal !== undefined) this.#watchAbort(id, signal, promise);
+    let acked: OpResult;
+    try {
+      acked = this.client.send(target, encodeRequest(id, methodBytes, bytes), options?.qos ?? this.#qos);
+    } catch (err) {
+      this.#pending.reject(id, toRpcError(err));
+      return promise;
+    }
+    if (acked !== undefined) acked.then(undefined, (err) => this.#pending.reject(id, toRpcError(err)));
+    return promise;
+  }
+
+  /**
+   * Calls `method` without wanting a reply (call id 0). Resolves when the
+   * broker acknowledged the frame (QoS 1/3) or at once (QoS 0/2).
+   *
+   * @throws {RpcError} (as a rejection) for a transport failure
+   */
+  call0(target: string, method: string, params?: unknown, options?: SendOptions): Promise<void> {
+    try {
+      const payload = encodeRequest(0, this.#method(method), packParams(params));
+      return this.#send(target, payload, options?.qos ?? this.#qos);
+    } catch (err) {
+      return Promise.reject(toRpcErrorUnlessArgument(err));
+    }
+  }
+
+  /**
+   * Sends a notification (`data` as for call params). Resolves when the
+   * broker acknowledged it (QoS 1/3) or at once (QoS 0/2).
+   *
+   * @throws {RpcError} (as a rejection) for a transport failure
+   */
+  notify(target: string, data?: unknown, options?: SendOptions): Promise<void> {
+    try {
+      return this.#send(target, encodeNotification(packParams(data)), options?.qos ?? this.#qos);
+    } catch (err) {
+      return Promise.reject(toRpcErrorUnlessArgument(err));
+    }
+  }
+
+  /**
+   * The secondary RPC client for calls made from handlers (see the module
+   * docs): registered on first use as `<name>%%<n>`, with this client's
+   * timeout, QoS and logger but no handlers, and closed with this client.
+   *
+   * @example Call another service from inside a handler
+   * ```ts ignore
+   * const rpc = new RpcClient(client, {
+   *   handlers: {
+   *     async onCall(call) {
+   *       const helper = await rpc.secondary();
+   *       return (await helper.call("other.service", "lookup", call.params)).payload;
+   *     },
+   *   },
+   * });
+   * ```
+   *
+   * @throws {BusError} (as a rejection) when the secondary cannot be registered
+   */
+  secondary(): Promise<RpcClient> {
+    if (this.#closing) {
+      return Promise.reject(new RpcError(RpcErrorCode.Eof, `RPC client "${this.name}" is closed`));
+    }
+    const current = this.#secondary;
+    if (current !== null) {
+      return current.then((s) => s.isConnected() ? s : this.#newSecondary(current));
+    }
+    return this.#newSecondary(null);
+  }
+
+  #newSecondary(previous: Promise<RpcClient> | null): Promise<RpcClient> {
+    if (this.#secondary !== previous) return this.secondary();
+    const created = this.client.registerSecondary().then((client) => {
+      const { timeout, qos, logger } = this.#options;
+      const rpc = new RpcClient(client, { timeout, qos, logger });
+      if (this.#closing) rpc.close();
+      return rpc;
+    });
+    this.#secondary = created;
+    created.catch(() => {
+      if (this.#secondary === created) this.#secondary = null;
+    });
+    return created;
+  }
+
+  /**
+   * Closes the client (and the secondary, if any); pending calls fail with
+   * -32255. Does not wait for handlers still running.
+   */
+  async close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      this.#pending.close(new RpcError(RpcErrorCode.Eof, `RPC client "${this.name}" is closed`));
+      const secondary = this.#secondary;
+      await Promise.all([
+        this.client.close(),
+        secondary?.then((s) => s.close(), () => {}),
+      ]);
+      this.#shutdown();
+    }
+    await this.closed;
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  #method(method: string): Uint8Array {
+    let bytes = this.#methods.get(method);
+    if (bytes === undefined) {
+      bytes = encodeUtf8(method);
+      if (bytes.includes(0)) throw new TypeError(`Invalid method name "${method}": contains a NUL byte`);
+      if (this.#methods.size >= METHOD_CACHE_LIMIT) this.#methods.clear();
+      this.#methods.set(method, bytes);
+    }
+    return bytes;
+  }
+
+  #send(target: string, payload: Uint8Array, qos: QoS): Promise<void> {
+    const acked = this.client.send(target, payload, qos);
+    if (acked === undefined) return Promise.resolve();
+    return acked.then(undefined, (err) => {
+      throw toRpcError(err);
+    });
+  }
+
+  #watchAbort(id: number, signal: AbortSignal, settled: Promise<RpcReply>): void {
+    const abort = () => this.#pending.reject(id, abortReason(signal));
+    signal.addEventListener("abort", abort, { once: true });
+    const forget = () => signal.removeEventListener("abort", abort);
+    settled.then(forget, forget);
+  }
+
+  #reply(frame: Frame, payload: Uint8Array): void {
+    if (!this.client.isConnected()) return;
+    try {
+      const acked = this.client.send(
+        frame.sender,
+        payload,
+        frame.realtime ? QoS.RealtimeProcessed : QoS.Processed,
+      );
+      if (acked !== undefined) acked.then(undefined, this.#replyFailed);
+    } catch (err) {
+      this.#replyFailed(err);
+    }
+  }
+
+  readonly #replyFailed = (err: unknown): void => {
+    this.#log.debug(`RPC client "${this.name}": reply not delivered: ${errorText(err)}`);
+  };
+
+  // ---------------------------------------------------------------- receiving
+
+  async #readLoop(): Promise<void> {
+    const frames = this.client[Symbol.asyncIterator]();
+    const buffered = bufferedFrames(this.client);
+    try {
+      for (;;) {
+        const r = await frames.next();
+        if (r.done) break;
+        const wait = this.#dispatch(r.value);
+        if (wait !== undefined) await wait;
+        // Take every frame already buffered in one step: awaiting them one by
+        // one would let the writer flush between frames, one write per reply
+        // or per follow-up call instead of one for the whole batch.
+        for (let n = buffered(); n > 0; n = buffered()) {
+          const batch: Promise<IteratorResult<Frame>>[] = new Array(n);
+          for (let i = 0; i < n; i++) batch[i] = frames.next();
+          const results = await Promise.all(batch);
+          for (let i = 0; i < n; i++) {
+            const item = results[i];
+            if (item.done) return;
+            const later = this.#dispatch(item.value);
+            if (later !== undefined) await later;
+          }
+        }
+      }
+    } catch (err) {
+      this.#log.warn(`RPC client "${this.name}": reading frames failed: ${errorText(err)}`);
+    } finally {
+      this.#shutdown();
+    }
+  }
+
+  /**
+   * Routes one frame: replies settle their call at once; other frames go to
+   * the handlers (blocking: returns the promise to wait for; concurrent: a
+   * slot or the backlog, returning a promise only when the backlog is full).
+   */
+  #dispatch(frame: Frame): Promise<void> | undefined {
+    if (this.#settleReply(frame)) return undefined;
+    if (!this.#concurrent) return this.#handle(frame);
+    if (this.#running < this.#concurrency) {
+      this.#start(frame);
+      return undefined;
+    }
+    this.#backlog.push(frame);
+    if (this.#backlog.length - this.#backlogHead < this.#backlogLimit) return undefined;
+    return new Promise<void>((resolve) => this.#backlogSpace = resolve);
+  }
+
+  /** Completes a pending call when the frame is a reply or an error reply. */
+  #settleReply(frame: Frame): boolean {
+    if (frame.kind !== Op.Message) return false;
+    const payload = frame.payload;
+    const kind = payload[0];
+    if (kind === RpcKind.Reply) {
+      if (payload.length < 5) {
+        this.#log.warn(`RPC client "${this.name}": invalid reply from "${frame.sender}"`);
+      } else {
+        const id = readCallId(payload);
+        if (!this.#pending.resolve(id, new RpcReply(frame.sender, payload.subarray(5)))) {
+          this.#log.debug(`RPC client "${this.name}": orphaned reply ${id} from "${frame.sender}"`);
+        }
+      }
+      return true;
+    }
+    if (kind === RpcKind.Error) {
+      if (payload.length < 7) {
+        this.#log.warn(`RPC client "${this.name}": invalid error reply from "${frame.sender}"`);
+      } else {
+        const id = readCallId(payload);
+        const err = new RpcError(readErrorCode(payload), payload.subarray(7), { remote: true });
+        if (!this.#pending.reject(id, err)) {
+          this.#log.debug(`RPC client "${this.name}": orphaned error reply ${id} from "${frame.sender}"`);
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  #start(frame: Frame): void {
+    this.#running++;
+    let done: Promise<void> | undefined;
+    try {
+      done = this.#handle(frame);
+    } catch (err) {
+      this.#log.error(`RPC client "${this.name}": ${errorText(err)}`);
+    }
+    if (done === undefined) this.#finished();
+    else done.then(this.#finished, this.#finished);
+  }
+
+  readonly #finished = (): void => {
+    this.#running--;
+    while (this.#running < this.#concurrency && this.#backlogHead < this.#backlog.length) {
+      const next = this.#backlog[this.#backlogHead];
+      this.#backlog[this.#backlogHead++] = undefined as unknown as Frame;
+      if (this.#backlogHead === this.#backlog.length) {
+        this.#backlog = [];
+        this.#backlogHead = 0;
+      }
+      this.#start(next);
+    }
+    const wake = this.#backlogSpace;
+    if (wake !== null && this.#backlog.length - this.#backlogHead < this.#backlogLimit) {
+      this.#backlogSpace = null;
+      wake();
+    }
+  };
+
+  /** Runs the handler for one frame; returns a promise only when it is asynchronous. */
+  #handle(frame: Frame): Promise<void> | undefined {
+    if (frame.kind !== Op.Message) return this.#handleFrame(frame);
+    const payload = frame.payload;
+    if (payload.length === 0) {
+      this.#log.warn(`RPC client "${this.name}": empty RPC frame from "${frame.sender}"`);
+      return undefined;
+    }
+    const kind = payload[0];
+    if (kind === RpcKind.Request) return this.#handleCall(frame, payload);
+    if (kind === RpcKind.Notification) return this.#handleNotification(frame, payload);
+    this.#log.warn(`RPC client "${this.name}": unsupported RPC frame code ${kind} from "${frame.sender}"`);
+    return undefined;
+  }
+
+  #handleFrame(frame: Frame): Promise<void> | undefined {
+    const handler = this.#handlers.onFrame;
+    if (handler === undefined) return undefined;
+    try {
+      const r = handler.call(this.#handlers, frame);
+      if (r instanceof Promise) return r.then(undefined, this.#handlerFailed);
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
+    return undefined;
+  }
+
+  #handleNotification(frame: Frame, payload: Uint8Array): Promise<void> | undefined {
+    const handler = this.#handlers.onNotification;
+    if (handler === undefined) return undefined;
+    try {
+      const r = handler.call(this.#handlers, new RpcNotification(frame, payload.subarray(1)));
+      if (r instanceof Promise) return r.then(undefined, this.#handlerFailed);
+    } catch (err) {
+      this.#handlerFailed(err);
+    }
+    return undefined;
+  }
+
+  readonly #handlerFailed = (err: unknown): void => {
+    this.#log.warn(`RPC client "${this.name}": handler failed: ${errorText(err)}`);
+  };
+
+  #handleCall(frame: Frame, payload: Uint8Array): Promise<void> | undefined {
+    const methodEnd = findMethodEnd(payload);
+    if (methodEnd === -1) {
+      this.#log.warn(`RPC client "${this.name}": invalid RPC request from "${frame.sender}"`);
+      return undefined;
+    }
+    const id = readCallId(payload);
+    const handler = this.#handlers.onCall;
+    if (handler === undefined) {
+      if (id !== 0) this.#reply(frame, encodeErrorReply(id, RpcErrorCode.MethodNotFound, NOT_IMPLEMENTED));
+      return undefined;
+    }
+    // handlers usually see the same few methods: reuse the decoded name
+    if (!bytesEqual(payload, 5, methodEnd, this.#lastMethodBytes)) {
+      this.#lastMethodBytes = payload.slice(5, methodEnd);
+      this.#lastMethod = decodeUtf8(payload, 5, methodEnd);
+    }
+    const call = new RpcCall(
+      frame,
+      id,
+      payload.subarray(5, methodEnd),
+      payload.subarray(methodEnd + 1),
+      this.#lastMethod,
+    );
+    let result: unknown;
+    try {
+      result = handler.call(this.#handlers, call);
+    } catch (err) {
+      this.#replyError(call, err);
+      return undefined;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (value) => this.#replyResult(call, value),
+        (err) => this.#replyError(call, err),
+      );
+    }
+    this.#replyResult(call, result);
+    return undefined;
+  }
+
+  #replyResult(call: RpcCall, value: unknown): void {
+    if (call.id === 0) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = packParams(value);
+    } catch (err) {
+      this.#replyError(call, err);
+      return;
+    }
+    this.#reply(call.frame, encodeReply(call.id, bytes));
+  }
+
+  #replyError(call: RpcCall, err: unknown): void {
+    if (!(err instanceof RpcError)) {
+      this.#log.debug(`RPC client "${this.name}": call handler failed: ${errorText(err)}`);
+    }
+    if (call.id === 0) return;
+    const code = err instanceof RpcError ? err.code : RpcErrorCode.Internal;
+    const data = err instanceof RpcError ? err.data : err instanceof Error ? encodeUtf8(err.message) : EMPTY;
+    this.#reply(call.frame, encodeErrorReply(call.id, code, data));
+  }
+
+  #shutdown(): void {
+    this.#closing = true;
+    this.#pending.close(new RpcError(RpcErrorCode.Eof, `RPC client "${this.name}" is closed`));
+    const wake = this.#backlogSpace;
+    this.#backlogSpace = null;
+    wake?.();
+    const secondary = this.#secondary;
+    if (secondary !== null) secondary.then((s) => s.close(), () => {});
+    this.#resolveClosed();
+  }
+}
+
+/**
+ * How many frames the client holds already received, when it tells
+ * (`pendingFrames` of the IPC and in-process clients); 0 otherwise.
+ */
+function bufferedFrames(client: BusClient): () => number {
+  const probe = client as BusClient & { readonly pendingFrames?: unknown };
+  if (typeof probe.pendingFrames !== "number") return () => 0;
+  return () => probe.pendingFrames as number;
+}
+
+function abortReason(signal: AbortSignal): Error {
+  const reason = signal.reason;
+  return reason instanceof Error ? reason : new DOMException(String(reason), "AbortError");
+}
+
+function timeoutToMs(seconds: number): number {
+  if (!(seconds >= 0)) throw new RangeError(`Invalid timeout "${seconds}": must be a number of seconds ≥ 0`);
+  return seconds === 0 ? Infinity : seconds * 1000;
+}
+
+function positiveInteger(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`Invalid ${what} "${n}": must be an integer ≥ 1`);
+  return n;
+}
+
+function toRpcErrorUnlessArgument(err: unknown): unknown {
+  return err instanceof TypeError || err instanceof RangeError ? err : toRpcError(err);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,192 @@
+/**
+ * What an RPC endpoint hands to its handlers (calls and notifications) and
+ * what a caller gets back (replies).
+ *
+ * @module
+ */
+import type { Frame } from "../protocol/frame.ts";
+import { decodeUtf8 } from "../protocol/text.ts";
+import { unpack } from "./msgpack.ts";
+import { RpcError, RpcErrorCode } from "./rpc_error.ts";
+
+const lenientDecoder = new TextDecoder();
+
+/**
+ * An incoming RPC request, given to the `onCall` handler.
+ *
+ * @example A handler reading MessagePack params
+ * ```ts
+ * import { type RpcCall, RpcError, RpcErrorCode } from "./mod.ts";
+ * function onCall(call: RpcCall): unknown {
+ *   if (call.method !== "hello") throw new RpcError(RpcErrorCode.MethodNotFound);
+ *   const { name } = call.unpack<{ name: string }>();
+ *   return `hello, ${name}`;
+ * }
+ * ```
+ */
+export class RpcCall {
+  /** The frame the request came in. */
+  readonly frame: Frame;
+  /** Call id; 0 means the caller wants no reply (call0). */
+  readonly id: number;
+  /** The method name as sent (any bytes but 0x00). */
+  readonly methodBytes: Uint8Array;
+  /** The params bytes (conventionally MessagePack; may be empty). */
+  readonly params: Uint8Array;
+  #method: string | null | undefined = undefined;
+
+  /**
+   * @internal Created by the RPC client; `method` is the already decoded
+   * name (null: not UTF-8), when known.
+   */
+  constructor(
+    frame: Frame,
+    id: number,
+    methodBytes: Uint8Array,
+    params: Uint8Array,
+    method?: string | null,
+  ) {
+    this.frame = frame;
+    this.id = id;
+    this.methodBytes = methodBytes;
+    this.params = params;
+    this.#method = method;
+  }
+
+  /**
+   * The method name.
+   *
+   * @throws {RpcError} -32114 (data) when it is not valid UTF-8; thrown from a
+   * handler, the caller gets exactly that error
+   */
+  get method(): string {
+    if (this.#method === undefined) {
+      this.#method = decodeUtf8(this.methodBytes, 0, this.methodBytes.length);
+    }
+    if (this.#method === null) throw new RpcError(RpcErrorCode.Data);
+    return this.#method;
+  }
+
+  /** Full sender name (replies go there). */
+  get sender(): string {
+    return this.frame.sender;
+  }
+
+  /** The sender's primary name. */
+  get primarySender(): string {
+    return this.frame.primarySender;
+  }
+
+  /** Whether the request frame was realtime (the reply then uses QoS 3). */
+  get realtime(): boolean {
+    return this.frame.realtime;
+  }
+
+  /** Whether the caller waits for a reply (id ≠ 0). */
+  get needsReply(): boolean {
+    return this.id !== 0;
+  }
+
+  /**
+   * Decodes the params as MessagePack; empty params give `undefined`.
+   *
+   * @throws {RpcError} -32700 (parse) with the decoder's message
+   */
+  unpack<T = unknown>(): T {
+    return unpack<T>(this.params);
+  }
+}
+
+/**
+ * An incoming RPC notification, given to the `onNotification` handler.
+ *
+ * @example
+ * ```ts
+ * import type { RpcNotification } from "./mod.ts";
+ * function onNotification(n: RpcNotification): void {
+ *   console.log(n.sender, n.text());
+ * }
+ * ```
+ */
+export class RpcNotification {
+  /** The frame the notification came in. */
+  readonly frame: Frame;
+  /** The notification data (after the kind byte). */
+  readonly payload: Uint8Array;
+
+  /** @internal Created by the RPC client. */
+  constructor(frame: Frame, payload: Uint8Array) {
+    this.frame = frame;
+    this.payload = payload;
+  }
+
+  /** Full sender name. */
+  get sender(): string {
+    return this.frame.sender;
+  }
+
+  /** The sender's primary name. */
+  get primarySender(): string {
+    return this.frame.primarySender;
+  }
+
+  /** Whether the frame was realtime. */
+  get realtime(): boolean {
+    return this.frame.realtime;
+  }
+
+  /** The payload as UTF-8 text (invalid sequences replaced). */
+  text(): string {
+    return lenientDecoder.decode(this.payload);
+  }
+
+  /**
+   * Decodes the payload as MessagePack; an empty payload gives `undefined`.
+   *
+   * @throws {RpcError} -32700 (parse)
+   */
+  unpack<T = unknown>(): T {
+    return unpack<T>(this.payload);
+  }
+}
+
+/**
+ * The successful result of a call.
+ *
+ * @example
+ * ```ts ignore
+ * const reply = await rpc.call(".broker", "test");
+ * console.log(reply.unpack<{ ok: boolean }>().ok);
+ * ```
+ */
+export class RpcReply {
+  /** Full name of the client that replied. */
+  readonly sender: string;
+  /** The result bytes (may be empty). */
+  readonly payload: Uint8Array;
+
+  /** @internal Created by the RPC client. */
+  constructor(sender: string, payload: Uint8Array) {
+    this.sender = sender;
+    this.payload = payload;
+  }
+
+  /** Whether the result is empty. */
+  get isEmpty(): boolean {
+    return this.payload.length === 0;
+  }
+
+  /** The result as UTF-8 text (invalid sequences replaced). */
+  text(): string {
+    return lenientDecoder.decode(this.payload);
+  }
+
+  /**
+   * Decodes the result as MessagePack; an empty result gives `undefined`.
+   *
+   * @throws {RpcError} -32700 (parse)
+   */
+  unpack<T = unknown>(): T {
+    return unpack<T>(this.payload);
+  }
+}
