@@ -8,6 +8,10 @@
 import type { Link } from "./link.ts";
 
 const MIN_CAPACITY = 1024;
+/** Microtask hops without new data before a scheduled flush writes. */
+const IDLE_HOPS = 3;
+/** Upper bound of hops a scheduled flush waits in total. */
+const MAX_HOPS = 64;
 
 /** Options of a {@linkcode WriteBuffer}. */
 export interface WriteBufferOptions {
@@ -52,9 +56,31 @@ export class WriteBuffer {
   #appended = 0;
   #written = 0;
   #waiters: { at: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  readonly #flushTask = () => {
+  readonly #timerFlush = () => {
     this.#scheduled = false;
     if (!this.#writing && this.len > 0) this.#pump();
+  };
+  #seenLen = 0;
+  #idleHops = 0;
+  #hops = 0;
+  // A producer that appends across microtasks (e.g. a `for await` loop
+  // replying per frame) keeps the flush deferred until it pauses, so its
+  // frames share one write. An idle hop costs well under a microsecond.
+  readonly #flushTask = () => {
+    if (this.#writing || this.len === 0) {
+      this.#scheduled = false;
+      return;
+    }
+    if (this.len !== this.#seenLen) {
+      this.#seenLen = this.len;
+      this.#idleHops = 0;
+    } else this.#idleHops++;
+    if (this.#idleHops < IDLE_HOPS && ++this.#hops < MAX_HOPS) {
+      queueMicrotask(this.#flushTask);
+      return;
+    }
+    this.#scheduled = false;
+    this.#pump();
   };
 
   /** Creates a writer for a link. */
@@ -98,7 +124,10 @@ export class WriteBuffer {
       this.#pump();
     } else if (!this.#scheduled) {
       this.#scheduled = true;
-      if (this.#ttlMs > 0) setTimeout(this.#flushTask, this.#ttlMs);
+      this.#seenLen = this.len;
+      this.#idleHops = 0;
+      this.#hops = 0;
+      if (this.#ttlMs > 0) setTimeout(this.#timerFlush, this.#ttlMs);
       else queueMicrotask(this.#flushTask);
     }
   }
