@@ -414,7 +414,11 @@ export class Broker {
   #dropOverflowed(t: RegisteredClient): void {
     if (!t.registered) return;
     this.log.warn(`client "${t.name}" dropped: outgoing queue overflow`);
+    // the unreg announcement routes a publication: keep the caller's target list in #scratch intact
+    const scratch = this.#scratch;
+    this.#scratch = [];
     this.unregister(t, true);
+    this.#scratch = scratch;
     t.sink.disconnect("queue overflow", true);
   }
 

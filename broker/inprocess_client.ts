@@ -134,7 +134,7 @@ export class InProcessClient implements BusClient, ClientSink {
     this.#ensureRegistered();
     const bytes = toBytes(payload);
     const t = this.#broker.lookup(target);
-    const bodyLen = byteLength(target) + 1 + bytes.length;
+    const bodyLen = bytes.length; // §20: in-process frames count their payload bytes only
     return result(
       this.#broker.routeMessage(this.entry, t, qosIsRealtime(qos), bytes, 0, bytes.length, bodyLen),
       qos,
@@ -148,7 +148,7 @@ export class InProcessClient implements BusClient, ClientSink {
   broadcast(mask: string, payload: Payload, qos: QoS = QoS.No): OpResult {
     this.#ensureRegistered();
     const bytes = toBytes(payload);
-    const bodyLen = byteLength(mask) + 1 + bytes.length;
+    const bodyLen = bytes.length; // §20: payload bytes only
     return result(
       this.#broker.routeBroadcast(this.entry, mask, qosIsRealtime(qos), bytes, 0, bytes.length, bodyLen),
       qos,
@@ -180,7 +180,7 @@ export class InProcessClient implements BusClient, ClientSink {
       this.#lastTopicZ = topicWithNul(topic);
     }
     const topicZ = this.#lastTopicZ;
-    const bodyLen = topicZ.length + (receiver === null ? 0 : byteLength(receiver) + 1) + bytes.length;
+    const bodyLen = bytes.length; // §20: payload bytes only
     return result(
       this.#broker.routePublish(
         this.entry,

@@ -103,6 +103,9 @@ export class ReadBuffer {
 
   /** Copies a chunk in (tests, WebSocket messages). */
   feed(chunk: Uint8Array): void {
+    // without a next() between regions `need` is stale; past the adaptive cap the region would be empty
+    const total = this.end - this.start + chunk.length;
+    if (total > this.need) this.need = total;
     let off = 0;
     while (off < chunk.length) {
       const region = this.readRegion();
