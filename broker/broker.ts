@@ -208,17 +208,11 @@ export class Broker {
     payloadEnd: number,
     bodyLen: number,
   ): number | Promise<number> {
-    sender.rFrames++;
-    sender.rBytes += bodyLen;
-    this.#rFrames++;
-    this.#rBytes += bodyLen;
+    this.countReceived(sender, bodyLen);
     if (target === undefined || !target.registered) return ErrorCode.NotRegistered;
     const r = target.sink.deliver(Op.Message, realtime, sender, null, null, src, payloadStart, payloadEnd);
     if (r === Delivery.Queued) {
-      target.wFrames++;
-      target.wBytes += bodyLen;
-      this.#wFrames++;
-      this.#wBytes += bodyLen;
+      this.#countWrite(target, bodyLen);
       return ErrorCode.Ok;
     }
     if (r === Delivery.Overflow) {
@@ -242,10 +236,7 @@ export class Broker {
     payloadEnd: number,
     bodyLen: number,
   ): number | Promise<number> {
-    sender.rFrames++;
-    sender.rBytes += bodyLen;
-    this.#rFrames++;
-    this.#rBytes += bodyLen;
+    this.countReceived(sender, bodyLen);
     const targets = this.#scratch;
     targets.length = 0;
     if (!mask.includes("*") && !mask.includes("?")) {
@@ -291,10 +282,7 @@ export class Broker {
     payloadEnd: number,
     bodyLen: number,
   ): number | Promise<number> {
-    sender.rFrames++;
-    sender.rBytes += bodyLen;
-    this.#rFrames++;
-    this.#rBytes += bodyLen;
+    this.countReceived(sender, bodyLen);
     const targets = this.#scratch;
     targets.length = 0;
     this.#subscriptions.match(segs, targets);
@@ -336,10 +324,7 @@ export class Broker {
       if (!t.registered) continue;
       const r = t.sink.deliver(kind, realtime, sender, topic, topicZ, src, payloadStart, payloadEnd);
       if (r === Delivery.Queued) {
-        t.wFrames++;
-        t.wBytes += bodyLen;
-        this.#wFrames++;
-        this.#wBytes += bodyLen;
+        this.#countWrite(t, bodyLen);
       } else if (r === Delivery.Overflow) {
         this.#dropOverflowed(t);
       } else {
