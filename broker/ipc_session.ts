@@ -248,31 +248,17 @@ export class IpcSession implements ClientSink {
         else code = broker.routeBroadcast(entry, mask, realtime, buf, nul + 1, be, be - bs);
         break;
       }
-      case Op.Publish: {
-        const nul = requireNul(buf, bs, be);
-        this.#resolveTopic(buf, bs, nul);
-        if (acl !== null && !acl.allowPublish(this.#topic)) code = ErrorCode.Access;
-        else {
-          code = broker.routePublish(
-            entry,
-            this.#topic,
-            this.#topicSegs,
-            buf.subarray(bs, nul + 1),
-            null,
-            realtime,
-            buf,
-            nul + 1,
-            be,
-            be - bs,
-          );
-        }
-        break;
-      }
+      case Op.Publish:
       case Op.PublishFor: {
         const nul = requireNul(buf, bs, be);
-        const nul2 = requireNul(buf, nul + 1, be);
         this.#resolveTopic(buf, bs, nul);
-        const receiver = requireText(buf, nul + 1, nul2, "receiver");
+        let receiver: string | null = null;
+        let payloadStart = nul + 1;
+        if (op === Op.PublishFor) {
+          const nul2 = requireNul(buf, payloadStart, be);
+          receiver = requireText(buf, payloadStart, nul2, "receiver");
+          payloadStart = nul2 + 1;
+        }
         if (acl !== null && !acl.allowPublish(this.#topic)) code = ErrorCode.Access;
         else {
           code = broker.routePublish(
@@ -283,7 +269,7 @@ export class IpcSession implements ClientSink {
             receiver,
             realtime,
             buf,
-            nul2 + 1,
+            payloadStart,
             be,
             be - bs,
           );
