@@ -47,19 +47,28 @@ async function openssl(args: string[], cwd: string): Promise<void> {
   }
 }
 
+/** `openssl req` options creating a new unencrypted P-256 key in `keyFile`. */
+function newKeyOptions(keyFile: string): string[] {
+  return ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", keyFile];
+}
+
+/** Reads back the PEM files of a certificate and its key. */
+async function readPair(certFile: string, keyFile: string): Promise<CertPair> {
+  return {
+    cert: await Deno.readTextFile(certFile),
+    key: await Deno.readTextFile(keyFile),
+    certFile,
+    keyFile,
+  };
+}
+
 async function makeCa(dir: string, label: string): Promise<CertPair> {
   const keyFile = `${dir}/${label}.key`;
   const certFile = `${dir}/${label}.crt`;
   await openssl([
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
+    ...newKeyOptions(keyFile),
     "-out",
     certFile,
     "-days",
@@ -71,12 +80,7 @@ async function makeCa(dir: string, label: string): Promise<CertPair> {
     "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ], dir);
-  return {
-    cert: await Deno.readTextFile(certFile),
-    key: await Deno.readTextFile(keyFile),
-    certFile,
-    keyFile,
-  };
+  return await readPair(certFile, keyFile);
 }
 
 async function makeLeaf(
@@ -100,13 +104,7 @@ async function makeLeaf(
   await Deno.writeTextFile(extFile, ext.join("\n") + "\n");
   await openssl([
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
+    ...newKeyOptions(keyFile),
     "-out",
     csrFile,
     "-subj",
@@ -130,12 +128,7 @@ async function makeLeaf(
     "-extfile",
     extFile,
   ], dir);
-  return {
-    cert: await Deno.readTextFile(certFile),
-    key: await Deno.readTextFile(keyFile),
-    certFile,
-    keyFile,
-  };
+  return await readPair(certFile, keyFile);
 }
 
 /**

@@ -6,6 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { decode } from "@msgpack/msgpack";
 import { Broker, type BrokerOptions } from "../broker/broker.ts";
 import type { ServerConfig } from "../broker/server_config.ts";
 import { connect, type ConnectOptions, type IpcClient } from "../client/ipc_client.ts";
@@ -266,6 +267,16 @@ export async function startBus(options: BusOptions = {}): Promise<TestBus> {
   };
 }
 
+/** Runs `fn` against a fresh {@linkcode startBus} bus and closes the bus afterwards, pass or fail. */
+export async function withBus(fn: (bus: TestBus) => Promise<void>, options: BusOptions = {}): Promise<void> {
+  const bus = await startBus(options);
+  try {
+    await fn(bus);
+  } finally {
+    await bus.close();
+  }
+}
+
 // ---------------------------------------------------------------- wire client
 
 /** Thrown by {@linkcode WireClient} reads when the peer closed the connection. */
@@ -501,6 +512,14 @@ export async function framesBeforeMarker(
     if (f.isMessage && f.sender === via.name && text(f.payload) === marker) return seen;
     seen.push(f);
   }
+}
+
+/** `s d` (event and client name) of every announcement a client received before a marker from `via`. */
+export async function announcementsBeforeMarker(client: FrameSource, via: MarkerSender): Promise<string[]> {
+  return (await framesBeforeMarker(client, via)).map((f) => {
+    const e = decode(f.payload) as Record<string, unknown>;
+    return `${e.s} ${e.d}`;
+  });
 }
 
 /** Describes frames compactly for assertions: `kind:sender[:topic]:payload`. */

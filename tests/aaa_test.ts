@@ -14,24 +14,19 @@ import {
   expectEnded,
   fieldsBody,
   framesBeforeMarker,
-  startBus,
   type TestBus,
   topicsBody,
   TRANSPORTS,
   utf8,
+  withBus,
 } from "./_helpers.ts";
 
 function isAccessDenied(err: unknown): boolean {
   return err instanceof BusError && err.code === ErrorCode.Access;
 }
 
-async function withAaaBus(aaa: AaaMap, fn: (bus: TestBus) => Promise<void>): Promise<void> {
-  const bus = await startBus({ config: { policy: aaa } });
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
+function withAaaBus(aaa: AaaMap, fn: (bus: TestBus) => Promise<void>): Promise<void> {
+  return withBus(fn, { config: { policy: aaa } });
 }
 
 // ---------------------------------------------------------------- ClientAaa rules
@@ -199,13 +194,10 @@ Deno.test("AAA unix-socket clients skip the host check", async () => {
 });
 
 Deno.test("a listener without an AAA map lets any name connect", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     assert.ok((await bus.client("anyone", "tcp")).isConnected());
     assert.ok((await bus.client("someone", "unix")).isConnected());
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 // ---------------------------------------------------------------- per-operation checks

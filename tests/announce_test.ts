@@ -11,20 +11,10 @@ import {
   type FrameSource,
   type MarkerSender,
   nextFrame,
-  startBus,
-  type TestBus,
   waitFor,
+  withBus,
   withTimeout,
 } from "./_helpers.ts";
-
-async function withBus(fn: (bus: TestBus) => Promise<void>, core = true): Promise<void> {
-  const bus = await startBus({ core });
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
-}
 
 interface Event {
   s: string;
@@ -96,7 +86,7 @@ Deno.test("reg and unreg go to .broker/info subscribers only, with every matchin
     const t = BigInt(event(inprocFrames[1]).t);
     assert.ok(t >= before && t <= after, `t = ${t} is wall-clock nanoseconds`);
     assert.deepEqual(await events(plain, via), [], "a client that did not subscribe gets nothing");
-  });
+  }, { core: true });
 });
 
 Deno.test("unreg is announced for a force-disconnect, not when the broker closes; nothing without .broker", async () => {
@@ -109,7 +99,7 @@ Deno.test("unreg is announced for a force-disconnect, not when the broker closes
       ".broker/info reg victim",
       ".broker/info unreg victim",
     ]);
-  });
+  }, { core: true });
   await withBus(async (bus) => {
     const watcher = await bus.client("watcher");
     await watcher.subscribe("#", QoS.Processed);
@@ -118,7 +108,7 @@ Deno.test("unreg is announced for a force-disconnect, not when the broker closes
     bus.broker.announceShutdown();
     bus.broker.announce(".broker/info", "custom", "x");
     assert.deepEqual(await framesBeforeMarker(watcher, watcher), [], "no core client: no announcements");
-  }, false);
+  });
 });
 
 Deno.test("every client is subscribed to .broker/warn and receives the shutdown warning", async () => {
@@ -141,7 +131,7 @@ Deno.test("every client is subscribed to .broker/warn and receives the shutdown 
       assert.ok(BigInt(e.t) >= before);
     }
     assert.deepEqual(await framesBeforeMarker(deaf, unix), [], "unsubscribed from .broker/warn");
-  });
+  }, { core: true });
 });
 
 Deno.test("a custom announcement has the same {s, d, t} shape on the chosen topic", async () => {
@@ -153,5 +143,5 @@ Deno.test("a custom announcement has the same {s, d, t} shape on the chosen topi
     assert.equal(f.topic, "app/events");
     const e = event(f);
     assert.deepEqual([e.s, e.d, typeof e.t], ["custom", "data", "bigint"]);
-  });
+  }, { core: true });
 });

@@ -14,13 +14,13 @@ import {
   fieldsBody,
   hex,
   nextFrame,
-  startBus,
   type TestBus,
   text,
   topicsBody,
   type Transport,
   waitFor,
   type WireClient,
+  withBus,
   withoutNops,
 } from "./_helpers.ts";
 
@@ -230,8 +230,7 @@ const cases: BadCase[] = [
 for (const c of cases) {
   for (const transport of ["unix", "tcp"] as Transport[]) {
     Deno.test(`${c.name}: answered, logged, others unaffected (${transport})`, async () => {
-      const bus = await startBus({ config: c.config });
-      try {
+      await withBus(async (bus) => {
         const traffic = await startTraffic(bus, transport);
         const w = c.register === null ? await bus.raw(transport) : await bus.wire(c.register, transport);
         const got = await c.act(w);
@@ -241,16 +240,13 @@ for (const c of cases) {
         if (c.register !== null) {
           assert.ok(!bus.broker.isRegistered(c.register), "the bad client is unregistered");
         }
-      } finally {
-        await bus.close();
-      }
+      }, { config: c.config });
     });
   }
 }
 
 Deno.test("payload bytes are never validated: invalid UTF-8 and NULs are delivered intact", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const w = await bus.wire("w");
     const payload = hex("FF 00 C3 28 00 00 ED A0 80");
     await w.write(clientFrame(1, Op.Message, QoS.Processed, fieldsBody(["w"], payload)));
@@ -259,7 +255,5 @@ Deno.test("payload bytes are never validated: invalid UTF-8 and NULs are deliver
     await w.write(clientFrame(2, Op.Subscribe, QoS.No, topicsBody(["t"])));
     await w.write(clientFrame(3, Op.Publish, QoS.No, fieldsBody(["t"], payload)));
     await w.expectFrame(deliveredFrame(Op.Publish, "w", "t", payload));
-  } finally {
-    await bus.close();
-  }
+  });
 });

@@ -18,22 +18,13 @@ import {
   framesBeforeMarker,
   type FrameSource,
   nextFrame,
-  startBus,
   type TestBus,
   text,
   topicsBody,
   type Transport,
   TRANSPORTS,
+  withBus,
 } from "./_helpers.ts";
-
-async function withBus(fn: (bus: TestBus) => Promise<void>, core = false): Promise<void> {
-  const bus = await startBus({ core });
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
-}
 
 /** Payloads of the frames `client` received before a marker from `via`. */
 async function received(client: FrameSource, via: IpcClient): Promise<string[]> {
@@ -100,7 +91,7 @@ for (const transport of TRANSPORTS) {
         const want = Object.keys(expected).filter((m) => expected[m].includes(c.name));
         assert.deepEqual(got, want, `masks received by "${c.name}"`);
       }
-    }, true);
+    }, { core: true });
   });
 
   Deno.test(`subscription patterns select publications exactly as §7.3 (${transport})`, async () => {
@@ -454,5 +445,5 @@ Deno.test("in-process senders and .broker announcements count payload bytes only
       0,
       0,
     ]);
-  }, true);
+  }, { core: true });
 });

@@ -6,68 +6,10 @@ import assert from "node:assert/strict";
 import { connect, type IpcClient } from "../client/ipc_client.ts";
 import { unpack } from "../rpc/msgpack.ts";
 import { hasOpenssl, makeTestPki } from "./_certs.ts";
+import { CliProcess, runCli } from "./_cli_helpers.ts";
+import { nextFrame } from "./_helpers.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const DENO_JSON = new URL("../deno.json", import.meta.url).pathname;
-const decoder = new TextDecoder();
-
-/** Collects a stream's text and lets a test wait for a pattern. */
-class StreamText {
-  text = "";
-  readonly done: Promise<void>;
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) this.text += chunk;
-    })();
-  }
-
-  async waitFor(pattern: RegExp, ms = 15000): Promise<RegExpMatchArray> {
-    const until = performance.now() + ms;
-    let ended = false;
-    this.done.then(() => ended = true);
-    for (;;) {
-      const m = this.text.match(pattern);
-      if (m !== null) return m;
-      if (ended) throw new Error(`Stream ended without ${pattern}; got:\n${this.text}`);
-      if (performance.now() > until) throw new Error(`Timed out waiting for ${pattern}; got:\n${this.text}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-  }
-}
-
-/** A CLI subprocess with both output streams collected. */
-class CliProcess {
-  readonly child: Deno.ChildProcess;
-  readonly stdout: StreamText;
-  readonly stderr: StreamText;
-
-  constructor(denoFlags: string[], args: string[]) {
-    this.child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-q", ...denoFlags, CLI, ...args],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    this.stdout = new StreamText(this.child.stdout);
-    this.stderr = new StreamText(this.child.stderr);
-  }
-
-  kill(signal: Deno.Signal): void {
-    try {
-      this.child.kill(signal);
-    } catch {
-      // exited already
-    }
-  }
-
-  async finish(): Promise<{ code: number; stdout: string; stderr: string }> {
-    const status = await this.child.status;
-    await Promise.all([this.stdout.done, this.stderr.done]);
-    return { code: status.code, stdout: this.stdout.text, stderr: this.stderr.text };
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -83,50 +25,22 @@ async function startServe(
   denoFlags: string[],
   args: string[],
 ): Promise<{ serve: CliProcess; tcp: string | null }> {
-  const serve = new CliProcess(denoFlags, ["serve", ...args]);
+  const serve = new CliProcess(["serve", ...args], denoFlags);
   try {
     await serve.stderr.waitFor(/broker ready \(pid \d+\)/);
   } catch (err) {
-    serve.kill("SIGKILL");
-    const result = await serve.finish();
+    const result = await serve.stop("SIGKILL");
     throw new Error(`serve did not start (exit ${result.code}): ${result.stderr}`, { cause: err });
   }
   const tcp = serve.stderr.text.match(/listening on (127\.0\.0\.1:\d+)/)?.[1] ?? null;
   return { serve, tcp };
 }
 
-async function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "-A", CLI, ...args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-async function nextPublication(client: IpcClient): Promise<{ topic: string | null; payload: Uint8Array }> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    const r = await Promise.race([
-      client[Symbol.asyncIterator]().next(),
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(() => reject(new Error("no frame in 15 s")), 15000)
-      ),
-    ]);
-    if (r.done) throw new Error("client closed before a frame arrived");
-    return { topic: r.value.topic, payload: r.value.payload.slice() };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 Deno.test("serve + listen + send: a message goes through the served broker, on unix and TCP", async () => {
   const dir = await Deno.makeTempDir({ prefix: "busrt-serve-" });
   const sock = `${dir}/busrt.sock`;
   const { serve, tcp } = await startServe(["-A"], ["-B", sock, "-B", "127.0.0.1:0"]);
-  const listen = new CliProcess(["-A"], ["-s", sock, "-n", "cli.listen", "listen"]);
+  const listen = new CliProcess(["-s", sock, "-n", "cli.listen", "listen"]);
   try {
     assert.match(serve.stderr.text, new RegExp(`listening on ${sock.replaceAll(".", "\\.")}`));
     assert.ok(tcp !== null, serve.stderr.text);
@@ -162,7 +76,7 @@ Deno.test("SIGTERM warns clients, closes listeners, removes socket and pid files
     assert.equal((await Deno.stat(sock)).mode! & 0o777, 0o660, "--socket-mode");
     client = await connect(sock, { name: "watcher", timeout: 5 });
     serve.kill("SIGTERM");
-    const warning = await nextPublication(client);
+    const warning = await nextFrame(client, 15_000);
     assert.equal(warning.topic, ".broker/warn");
     assert.equal((unpack(warning.payload) as { s: string }).s, "shutdown");
     await client.closed;
@@ -204,8 +118,7 @@ Deno.test("the serve task's least-privilege flags suffice, and SIGINT stops it w
     const test = await runCli(["-s", `127.0.0.1:${port}`, "broker", "test", "--json"]);
     assert.deepEqual(JSON.parse(test.stdout), { ok: true });
   } finally {
-    serve.kill("SIGINT");
-    const result = await serve.finish();
+    const result = await serve.stop("SIGINT");
     assert.equal(result.code, 0, result.stderr);
     assert.doesNotMatch(result.stderr, /needs --allow/, "no permission warnings");
     assert.equal(await exists(sock), false);
@@ -217,7 +130,7 @@ Deno.test("serve names the missing permission flag instead of failing with a sta
   const dir = await Deno.makeTempDir({ prefix: "busrt-serve-" });
   const sock = `${dir}/busrt.sock`;
   try {
-    const serve = new CliProcess([`--allow-read=${dir}`, `--allow-write=${dir}`], ["serve", "-B", sock]);
+    const serve = new CliProcess(["serve", "-B", sock], [`--allow-read=${dir}`, `--allow-write=${dir}`]);
     const result = await serve.finish();
     assert.equal(result.code, 1);
     assert.match(result.stderr, new RegExp(`needs --allow-net=unix:${sock.replaceAll(".", "\\.")}`));
@@ -243,8 +156,7 @@ Deno.test("serve --config starts the listeners of a configuration file", async (
     const list = await runCli(["-s", sock, "-n", "cli.conf", "client", "list", "--json"]);
     assert.deepEqual(JSON.parse(list.stdout).map((c: { name: string }) => c.name), [".broker"]);
   } finally {
-    serve.kill("SIGTERM");
-    const result = await serve.finish();
+    const result = await serve.stop("SIGTERM");
     assert.equal(result.code, 0, result.stderr);
     await Deno.remove(dir, { recursive: true });
   }
@@ -325,8 +237,7 @@ Deno.test({
       assert.equal(noCert.stderr.trimEnd().split("\n").length, 1, noCert.stderr);
       assert.match(noCert.stderr, /^busrt: Cannot connect to "tls:\/\/127\.0\.0\.1:\d+"/);
     } finally {
-      serve.kill("SIGTERM");
-      const result = await serve.finish();
+      const result = await serve.stop("SIGTERM");
       await pki.remove();
       assert.equal(result.code, 0, result.stderr);
     }

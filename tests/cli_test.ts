@@ -5,9 +5,7 @@
 import assert from "node:assert/strict";
 import { Broker } from "../broker/broker.ts";
 import { enableCoreRpc } from "../broker/core_rpc.ts";
-import type { InProcessClient } from "../broker/inprocess_client.ts";
 import { QoS } from "../protocol/constants.ts";
-import type { Frame } from "../protocol/frame.ts";
 import { pack } from "../rpc/msgpack.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError } from "../rpc/rpc_error.ts";
@@ -16,110 +14,11 @@ import { convertParamValue, encodeKeyValueParams, paramsFromArgs } from "../cli/
 import { decodePayload, renderPayload, stringifyJson } from "../cli/render.ts";
 import { makeStyle } from "../cli/style.ts";
 import { formatCount, formatTable } from "../cli/table.ts";
+import { CliProcess, type CliResult, runCli } from "./_cli_helpers.ts";
+import { nextFrame } from "./_helpers.ts";
 
-const CLI = new URL("../cli.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-
-// ---------------------------------------------------------------- subprocess helpers
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cliCommand(args: string[], stdin: boolean): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-q", "-A", CLI, ...args],
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-}
-
-/** Runs the CLI to completion, feeding `stdin` if given. */
-async function runCli(args: string[], stdin?: Uint8Array | string): Promise<CliResult> {
-  const child = cliCommand(args, stdin !== undefined).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(typeof stdin === "string" ? encoder.encode(stdin) : stdin);
-    await writer.close();
-  }
-  const out = await child.output();
-  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
-}
-
-/** Collects a stream's text as it arrives and lets a test wait for a pattern. */
-class StreamText {
-  text = "";
-  readonly done: Promise<void>;
-  #waiters = new Set<() => void>();
-
-  constructor(stream: ReadableStream<Uint8Array>) {
-    this.done = (async () => {
-      for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-        this.text += chunk;
-        for (const w of this.#waiters) w();
-      }
-      for (const w of this.#waiters) w();
-    })();
-  }
-
-  /** Resolves when the text matches; fails after `ms` or at the end of the stream. */
-  async waitFor(pattern: RegExp, ms = 15000): Promise<RegExpMatchArray> {
-    const until = performance.now() + ms;
-    let ended = false;
-    this.done.then(() => ended = true);
-    for (;;) {
-      const m = this.text.match(pattern);
-      if (m !== null) return m;
-      if (ended) throw new Error(`Stream ended without ${pattern}; got:\n${this.text}`);
-      const left = until - performance.now();
-      if (left <= 0) throw new Error(`Timed out waiting for ${pattern}; got:\n${this.text}`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let wake!: () => void;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        this.#waiters.add(wake);
-        timer = setTimeout(resolve, Math.min(left, 200));
-      });
-      this.#waiters.delete(wake);
-      clearTimeout(timer);
-    }
-  }
-}
-
-/** A long-running CLI subprocess (listen, rpc listen). */
-class CliProcess {
-  readonly child: Deno.ChildProcess;
-  readonly stdout: StreamText;
-  readonly stderr: StreamText;
-
-  constructor(args: string[]) {
-    this.child = cliCommand(args, false).spawn();
-    this.stdout = new StreamText(this.child.stdout);
-    this.stderr = new StreamText(this.child.stderr);
-  }
-
-  /** Sends a signal and waits for the exit. */
-  async stop(signal: Deno.Signal = "SIGINT"): Promise<CliResult> {
-    try {
-      this.child.kill(signal);
-    } catch {
-      // exited already
-    }
-    return await this.finish();
-  }
-
-  /** Waits for the exit and the end of both streams. */
-  async finish(): Promise<CliResult> {
-    const status = await this.child.status;
-    await Promise.all([this.stdout.done, this.stderr.done]);
-    return { code: status.code, stdout: this.stdout.text, stderr: this.stderr.text };
-  }
-}
 
 // ---------------------------------------------------------------- test broker
 
@@ -163,19 +62,13 @@ async function startBroker(): Promise<TestBroker> {
   };
 }
 
-async function nextFrame(client: InProcessClient): Promise<Frame> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+/** Runs `fn` against a fresh {@linkcode startBroker} broker and closes it afterwards, pass or fail. */
+async function withBroker(fn: (bus: TestBroker) => Promise<void>): Promise<void> {
+  const bus = await startBroker();
   try {
-    const r = await Promise.race([
-      client[Symbol.asyncIterator]().next(),
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(() => reject(new Error("no frame in 15 s")), 15000)
-      ),
-    ]);
-    if (r.done) throw new Error("client closed");
-    return r.value;
+    await fn(bus);
   } finally {
-    clearTimeout(timer);
+    await bus.close();
   }
 }
 
@@ -263,7 +156,7 @@ Deno.test("send delivers a message and a broadcast, with the payload from an arg
     const sent = await runCli(["-s", bus.socket, "send", "target.one", "hello"]);
     assert.equal(sent.code, 0, sent.stderr);
     assert.equal(sent.stdout, "OK\n");
-    const f1 = await nextFrame(target);
+    const f1 = await nextFrame(target, 15_000);
     assert.equal(decoder.decode(f1.payload), "hello");
     assert.ok(f1.isMessage);
     assert.match(f1.sender, /^cli\./, "default name cli.<host>.<pid>");
@@ -274,11 +167,11 @@ Deno.test("send delivers a message and a broadcast, with the payload from an arg
     );
     assert.equal(piped.code, 0, piped.stderr);
     assert.deepEqual(JSON.parse(piped.stdout), { ok: true });
-    assert.deepEqual([...(await nextFrame(target)).payload], [0, 1, 2]);
+    assert.deepEqual([...(await nextFrame(target, 15_000)).payload], [0, 1, 2]);
 
     const masked = await runCli(["-s", bus.socket, "send", "target.*", "to all"]);
     assert.equal(masked.code, 0, masked.stderr);
-    const f3 = await nextFrame(target);
+    const f3 = await nextFrame(target, 15_000);
     assert.ok(f3.isBroadcast, "a target with * is broadcast");
     assert.equal(decoder.decode(f3.payload), "to all");
 
@@ -357,8 +250,7 @@ Deno.test("listen --json prints one object per frame and honours --exclude", asy
 });
 
 Deno.test("rpc call reaches .broker test and a handler, with key=value, JSON and stdin params", async () => {
-  const bus = await startBroker();
-  try {
+  await withBroker(async (bus) => {
     const [test, testJson, kv, json, raw, fail, missing] = await Promise.all([
       runCli(["-s", bus.socket, "rpc", "call", ".broker", "test"]),
       runCli(["-s", bus.socket, "--json", "rpc", "call", ".broker", "test"]),
@@ -378,9 +270,7 @@ Deno.test("rpc call reaches .broker test and a handler, with key=value, JSON and
     assert.equal(raw.stdout, "plain words\n");
     assertOneLineError(fail, 1, /^busrt: RPC error -32601: no such thing$/);
     assertOneLineError(missing, 1, /^busrt: Cannot call "ping" on "nobody": .*\(-32113\)$/);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("rpc call0 and notify are acknowledged; rpc listen prints calls and answers them", async () => {
@@ -454,8 +344,7 @@ Deno.test("client list prints a table without its own client, and JSON with --js
 });
 
 Deno.test("broker info, stats and test print tables or JSON", async () => {
-  const bus = await startBroker();
-  try {
+  await withBroker(async (bus) => {
     const [info, stats, statsJson, test] = await Promise.all([
       runCli(["-s", bus.socket, "broker", "info"]),
       runCli(["-s", bus.socket, "broker", "stats"]),
@@ -476,14 +365,11 @@ Deno.test("broker info, stats and test print tables or JSON", async () => {
       "w_bytes",
     ]);
     assert.deepEqual(JSON.parse(test.stdout), { ok: true });
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("benchmark runs the chosen stages with tiny iterations and reports each", async () => {
-  const bus = await startBroker();
-  try {
+  await withBroker(async (bus) => {
     const [json, table] = await Promise.all([
       runCli([
         "-s",
@@ -528,9 +414,7 @@ Deno.test("benchmark runs the chosen stages with tiny iterations and reports eac
     assert.match(table.stdout, /^Starting benchmark, 1 worker\(s\), 300 iters/);
     assert.match(table.stdout, /^stage\s+iters\s+secs\s+iters\/s$/m);
     assert.match(table.stdout, /^send\.qos\.no\s+300\s+\d+\.\d{3}\s+[\d_]+$/m);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("user errors print one line on stderr and exit non-zero", async () => {

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { AUTHOR, Op, QoS, VERSION } from "../protocol/constants.ts";
 import { enableCoreRpc } from "../broker/core_rpc.ts";
 import { pack, unpack } from "../rpc/msgpack.ts";
-import { RpcClient } from "../rpc/rpc_client.ts";
-import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
+import { RpcErrorCode } from "../rpc/rpc_error.ts";
 import {
   benchmarkTest,
   brokerInfo,
@@ -21,33 +20,20 @@ import {
   fieldsBody,
   hex,
   patternBytes,
-  startBus,
   type TestBus,
   toHex,
   utf8,
   type WireClient,
+  withBus,
 } from "./_helpers.ts";
+import { ipcRpc, rejectsWith } from "./_rpc_helpers.ts";
 
-async function coreBus(): Promise<TestBus> {
-  const bus = await startBus();
-  enableCoreRpc(bus.broker);
-  return bus;
-}
-
-async function ipcRpc(bus: TestBus, name: string): Promise<RpcClient> {
-  return new RpcClient(await bus.client(name));
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: number): Promise<RpcError> {
-  let caught: unknown = null;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof RpcError, `expected an RpcError, got ${caught}`);
-  assert.equal(caught.code, code, `code of "${caught.message}"`);
-  return caught;
+/** Runs `fn` on a test bus whose `.broker` serves the core RPC. */
+function withCoreRpcBus(fn: (bus: TestBus) => Promise<void>): Promise<void> {
+  return withBus(async (bus) => {
+    enableCoreRpc(bus.broker);
+    await fn(bus);
+  });
 }
 
 /** Sends a raw `.broker` request from a wire client and returns the reply frame as received. */
@@ -64,20 +50,16 @@ function mapKeys(bytes: Uint8Array): string[] {
 }
 
 Deno.test(".broker test is byte-exact with §23.9", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const wire = await bus.wire("test.client");
     await wire.write(hex("09 00 00 00 52 12 00 00 00 2E 62 72 6F 6B 65 72 00 01 01 00 00 00 74 65 73 74 00"));
     await wire.expectFrame(hex("FE 09 00 00 00 01"));
     await wire.expectFrame(hex("12 12 00 00 00 00 2E 62 72 6F 6B 65 72 00 11 01 00 00 00 81 A2 6F 6B C3"));
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker replies to a realtime request with a realtime frame (QoS 3)", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const wire = await bus.wire("test.client");
     const reply = await rawCall(wire, 1, hex("01 05 00 00 00 74 65 73 74 00"), QoS.RealtimeProcessed);
     assertBytes(
@@ -86,14 +68,11 @@ Deno.test(".broker replies to a realtime request with a realtime frame (QoS 3)",
     );
     const normal = await rawCall(wire, 2, hex("01 06 00 00 00 74 65 73 74 00"), QoS.Processed);
     assert.equal(normal[5], 0, "realtime byte of a reply to a QoS 1 request");
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker info and test replies decode field by field", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app");
     const info = await rpc.call(".broker", "info");
     assert.deepEqual(mapKeys(info.payload), ["author", "version"]);
@@ -104,14 +83,11 @@ Deno.test(".broker info and test replies decode field by field", async () => {
     });
     assert.equal(await brokerTest(rpc), true);
     assertBytes((await rpc.call(".broker", "test")).payload, hex("81 A2 6F 6B C3"));
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker stats reply has the §12.2 fields in order, as compact integers", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app");
     await rpc.call(".broker", "test");
     const reply = await rpc.call(".broker", "stats");
@@ -126,14 +102,11 @@ Deno.test(".broker stats reply has the §12.2 fields in order, as compact intege
     const direct = bus.broker.stats();
     assert.ok(direct.r_frames >= stats.r_frames && direct.w_bytes >= stats.w_bytes);
     assertBytes(reply.payload, pack(unpack(reply.payload)), "integers in the most compact form");
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker client.list shows every column of §12.4 for each kind of client", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app.unix");
     const secondary = await rpc.client.registerSecondary(); // app.unix%%0 counts as an instance
     const tcp = await bus.client("app.tcp", "tcp");
@@ -178,14 +151,11 @@ Deno.test(".broker client.list shows every column of §12.4 for each kind of cli
     assertBytes(reply.payload, pack(unpack(reply.payload)), "integers in the most compact form");
     await tcp.close();
     await secondary.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker client.list filter is an unanchored regex search", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app.one");
     bus.broker.registerClient("app.two");
     bus.broker.registerClient("other.app");
@@ -206,14 +176,11 @@ Deno.test(".broker client.list filter is an unanchored regex search", async () =
       );
     }
     assertBytes(pack({ filter: "^test" }), hex("81 A6 66 69 6C 74 65 72 A5 5E 74 65 73 74"));
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker client.list refuses undecodable params and invalid regexes with -32700 and a message", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app");
     for (
       const params of [hex("C1"), hex("81 A6 66 69 6C 74 65 72"), hex("92 01"), pack(42), pack({ filter: 5 })]
@@ -223,28 +190,22 @@ Deno.test(".broker client.list refuses undecodable params and invalid regexes wi
     }
     const bad = await rejectsWith(listClients(rpc, "(unclosed"), -32700);
     assert.ok(bad.message.length > 0);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker refuses params for test, info and stats with -32602 and no data", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app");
     for (const method of ["test", "info", "stats"]) {
       const err = await rejectsWith(rpc.call(".broker", method, { x: 1 }), -32602);
       assert.equal(err.data.length, 0, method);
       await rejectsWith(rpc.call(".broker", method, new Uint8Array([0])), -32602);
     }
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker answers unknown methods with -32601 and non-UTF-8 methods with -32114, no data", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app");
     const unknown = await rejectsWith(rpc.call(".broker", "no.such.method"), -32601);
     assert.equal(unknown.data.length, 0);
@@ -257,14 +218,11 @@ Deno.test(".broker answers unknown methods with -32601 and non-UTF-8 methods wit
       await rawCall(wire, 2, hex("01 08 00 00 00 6E 6F 70 65 00")),
       deliveredFrame(Op.Message, ".broker", null, hex("12 08 00 00 00 A7 80")),
     );
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker benchmark.test echoes the params verbatim", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const rpc = await ipcRpc(bus, "app");
     for (const size of [0, 1, 100, 70_000]) {
       const params = patternBytes(size, size + 1);
@@ -276,14 +234,11 @@ Deno.test(".broker benchmark.test echoes the params verbatim", async () => {
       await rawCall(wire, 1, body),
       deliveredFrame(Op.Message, ".broker", null, hex("11 03 00 00 00 C1 FF 00")),
     );
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test(".broker ignores call0, notifications and plain frames", async () => {
-  const bus = await coreBus();
-  try {
+  await withCoreRpcBus(async (bus) => {
     const wire = await bus.wire("test.client");
     await wire.write(
       clientFrame(1, Op.Message, QoS.No, fieldsBody([".broker"], hex("01 00 00 00 00 74 65 73 74 00"))),
@@ -297,14 +252,11 @@ Deno.test(".broker ignores call0, notifications and plain frames", async () => {
       await rawCall(wire, 4, hex("01 04 00 00 00 74 65 73 74 00")),
       deliveredFrame(Op.Message, ".broker", null, hex("11 04 00 00 00 81 A2 6F 6B C3")),
     );
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("custom .broker methods: added, overriding, removed, asynchronous", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const core = enableCoreRpc(bus.broker, {
       methods: {
         "hello": (call) => `hello, ${call.unpack<{ name: string }>().name}`,
@@ -334,7 +286,5 @@ Deno.test("custom .broker methods: added, overriding, removed, asynchronous", as
     const again = enableCoreRpc(bus.broker, { builtins: false });
     assert.notEqual(again, core);
     await rejectsWith(rpc.call(".broker", "test"), RpcErrorCode.MethodNotFound);
-  } finally {
-    await bus.close();
-  }
+  });
 });

@@ -6,7 +6,8 @@ import { packCursorHandle, parseCursorHandle } from "../rpc/cursor_handle.ts";
 import { pack } from "../rpc/msgpack.ts";
 import { RpcClient, type RpcHandlerMode } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
-import { delay, startBus, type TestBus, waitFor } from "./_helpers.ts";
+import { delay, startBus, type TestBus, waitFor, withBus } from "./_helpers.ts";
+import { rejectsWith } from "./_rpc_helpers.ts";
 
 interface Row {
   id: number;
@@ -27,10 +28,16 @@ interface CursorService {
   close(): Promise<void>;
 }
 
+/** Settings of {@linkcode cursorService}. */
+interface CursorServiceOptions {
+  ttl?: number;
+  cleanInterval?: number;
+  mode?: RpcHandlerMode;
+  clock?: () => number;
+}
+
 /** A service "db" over unix sockets: `Crows` opens a cursor over `count` rows (an async generator). */
-async function cursorService(
-  options: { ttl?: number; cleanInterval?: number; mode?: RpcHandlerMode; clock?: () => number } = {},
-): Promise<CursorService> {
+async function cursorService(options: CursorServiceOptions = {}): Promise<CursorService> {
   const bus = await startBus();
   const cursors = new CursorServer({
     ttl: options.ttl,
@@ -84,53 +91,47 @@ async function cursorService(
   };
 }
 
+/** Runs `fn` against a fresh {@linkcode cursorService} and closes it afterwards, pass or fail. */
+async function withCursorService(
+  fn: (svc: CursorService) => Promise<void>,
+  options: CursorServiceOptions = {},
+): Promise<void> {
+  const svc = await cursorService(options);
+  try {
+    await fn(svc);
+  } finally {
+    await svc.close();
+  }
+}
+
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
   return out;
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: number): Promise<RpcError> {
-  let caught: unknown = null;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof RpcError, `expected an RpcError, got ${caught}`);
-  assert.equal(caught.code, code, `code of "${caught.message}"`);
-  return caught;
-}
-
 Deno.test("a remote cursor read one record at a time yields every record, then ends", async () => {
-  const svc = await cursorService();
-  try {
+  await withCursorService(async (svc) => {
     for (const count of [0, 1, 7]) {
       const cursor = await openCursor<Row>(svc.client, "db", "Crows", { count });
       assert.equal(cursor.id.length, 16);
       assert.deepEqual(await collect(cursor), rows(count));
     }
     assert.deepEqual(svc.released, [true, true, true], "exhausted sources finished");
-  } finally {
-    await svc.close();
-  }
+  });
 });
 
 Deno.test("a remote cursor read in bulks yields every record for bulk sizes that divide the count or not", async () => {
-  const svc = await cursorService();
-  try {
+  await withCursorService(async (svc) => {
     for (const [count, bulk] of [[10, 5], [10, 3], [10, 10], [10, 100], [0, 4], [1, 1]]) {
       const cursor = await openCursor<Row>(svc.client, "db", "Crows", { count }, { bulk });
       assert.deepEqual(await collect(cursor), rows(count), `count ${count}, bulk ${bulk}`);
     }
-  } finally {
-    await svc.close();
-  }
+  });
 });
 
 Deno.test("an exhausted cursor answers N with an empty payload and NB with a short array", async () => {
-  const svc = await cursorService();
-  try {
+  await withCursorService(async (svc) => {
     const cursor = await openCursor<Row>(svc.client, "db", "Crows", { count: 3 });
     assert.deepEqual(await cursor.nextBulk(2), rows(2));
     assert.deepEqual(await cursor.nextBulk(2), [rows(3)[2]], "shorter than n: exhausted");
@@ -142,14 +143,11 @@ Deno.test("an exhausted cursor answers N with an empty payload and NB with a sho
     assert.equal(svc.cursors.sweep(), 1);
     assert.equal(svc.cursors.size, 0);
     await rejectsWith(cursor.next(), RpcErrorCode.NotFound);
-  } finally {
-    await svc.close();
-  }
+  });
 });
 
 Deno.test("records are plain MessagePack values; the N reply is one record, the NB reply an array", async () => {
-  const svc = await cursorService();
-  try {
+  await withCursorService(async (svc) => {
     const handle = await svc.client.call("db", "Cplain", [1, "two", { three: 3 }]);
     const { id } = parseCursorHandle(handle.payload);
     assert.deepEqual(Object.keys(handle.unpack<object>()), ["u"]);
@@ -161,14 +159,11 @@ Deno.test("records are plain MessagePack values; the N reply is one record, the 
     const noN = await svc.client.call("db", "Cplain", [7, 8]);
     const bulkOfOne = await svc.client.call("db", "NB", noN.payload); // handle without n: bulk of 1
     assert.deepEqual(bulkOfOne.unpack(), [7]);
-  } finally {
-    await svc.close();
-  }
+  });
 });
 
 Deno.test("an unknown cursor id gives -32001 and bad params give -32700", async () => {
-  const svc = await cursorService();
-  try {
+  await withCursorService(async (svc) => {
     const unknown = new RemoteCursor(svc.client, "db", new Uint8Array(16));
     const err = await rejectsWith(unknown.next(), RpcErrorCode.NotFound);
     assert.equal(err.data.length, 0);
@@ -177,9 +172,7 @@ Deno.test("an unknown cursor id gives -32001 and bad params give -32700", async 
       const parse = await rejectsWith(svc.client.call("db", "N", params), RpcErrorCode.Parse);
       assert.ok(parse.message.length > 0);
     }
-  } finally {
-    await svc.close();
-  }
+  });
 });
 
 /** A clock the test moves by hand. */
@@ -190,8 +183,7 @@ function fakeClock(): { now: () => number; advance: (ms: number) => void } {
 
 Deno.test("an idle cursor expires after its TTL (-32001) and its source is released", async () => {
   const clock = fakeClock();
-  const svc = await cursorService({ ttl: 30, cleanInterval: 60, clock: clock.now });
-  try {
+  await withCursorService(async (svc) => {
     const cursor = await openCursor<Row>(svc.client, "db", "Crows", { count: 100 });
     assert.deepEqual((await cursor.next()).value, rows(1)[0]);
     clock.advance(29_999);
@@ -200,15 +192,12 @@ Deno.test("an idle cursor expires after its TTL (-32001) and its source is relea
     await rejectsWith(cursor.next(), RpcErrorCode.NotFound);
     assert.equal(svc.cursors.size, 0);
     await waitFor(() => svc.released[0] === true, 5000, "the source to be released");
-  } finally {
-    await svc.close();
-  }
+  }, { ttl: 30, cleanInterval: 60, clock: clock.now });
 });
 
 Deno.test("every next call pushes the expiry further", async () => {
   const clock = fakeClock();
-  const svc = await cursorService({ ttl: 30, cleanInterval: 60, clock: clock.now });
-  try {
+  await withCursorService(async (svc) => {
     const cursor = await openCursor<Row>(svc.client, "db", "Crows", { count: 100 });
     // 6 × 20 s = 120 s in total, four TTLs, yet never idle for a TTL
     for (let i = 0; i < 6; i++) {
@@ -218,15 +207,12 @@ Deno.test("every next call pushes the expiry further", async () => {
     }
     clock.advance(30_001);
     assert.equal(svc.cursors.sweep(), 1);
-  } finally {
-    await svc.close();
-  }
+  }, { ttl: 30, cleanInterval: 60, clock: clock.now });
 });
 
 Deno.test("the periodic cleaner removes exhausted and expired cursors and stops when none is left", async () => {
   const clock = fakeClock();
-  const svc = await cursorService({ ttl: 30, cleanInterval: 0.01, clock: clock.now });
-  try {
+  await withCursorService(async (svc) => {
     const exhausted = await openCursor<Row>(svc.client, "db", "Crows", { count: 1 }, { bulk: 5 });
     assert.deepEqual(await collect(exhausted), rows(1));
     await waitFor(() => svc.cursors.size === 0, 5000, "the cleaner to remove the exhausted cursor");
@@ -237,14 +223,11 @@ Deno.test("the periodic cleaner removes exhausted and expired cursors and stops 
     clock.advance(30_001);
     await waitFor(() => svc.cursors.size === 0, 5000, "the cleaner to remove the expired cursor");
     await waitFor(() => svc.released.every((r) => r), 5000, "both sources to be released");
-  } finally {
-    await svc.close();
-  }
+  }, { ttl: 30, cleanInterval: 0.01, clock: clock.now });
 });
 
 Deno.test("close() drops every cursor, releases the sources and refuses new cursors", async () => {
-  const svc = await cursorService();
-  try {
+  await withCursorService(async (svc) => {
     const cursor = await openCursor<Row>(svc.client, "db", "Crows", { count: 100 });
     await cursor.next();
     await svc.cursors.close();
@@ -252,21 +235,16 @@ Deno.test("close() drops every cursor, releases the sources and refuses new curs
     await waitFor(() => svc.released[0] === true, 5000, "the source to be released");
     await rejectsWith(cursor.next(), RpcErrorCode.NotFound);
     await rejectsWith(openCursor(svc.client, "db", "Crows", { count: 1 }), RpcErrorCode.Eof);
-  } finally {
-    await svc.close();
-  }
+  });
 });
 
 Deno.test("concurrent next calls on one cursor are served one after another", async () => {
-  const svc = await cursorService({ mode: "concurrent" });
-  try {
+  await withCursorService(async (svc) => {
     const cursor = await openCursor<Row>(svc.client, "db", "Crows", { count: 20 });
     const results = await Promise.all(Array.from({ length: 20 }, () => cursor.next()));
     assert.deepEqual(results.map((r) => r.value?.id), Array.from({ length: 20 }, (_, i) => i));
     assert.equal((await cursor.next()).done, true);
-  } finally {
-    await svc.close();
-  }
+  }, { mode: "concurrent" });
 });
 
 async function* failing(): AsyncGenerator<number> {
@@ -275,26 +253,26 @@ async function* failing(): AsyncGenerator<number> {
 }
 
 Deno.test("a failing source ends the cursor with -32603", async () => {
-  const bus = await startBus();
-  const cursors = new CursorServer();
-  try {
-    const server = new RpcClient(bus.broker.registerClient("db"), {
-      handlers: {
-        onCall: (call) => call.method === "C" ? cursors.open(failing()) : cursors.next(call),
-      },
-    });
-    const client = new RpcClient(bus.broker.registerClient("reader"), { qos: QoS.RealtimeProcessed });
-    const cursor = await openCursor<number>(client, "db", "C");
-    assert.equal((await cursor.next()).value, 1);
-    const err = await rejectsWith(cursor.next(), RpcErrorCode.Internal);
-    assert.equal(err.message, "disk on fire");
-    await rejectsWith(cursor.next(), RpcErrorCode.NotFound);
-    await client.close();
-    await server.close();
-  } finally {
-    await cursors.close();
-    await bus.close();
-  }
+  await withBus(async (bus) => {
+    const cursors = new CursorServer();
+    try {
+      const server = new RpcClient(bus.broker.registerClient("db"), {
+        handlers: {
+          onCall: (call) => call.method === "C" ? cursors.open(failing()) : cursors.next(call),
+        },
+      });
+      const client = new RpcClient(bus.broker.registerClient("reader"), { qos: QoS.RealtimeProcessed });
+      const cursor = await openCursor<number>(client, "db", "C");
+      assert.equal((await cursor.next()).value, 1);
+      const err = await rejectsWith(cursor.next(), RpcErrorCode.Internal);
+      assert.equal(err.message, "disk on fire");
+      await rejectsWith(cursor.next(), RpcErrorCode.NotFound);
+      await client.close();
+      await server.close();
+    } finally {
+      await cursors.close();
+    }
+  });
 });
 
 Deno.test("CursorServer and RemoteCursor refuse invalid settings", () => {

@@ -3,31 +3,21 @@
  * socket, synchronous failures, queues, and traffic mixed with IPC clients.
  */
 import assert from "node:assert/strict";
-import { decode } from "@msgpack/msgpack";
 import type { BusClient } from "../client/bus_client.ts";
 import { ErrorCode, Op, QoS } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
 import type { Frame } from "../protocol/frame.ts";
 import {
+  announcementsBeforeMarker,
   delay,
   describeFrames,
   framesBeforeMarker,
   nextFrame,
   patternBytes,
-  startBus,
-  type TestBus,
   text,
+  withBus,
   withTimeout,
 } from "./_helpers.ts";
-
-async function withBus(fn: (bus: TestBus) => Promise<void>, options = {}): Promise<void> {
-  const bus = await startBus(options);
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
-}
 
 /** Exercises the whole BusClient API the same way for any client kind. */
 async function exerciseApi(a: BusClient, b: BusClient): Promise<string[]> {
@@ -121,10 +111,7 @@ Deno.test("close() of an in-process primary announces unreg", async () => {
     const ip = bus.broker.registerClient("ip");
     await ip.close();
     await ip.close(); // idempotent: no second unreg
-    const events = (await framesBeforeMarker(watcher, watcher)).map((f) => {
-      const e = decode(f.payload) as Record<string, string>;
-      return `${e.s} ${e.d}`;
-    });
+    const events = await announcementsBeforeMarker(watcher, watcher);
     assert.deepEqual(events, ["reg ip", "unreg ip"]);
   }, { core: true });
 });

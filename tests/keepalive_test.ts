@@ -13,21 +13,17 @@ import {
   deliveredFrame,
   fieldsBody,
   hex,
-  startBus,
   type TestBus,
   waitFor,
+  withBus,
   withTimeout,
 } from "./_helpers.ts";
 
 const TIMEOUT = 0.4;
 
-async function withBus(fn: (bus: TestBus) => Promise<void>): Promise<void> {
-  const bus = await startBus({ config: { timeout: TIMEOUT } });
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
+/** Runs `fn` on a test bus whose listeners time out after {@linkcode TIMEOUT} seconds. */
+function withShortTimeoutBus(fn: (bus: TestBus) => Promise<void>): Promise<void> {
+  return withBus(fn, { config: { timeout: TIMEOUT } });
 }
 
 function logged(bus: TestBus, fragment: string): Promise<void> {
@@ -39,7 +35,7 @@ function logged(bus: TestBus, fragment: string): Promise<void> {
 }
 
 Deno.test("the broker sends a 6-byte NOP every timeout/2 to a pinging client", async () => {
-  await withBus(async (bus) => {
+  await withShortTimeoutBus(async (bus) => {
     const w = await bus.wire("w");
     w.startPinging(40);
     const started = performance.now();
@@ -58,7 +54,7 @@ Deno.test("the broker sends a 6-byte NOP every timeout/2 to a pinging client", a
 });
 
 Deno.test("a silent client (handshake done, then nothing) is dropped and unregistered", async () => {
-  await withBus(async (bus) => {
+  await withShortTimeoutBus(async (bus) => {
     const w = await bus.wire("silent");
     const started = performance.now();
     await w.expectClosed(5000);
@@ -70,7 +66,7 @@ Deno.test("a silent client (handshake done, then nothing) is dropped and unregis
 });
 
 Deno.test("a client is not dropped while it pings, nor while it sends frames", async () => {
-  await withBus(async (bus) => {
+  await withShortTimeoutBus(async (bus) => {
     const pinger = await bus.wire("pinger");
     pinger.startPinging(40);
     const talker = await bus.wire("talker");
@@ -90,7 +86,7 @@ Deno.test("a client is not dropped while it pings, nor while it sends frames", a
 });
 
 Deno.test("IpcClient pings keep it registered; with pings disabled it is dropped", async () => {
-  await withBus(async (bus) => {
+  await withShortTimeoutBus(async (bus) => {
     const alive = await connect(bus.unix, { name: "alive", timeout: 2, pingInterval: TIMEOUT / 4 });
     const mute = await connect(bus.unix, { name: "mute", timeout: 5, pingInterval: 0 });
     try {
@@ -106,7 +102,7 @@ Deno.test("IpcClient pings keep it registered; with pings disabled it is dropped
 });
 
 Deno.test("a frame body that stalls is dropped, and so is a stalled header", async () => {
-  await withBus(async (bus) => {
+  await withShortTimeoutBus(async (bus) => {
     const body = await bus.wire("body");
     const frame = clientFrame(1, Op.Message, QoS.Processed, fieldsBody(["body"], "x".repeat(100)));
     await body.write(frame.subarray(0, 20));
@@ -120,7 +116,7 @@ Deno.test("a frame body that stalls is dropped, and so is a stalled header", asy
 });
 
 Deno.test("a stalled handshake is closed without a code", async () => {
-  await withBus(async (bus) => {
+  await withShortTimeoutBus(async (bus) => {
     const noEcho = await bus.raw();
     assert.deepEqual(await noEcho.read(3), hex("EB 01 00"));
     const noName = await bus.raw();

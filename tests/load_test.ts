@@ -11,24 +11,14 @@ import {
   clientFrame,
   nextFrame,
   patternBytes,
-  startBus,
-  type TestBus,
   text,
   topicsBody,
   TRANSPORTS,
   waitFor,
   type WireClient,
+  withBus,
   withTimeout,
 } from "./_helpers.ts";
-
-async function withBus(fn: (bus: TestBus) => Promise<void>, options = {}): Promise<void> {
-  const bus = await startBus(options);
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
-}
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

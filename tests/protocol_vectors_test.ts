@@ -17,10 +17,9 @@ import {
   hex,
   nextFrame,
   scriptedBroker,
-  startBus,
-  type TestBus,
   toHex,
   type WireClient,
+  withBus,
   withoutNops,
   withTimeout,
 } from "./_helpers.ts";
@@ -47,15 +46,6 @@ function u32(n: number): Uint8Array {
   const out = new Uint8Array(4);
   new DataView(out.buffer).setUint32(0, n, true);
   return out;
-}
-
-async function withBus(fn: (bus: TestBus) => Promise<void>, core = false): Promise<void> {
-  const bus = await startBus({ core });
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
 }
 
 Deno.test("23.1 handshake for test.client is byte-exact", async () => {
@@ -97,8 +87,7 @@ Deno.test("23.1 failure variants: 72, 76, 71 and 75 for a bad echo", async () =>
 });
 
 Deno.test("23.2 keepalive: 9-byte ping accepted, broker NOP is 6 zero bytes", async () => {
-  const bus = await startBus({ config: { timeout: 0.4 } });
-  try {
+  await withBus(async (bus) => {
     const w = await bus.wire(TEST_CLIENT);
     await w.write(hex("00 00 00 00 00 00 00 00 00"));
     w.startPinging(40); // stay well inside the 0.5 s silence limit
@@ -107,9 +96,7 @@ Deno.test("23.2 keepalive: 9-byte ping accepted, broker NOP is 6 zero bytes", as
     // still registered and served after pings: a message to itself arrives
     await w.write(hex("01 00 00 00 12 0F 00 00 00 74 65 73 74 2E 63 6C 69 65 6E 74 00 68 69 21"));
     assertBytes(await w.readFrame(), deliveredFrame(Op.Message, TEST_CLIENT, null, "hi!"));
-  } finally {
-    await bus.close();
-  }
+  }, { config: { timeout: 0.4 } });
 });
 
 Deno.test("23.3 QoS 1 message test.client -> target.x, its ACK, and 71 for an absent target", async () => {
@@ -362,7 +349,7 @@ Deno.test("23.9 the reg announcement frame as delivered to a .broker/info subscr
     );
     assert.equal(unreg.length, unregPrefix.length + 8);
     assertBytes(unreg.subarray(0, unregPrefix.length), unregPrefix, "unreg frame");
-  }, true);
+  }, { core: true });
 });
 
 Deno.test("vectors split into single bytes, and many frames in one write, are decoded by the broker", async () => {

@@ -3,7 +3,7 @@ import { Op, QoS } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
 import type { AccessPolicy, ClientAcl } from "../broker/acl.ts";
 import { connect } from "../client/ipc_client.ts";
-import { RpcClient, type RpcClientOptions } from "../rpc/rpc_client.ts";
+import { RpcClient } from "../rpc/rpc_client.ts";
 import { describeRpcCode, rpcCodeOfBusCode, RpcError, RpcErrorCode, toRpcError } from "../rpc/rpc_error.ts";
 import {
   ackBytes,
@@ -13,27 +13,10 @@ import {
   deliveredFrame,
   fieldsBody,
   hex,
-  startBus,
-  type TestBus,
   utf8,
+  withBus,
 } from "./_helpers.ts";
-
-async function ipcRpc(bus: TestBus, name: string, options: RpcClientOptions = {}): Promise<RpcClient> {
-  return new RpcClient(await bus.client(name), options);
-}
-
-/** Asserts a promise rejects with an RpcError of `code`; returns the error. */
-async function rejectsWith(promise: Promise<unknown>, code: number): Promise<RpcError> {
-  let caught: unknown = null;
-  try {
-    await promise;
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught instanceof RpcError, `expected an RpcError, got ${caught}`);
-  assert.equal(caught.code, code, `code of "${caught.message}"`);
-  return caught;
-}
+import { ipcRpc, rejectsWith } from "./_rpc_helpers.ts";
 
 // ---------------------------------------------------------------- codes and the error class
 
@@ -127,8 +110,7 @@ Deno.test("RpcError takes its message from the data, or the code's description",
 // ---------------------------------------------------------------- errors from handlers
 
 Deno.test("handler failures become error replies with their codes", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     await ipcRpc(bus, "server", {
       handlers: {
         async onCall(call) {
@@ -171,14 +153,11 @@ Deno.test("handler failures become error replies with their codes", async () => 
     const missing = await rejectsWith(rpc.call("no-handler", "anything"), -32601);
     assert.equal(missing.message, "RPC handler is not implemented");
     assert.equal(rpc.pendingCalls, 0);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("a method name that is not UTF-8 gets -32114 with no data", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     await ipcRpc(bus, "target.x", { handlers: { onCall: (call) => call.method } });
     const wire = await bus.wire("test.client");
     await wire.write(
@@ -187,16 +166,13 @@ Deno.test("a method name that is not UTF-8 gets -32114 with no data", async () =
     await wire.expectFrame(ackBytes(1, 1));
     // -32114 = 0x828E → i16 LE 8E 82
     await wire.expectFrame(deliveredFrame(Op.Message, "target.x", null, hex("12 07 00 00 00 8E 82")));
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 // ---------------------------------------------------------------- transport failures
 
 Deno.test("a call to an absent target fails with -32113 (IPC ACK 71 and in-process alike)", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const ipc = await ipcRpc(bus, "ipc");
     const err = await rejectsWith(ipc.call("nobody", "m"), -32113);
     assert.ok(err.isNotRegistered() && err.isTransport() && !err.isRemote());
@@ -209,9 +185,7 @@ Deno.test("a call to an absent target fails with -32113 (IPC ACK 71 and in-proce
     await ipc.call0("nobody", "m", undefined, { qos: QoS.No }); // nothing to wait for at QoS 0
     assert.equal(ipc.pendingCalls + inproc.pendingCalls, 0);
     await inproc.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("a call refused by access control fails with -32121", async () => {
@@ -222,55 +196,48 @@ Deno.test("a call refused by access control fails with -32121", async () => {
     allowBroadcast: () => true,
   });
   const policy: AccessPolicy = { authorize: () => allowAllBut("secret") };
-  const bus = await startBus({ config: { policy } });
-  try {
+  await withBus(async (bus) => {
     await ipcRpc(bus, "secret", { handlers: { onCall: () => "never" } });
     const rpc = await ipcRpc(bus, "caller");
     const err = await rejectsWith(rpc.call("secret", "m"), -32121);
     assert.ok(err.isAccessDenied());
     await rejectsWith(rpc.notify("secret", "x"), -32121);
-  } finally {
-    await bus.close();
-  }
+  }, { config: { policy } });
 });
 
 Deno.test("a call whose target's queue is full fails with -32119", async () => {
-  const bus = await startBus();
-  const tight = `${bus.dir}/tight.sock`;
-  await bus.broker.serveUnix(tight, { timeout: 30, queueSize: 1 });
-  const target = await connect(tight, { name: "slow", timeout: 5 });
-  try {
-    const rpc = await ipcRpc(bus, "caller");
-    // both requests leave in one write: the second finds the first still queued
-    const first = rpc.call("slow", "a", undefined, { timeout: 0.1 });
-    const second = rpc.call("slow", "b", undefined, { timeout: 1 });
-    const err = await rejectsWith(second, -32119);
-    assert.ok(err.isNotDelivered());
-    await first.catch(() => {}); // the target was dropped: no reply
-    assert.equal(rpc.pendingCalls, 0);
-  } finally {
-    await target.close();
-    await bus.close();
-  }
+  await withBus(async (bus) => {
+    const tight = `${bus.dir}/tight.sock`;
+    await bus.broker.serveUnix(tight, { timeout: 30, queueSize: 1 });
+    const target = await connect(tight, { name: "slow", timeout: 5 });
+    try {
+      const rpc = await ipcRpc(bus, "caller");
+      // both requests leave in one write: the second finds the first still queued
+      const first = rpc.call("slow", "a", undefined, { timeout: 0.1 });
+      const second = rpc.call("slow", "b", undefined, { timeout: 1 });
+      const err = await rejectsWith(second, -32119);
+      assert.ok(err.isNotDelivered());
+      await first.catch(() => {}); // the target was dropped: no reply
+      assert.equal(rpc.pendingCalls, 0);
+    } finally {
+      await target.close();
+    }
+  });
 });
 
 Deno.test("a call without a reply fails with -32120 after its timeout and is forgotten", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     await ipcRpc(bus, "silent", { handlers: { onCall: () => new Promise(() => {}) } });
     const rpc = await ipcRpc(bus, "caller", { timeout: 0.05 });
     const err = await rejectsWith(rpc.call("silent", "m"), -32120);
     assert.ok(err.isTimeout() && err.isTransport());
     await rejectsWith(rpc.call("silent", "m", undefined, { timeout: 0.02 }), -32120);
     assert.equal(rpc.pendingCalls, 0);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("an aborted call rejects with the signal's reason and is forgotten", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     bus.broker.registerClient("sink");
     const rpc = new RpcClient(bus.broker.registerClient("caller"), { timeout: 0 });
     const controller = new AbortController();
@@ -282,14 +249,11 @@ Deno.test("an aborted call rejects with the signal's reason and is forgotten", a
     });
     assert.equal(rpc.pendingCalls, 0);
     await rpc.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("calls fail with -32255 when the client closes, is disconnected, or is used after close", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     bus.broker.registerClient("sink");
     const rpc = await ipcRpc(bus, "caller", { timeout: 0 });
     const waiting = rpc.call("sink", "m");
@@ -306,14 +270,11 @@ Deno.test("calls fail with -32255 when the client closes, is disconnected, or is
     await rejectsWith(pending, -32255);
     await dropped.closed;
     assert.equal(dropped.pendingCalls, 0);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("bad arguments are refused before anything is sent", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const rpc = new RpcClient(bus.broker.registerClient("caller"));
     await assert.rejects(rpc.call("x", "bad\0method"), TypeError);
     await assert.rejects(rpc.call("x", "m", new Date()), TypeError);
@@ -323,14 +284,11 @@ Deno.test("bad arguments are refused before anything is sent", async () => {
     assert.equal(rpc.pendingCalls, 0);
     assert.throws(() => new RpcClient(bus.broker.registerClient("c2"), { concurrency: 0 }), RangeError);
     await rpc.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("an error reply arriving over the wire keeps the code's sign and the raw data", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const wire = await bus.wire("target.x");
     const rpc = await ipcRpc(bus, "test.client");
     const call = rpc.call("target.x", "m");
@@ -352,7 +310,5 @@ Deno.test("an error reply arriving over the wire keeps the code's sign and the r
       clientFrame(2, Op.Message, QoS.No, fieldsBody(["test.client"], hex("12 02 00 00 00 00 80"))),
     );
     assert.equal((await rejectsWith(call2, -32768)).data.length, 0);
-  } finally {
-    await bus.close();
-  }
+  });
 });

@@ -3,7 +3,7 @@ import { Op, QoS } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/frame.ts";
 import { pack, unpack } from "../rpc/msgpack.ts";
 import { PendingCalls } from "../rpc/pending_calls.ts";
-import { RpcClient, type RpcClientOptions } from "../rpc/rpc_client.ts";
+import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
 import type { RpcCall, RpcNotification } from "../rpc/rpc_event.ts";
 import {
@@ -14,17 +14,12 @@ import {
   deliveredFrame,
   fieldsBody,
   hex,
-  startBus,
-  type TestBus,
   utf8,
   waitFor,
   type WireClient,
+  withBus,
 } from "./_helpers.ts";
-
-/** An RPC client over an IPC connection to the test bus. */
-async function ipcRpc(bus: TestBus, name: string, options: RpcClientOptions = {}): Promise<RpcClient> {
-  return new RpcClient(await bus.client(name), options);
-}
+import { ipcRpc } from "./_rpc_helpers.ts";
 
 /** Reads data frames from a wire client, skipping ACKs. */
 async function nextData(wire: WireClient): Promise<Uint8Array> {
@@ -41,8 +36,7 @@ function microtasks(n: number): Promise<void> {
 }
 
 Deno.test("call() round trip between two IPC clients over a unix socket", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const server = await ipcRpc(bus, "server", {
       handlers: {
         onCall(call) {
@@ -65,14 +59,11 @@ Deno.test("call() round trip between two IPC clients over a unix socket", async 
     assert.equal(caller.pendingCalls, 0);
     await caller.close();
     await server.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("call() over in-process clients and a mix of IPC and in-process", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const inproc = new RpcClient(bus.broker.registerClient("inproc"), {
       handlers: { onCall: (call) => `in-process got ${call.unpack<string>()}` },
     });
@@ -84,14 +75,11 @@ Deno.test("call() over in-process clients and a mix of IPC and in-process", asyn
     assert.equal((await inproc.call("inproc", "x", "self")).unpack(), "in-process got self");
     await ipc.close();
     await inproc.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("a request is written as §23.7 and a §23.8 reply or error reply settles it", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const target = await bus.wire("target.x");
     const rpc = await ipcRpc(bus, "test.client");
     // ids 1..6 go to an absent target (ACK 71), so the next call has id 7 as in §23.7
@@ -133,14 +121,11 @@ Deno.test("a request is written as §23.7 and a §23.8 reply or error reply sett
     });
     assert.equal(rpc.pendingCalls, 0);
     await rpc.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("replies of a handler are byte-exact with §23.8, QoS 3 requests get realtime replies", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     await ipcRpc(bus, "target.x", {
       handlers: {
         onCall(call) {
@@ -195,14 +180,11 @@ Deno.test("replies of a handler are byte-exact with §23.8, QoS 3 requests get r
       deliveredFrame(Op.Message, "target.x", null, hex("11 07 00 00 00"), true),
       "realtime reply",
     );
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("call0 runs the handler without a reply; notifications reach onNotification", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const seen: string[] = [];
     await ipcRpc(bus, "target.x", {
       handlers: {
@@ -243,14 +225,11 @@ Deno.test("call0 runs the handler without a reply; notifications reach onNotific
     assert.equal(seen[3], "call 0 zero needsReply=false");
     assert.equal(seen[4], "notification raw text from caller");
     assert.equal(caller.pendingCalls, 0);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("malformed RPC messages are dropped without a reply", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     let calls = 0;
     await ipcRpc(bus, "target.x", {
       handlers: {
@@ -279,14 +258,11 @@ Deno.test("malformed RPC messages are dropped without a reply", async () => {
     );
     assertBytes(await nextData(wire), deliveredFrame(Op.Message, "target.x", null, hex("11 2A 00 00 00")));
     assert.equal(calls, 1);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("broadcasts and publications go to onFrame unchanged", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const frames: Frame[] = [];
     const rx = await ipcRpc(bus, "rx.one", { handlers: { onFrame: (f) => void frames.push(f) } });
     await rx.client.subscribe("news/#", QoS.Processed);
@@ -301,14 +277,11 @@ Deno.test("broadcasts and publications go to onFrame unchanged", async () => {
     assert.equal(frames[1].kind, Op.Broadcast);
     assert.equal(frames[1].sender, "tx");
     assert.equal(new TextDecoder().decode(frames[1].payload), "\x00 looks like a notification");
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("call ids start at 1 and increase; the counter wraps from 0xFFFFFFFF to 1", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const wire = await bus.wire("target.x");
     const rpc = await ipcRpc(bus, "test.client", { timeout: 0 });
     const calls = [rpc.call("target.x", "a"), rpc.call("target.x", "b"), rpc.call("target.x", "c")];
@@ -320,9 +293,7 @@ Deno.test("call ids start at 1 and increase; the counter wraps from 0xFFFFFFFF t
     }
     await rpc.close();
     await Promise.allSettled(calls);
-  } finally {
-    await bus.close();
-  }
+  });
   const pending = new PendingCalls<string>(() => new Error("timeout"), 0xfffffffd);
   const ids = [pending.add(0), pending.add(0), pending.add(0)];
   assert.deepEqual(ids.map((c) => c.id), [0xfffffffe, 0xffffffff, 1]);
@@ -345,8 +316,7 @@ Deno.test("PendingCalls skips ids still pending after a wrap", async () => {
 });
 
 Deno.test("100,000 calls timing out against a silent in-process target leave no pending entry", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     // a target that never replies and never reads (its queue just grows)
     bus.broker.registerClient("sink", { queueSize: 200_000 });
     const rpc = new RpcClient(bus.broker.registerClient("caller"), { qos: QoS.No });
@@ -358,9 +328,7 @@ Deno.test("100,000 calls timing out against a silent in-process target leave no 
     assert.equal(timeouts, 100_000);
     assert.equal(rpc.pendingCalls, 0);
     await rpc.close();
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("PendingCalls forgets expired calls from its expiry groups and stops its timer", async () => {
@@ -379,8 +347,7 @@ Deno.test("PendingCalls forgets expired calls from its expiry groups and stops i
 });
 
 Deno.test("100,000 pending calls fail with -32255 when the caller disconnects", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const caller = await bus.client("caller");
     bus.broker.registerClient("sink", { queueSize: 200_000 });
     const rpc = new RpcClient(caller, { qos: QoS.No, timeout: 0 });
@@ -391,14 +358,11 @@ Deno.test("100,000 pending calls fail with -32255 when the caller disconnects", 
     assert.ok(results.every((r) => r.status === "rejected" && (r.reason as RpcError).isClosed()));
     assert.equal(rpc.pendingCalls, 0);
     await rpc.closed;
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("blocking mode hands 1,000 interleaved frames, notifications and calls to handlers in order, one at a time", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const started: number[] = [];
     const finished: number[] = [];
     let active = 0;
@@ -436,14 +400,11 @@ Deno.test("blocking mode hands 1,000 interleaved frames, notifications and calls
     assert.deepEqual(started, expected);
     assert.deepEqual(finished, expected);
     assert.equal(maxActive, 1);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("concurrent mode overlaps handlers up to the bound", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     for (const concurrency of [4, 64]) {
       let running = 0;
       let maxRunning = 0;
@@ -488,14 +449,11 @@ Deno.test("concurrent mode overlaps handlers up to the bound", async () => {
       await caller.close();
       await server.close();
     }
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("an in-handler call through the secondary completes while the primary's handler is blocked", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     await ipcRpc(bus, "inner", { handlers: { onCall: (call) => `inner saw ${call.sender}` } });
     let secondaryName = "";
     const primary: RpcClient = await ipcRpc(bus, "outer", {
@@ -532,14 +490,11 @@ Deno.test("an in-handler call through the secondary completes while the primary'
     assert.equal(secondary.isConnected(), false);
     await waitFor(() => !bus.broker.isRegistered("outer%%0"), 5000, "the secondary to leave");
     await assert.rejects(primary.secondary(), (e: RpcError) => e.isClosed());
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("secondary() works for in-process clients and shares one registration between concurrent callers", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const rpc = new RpcClient(bus.broker.registerClient("app"));
     const [a, b] = await Promise.all([rpc.secondary(), rpc.secondary()]);
     assert.equal(a, b);
@@ -547,14 +502,11 @@ Deno.test("secondary() works for in-process clients and shares one registration 
     await rpc.close();
     await a.closed;
     assert.equal(bus.broker.isRegistered("app%%0"), false);
-  } finally {
-    await bus.close();
-  }
+  });
 });
 
 Deno.test("errors thrown by notification and frame handlers are logged and do not stop the client", async () => {
-  const bus = await startBus();
-  try {
+  await withBus(async (bus) => {
     const lines: string[] = [];
     const logger = {
       debug() {},
@@ -579,7 +531,5 @@ Deno.test("errors thrown by notification and frame handlers are logged and do no
     assert.ok(lines.some((l) => l.includes("sync failure")));
     assert.ok(lines.some((l) => l.includes("async failure")));
     assert.ok(rx.isConnected());
-  } finally {
-    await bus.close();
-  }
+  });
 });

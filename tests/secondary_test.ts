@@ -3,29 +3,20 @@
  * disconnects, no announcements, `instances`, and the APIs that create them.
  */
 import assert from "node:assert/strict";
-import { decode } from "@msgpack/msgpack";
 import { connect } from "../client/ipc_client.ts";
 import { QoS } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
 import {
+  announcementsBeforeMarker,
   describeFrames,
   expectEnded,
   framesBeforeMarker,
-  startBus,
   type TestBus,
   TRANSPORTS,
+  withBus,
   withoutNops,
   withTimeout,
 } from "./_helpers.ts";
-
-async function withBus(fn: (bus: TestBus) => Promise<void>, options = {}): Promise<void> {
-  const bus = await startBus(options);
-  try {
-    await fn(bus);
-  } finally {
-    await bus.close();
-  }
-}
 
 function instances(bus: TestBus, name: string): number | undefined {
   return bus.broker.clientList().find((c) => c.name === name)?.instances;
@@ -93,10 +84,7 @@ Deno.test("no reg/unreg announcements for secondaries; only primaries are listed
     );
     await p.close();
     await withTimeout(s1.closed, 2000, "s1 cascaded");
-    const events = (await framesBeforeMarker(watcher, watcher)).map((f) => {
-      const e = decode(f.payload) as Record<string, unknown>;
-      return `${e.s} ${e.d}`;
-    });
+    const events = await announcementsBeforeMarker(watcher, watcher);
     assert.deepEqual(events, ["reg p", "unreg p"]);
   }, { core: true });
 });
