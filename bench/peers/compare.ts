@@ -1,0 +1,322 @@
+/**
+ * The peer comparison: our broker (unix and TCP), the raw relay ceiling,
+ * nats-server, redis-server and mosquitto, driven by one load generator in
+ * one interleaved run; writes docs/PERFORMANCE.md and docs/performance.svg.
+ *
+ * Run: deno run -A bench/peers/compare.ts [--quick | --smoke] [--rounds N]
+ *      [--only busrt-unix,nats-tcp,…] [--rows 1to1,fanout,…] [--no-idle]
+ *      [--profile <dir>] [--plain-reqrep] [--write | --no-write] [--out <dir>] [--json <file>]
+ *      [--from-json <file>]  (re-render the docs of a run saved with --json, measuring nothing)
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type Budget, type CellResult, type Row, ROWS, runCell, supports } from "./cells.ts";
+import { describeEnvironment, loadAverage } from "./environment.ts";
+import { type IdleResult, measureIdle } from "./idle_test.ts";
+import { ensurePeerPackages } from "./install.ts";
+import { formatSelfTimes, newestProfile, summarizeProfile } from "./profile_summary.ts";
+import { renderChart, renderMarkdown, type RunReport } from "./report.ts";
+import {
+  type RunningServer,
+  startBusrt,
+  startBusrtUnixOnly,
+  startMosquitto,
+  startNats,
+  startRedis,
+  startRelay,
+} from "./servers.ts";
+import { ServerProcess } from "./server_process.ts";
+import type { Target } from "./target.ts";
+
+type Mode = "full" | "quick" | "smoke";
+
+const BUDGETS: Record<Mode, Budget & { rounds: number }> = {
+  full: {
+    rounds: 3,
+    capMs: 1000,
+    warmupMs: 200,
+    streamTotal: 5_000_000,
+    requestTotal: 2_000_000,
+    connectTotal: 3000,
+    window: 4096,
+    windowBytes: 4 << 20,
+  },
+  quick: {
+    rounds: 1,
+    capMs: 500,
+    warmupMs: 150,
+    streamTotal: 2_000_000,
+    requestTotal: 1_000_000,
+    connectTotal: 1000,
+    window: 4096,
+    windowBytes: 4 << 20,
+  },
+  smoke: {
+    rounds: 1,
+    capMs: 300,
+    warmupMs: 50,
+    streamTotal: 5000,
+    requestTotal: 2000,
+    connectTotal: 100,
+    window: 1024,
+    windowBytes: 1 << 20,
+  },
+};
+
+const SMOKE_ROWS = ["1to1", "reqrep1", "8to1"];
+const SMOKE_TARGETS = ["busrt-unix", "relay-unix"];
+const IDLE_CLIENTS = 10_000;
+const IDLE_PROCESSES = 4;
+
+function parseOptions() {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      quick: { type: "boolean", default: false },
+      smoke: { type: "boolean", default: false },
+      rounds: { type: "string" },
+      only: { type: "string" },
+      rows: { type: "string" },
+      "no-idle": { type: "boolean", default: false },
+      "idle-clients": { type: "string" },
+      profile: { type: "string" },
+      "plain-reqrep": { type: "boolean", default: false },
+      write: { type: "boolean" },
+      "no-write": { type: "boolean", default: false },
+      out: { type: "string" },
+      json: { type: "string" },
+      "from-json": { type: "string" },
+    },
+  });
+  const mode: Mode = values.smoke ? "smoke" : values.quick ? "quick" : "full";
+  const budget = { ...BUDGETS[mode] };
+  if (values.rounds !== undefined) budget.rounds = positiveInt("rounds", values.rounds);
+  const list = (s: string | undefined) =>
+    s === undefined ? null : s.split(",").map((x) => x.trim()).filter(Boolean);
+  return {
+    mode,
+    budget,
+    only: list(values.only) ?? (mode === "smoke" ? SMOKE_TARGETS : null),
+    rows: list(values.rows) ?? (mode === "smoke" ? SMOKE_ROWS : null),
+    idle: mode !== "smoke" && !values["no-idle"],
+    idleClients: values["idle-clients"] === undefined
+      ? IDLE_CLIENTS
+      : positiveInt("idle-clients", values["idle-clients"]),
+    profileDir: values.profile ?? null,
+    requestReply: values["plain-reqrep"] ? "plain" as const : "rpc" as const,
+    write: values["no-write"] ? false : values.write ?? mode === "full",
+    outDir: values.out ?? new URL("../../docs", import.meta.url).pathname,
+    json: values.json ?? null,
+    fromJson: values["from-json"] ?? null,
+  };
+}
+
+function positiveInt(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new RangeError(`Invalid --${name} "${text}": must be a positive integer`);
+  }
+  return n;
+}
+
+function log(line: string): void {
+  console.error(line);
+}
+
+function describeCell(row: Row, target: Target, r: CellResult): string {
+  if (r.error !== null) return `${row.id.padEnd(12)} ${target.id.padEnd(12)} FAILED: ${r.error}`;
+  const lat = r.p50Us === null ? "" : `  p50 ${r.p50Us.toFixed(0)} µs p99 ${r.p99Us!.toFixed(0)} µs`;
+  return `${row.id.padEnd(12)} ${target.id.padEnd(12)} ${
+    Math.round(r.rate).toLocaleString("en").padStart(11)
+  }/s` +
+    `  server ${r.serverCpuUsPerMsg.toFixed(2)} µs/msg  client ${
+      r.clientCpuUsPerMsg.toFixed(2)
+    } µs/msg${lat}`;
+}
+
+async function runIdleTests(dir: string, withPeers: boolean, count: number): Promise<IdleResult[]> {
+  const results: IdleResult[] = [];
+  const tests: {
+    id: string;
+    kind: "busrt" | "nats" | "redis" | "mqtt";
+    start: () => Promise<{ process: ServerProcess; address: string }>;
+  }[] = [
+    {
+      id: "busrt-unix",
+      kind: "busrt",
+      start: async () => {
+        const s = await startBusrtUnixOnly(dir);
+        return { process: s.process, address: s.path };
+      },
+    },
+  ];
+  if (withPeers) {
+    const tcpAddress = (s: RunningServer) => ({ process: s.process, address: tcpOf(s) });
+    tests.push(
+      { id: "nats-tcp", kind: "nats", start: async () => tcpAddress(await startNats(dir)) },
+      { id: "redis-tcp", kind: "redis", start: async () => tcpAddress(await startRedis(dir, false)) },
+      { id: "mqtt-tcp", kind: "mqtt", start: async () => tcpAddress(await startMosquitto(dir, false)) },
+    );
+  }
+  for (const t of tests) {
+    const server = await t.start();
+    try {
+      const r = await measureIdle(t.id, t.kind, server.address, server.process.pid, count, IDLE_PROCESSES);
+      log(
+        `idle         ${t.id.padEnd(12)} ${
+          r.error ??
+            `${r.connections} clients: RSS ${(r.baselineRss / 1e6).toFixed(1)} → ${
+              (r.rss / 1e6).toFixed(1)
+            } MB`
+        }`,
+      );
+      results.push(r);
+    } finally {
+      await server.process.stop();
+    }
+  }
+  return results;
+}
+
+/** The `127.0.0.1:<port>` a server listens on. */
+function tcpOf(s: RunningServer): string {
+  const address = s.addresses.tcp;
+  if (address === undefined) throw new Error(`${s.process.name} has no TCP listener`);
+  return address;
+}
+
+async function writeDocs(report: RunReport, outDir: string): Promise<void> {
+  await Deno.mkdir(outDir, { recursive: true });
+  const markdown = `${outDir}/PERFORMANCE.md`;
+  await Deno.writeTextFile(markdown, renderMarkdown(report));
+  await Deno.writeTextFile(`${outDir}/performance.svg`, renderChart(report));
+  // the repo's `deno fmt --check` covers docs/: write the file as deno fmt would (tables aligned, prose wrapped)
+  const root = new URL("../..", import.meta.url).pathname;
+  const fmt = await new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--quiet", markdown],
+    cwd: root,
+    stderr: "piped",
+  })
+    .output();
+  if (!fmt.success) log(`deno fmt ${markdown} failed: ${new TextDecoder().decode(fmt.stderr).trim()}`);
+  log(`wrote ${outDir}/PERFORMANCE.md and ${outDir}/performance.svg`);
+}
+
+async function main(): Promise<number> {
+  const opts = parseOptions();
+  if (opts.fromJson !== null) {
+    // re-render the docs of a saved run (after a change to the report's text), measuring nothing
+    const report = JSON.parse(await Deno.readTextFile(opts.fromJson)) as RunReport;
+    console.log(renderMarkdown(report));
+    if (opts.write) await writeDocs(report, opts.outDir);
+    return 0;
+  }
+  const started = performance.now();
+  const startedAt = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const peers = opts.mode !== "smoke" &&
+    (opts.only === null || opts.only.some((id) => !id.startsWith("busrt") && !id.startsWith("relay")));
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    // a peer client failing asynchronously must not end the whole run: the cell notices missing replies
+    e.preventDefault();
+    log(`unhandled rejection: ${e.reason instanceof Error ? e.reason.message : e.reason}`);
+  });
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, async () => {
+      log(`${signal}: stopping the servers started here`);
+      await ServerProcess.stopAll();
+      Deno.exit(130);
+    });
+  }
+  if (peers) await ensurePeerPackages();
+  const env = await describeEnvironment(peers);
+  log(`mode ${opts.mode}, load average ${env.loadAtStart}, ${env.cpus} cores`);
+  const dir = await Deno.makeTempDir({ prefix: "busrt-peers-" });
+  const servers: RunningServer[] = [];
+  const cells: CellResult[] = [];
+  let idle: IdleResult[] = [];
+  const notes: string[] = [];
+  let profileText: string | null = null;
+  try {
+    const profileFlags = opts.profileDir === null ? [] : ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`];
+    servers.push(await startBusrt(dir, profileFlags, opts.requestReply));
+    servers.push(await startRelay(dir, opts.requestReply));
+    if (peers) {
+      servers.push(await startNats(dir));
+      servers.push(await startRedis(dir));
+      servers.push(await startMosquitto(dir));
+    }
+    let targets = servers.flatMap((s) => s.targets);
+    if (opts.only !== null) targets = targets.filter((t) => opts.only!.includes(t.id));
+    const rows = opts.rows === null ? ROWS : ROWS.filter((r) => opts.rows!.includes(r.id));
+    if (targets.length === 0 || rows.length === 0) {
+      throw new RangeError("Nothing to run: no target or row selected");
+    }
+    let seq = 0;
+    for (const row of rows) {
+      for (let round = 0; round < opts.budget.rounds; round++) {
+        // rotate the order each round so no target always runs first
+        const order = targets.map((_, i) => targets[(i + round) % targets.length]);
+        for (const target of order) {
+          if (!supports(target, row)) continue;
+          const r = await runCell(target, row, opts.budget, round, `b${seq++}`);
+          cells.push(r);
+          log(describeCell(row, target, r));
+        }
+      }
+    }
+    if (opts.profileDir !== null) {
+      await servers[0].process.stop();
+      const file = await newestProfile(opts.profileDir);
+      if (file !== null) {
+        profileText = formatSelfTimes(summarizeProfile(JSON.parse(await Deno.readTextFile(file))), 25);
+        log(`\nour broker's profile (${file}):\n${profileText}\n`);
+      }
+    }
+    for (const s of servers) await s.process.stop();
+    servers.length = 0;
+    if (opts.idle) idle = await runIdleTests(dir, peers, opts.idleClients);
+    const report: RunReport = {
+      mode: opts.mode,
+      rounds: opts.budget.rounds,
+      startedAt,
+      durationSeconds: (performance.now() - started) / 1000,
+      env,
+      loadAtEnd: loadAverage(),
+      capMs: opts.budget.capMs,
+      window: { messages: opts.budget.window, bytes: opts.budget.windowBytes },
+      rows: [...rows],
+      targets: targets.map((t) => ({
+        id: t.id,
+        label: t.label,
+        family: t.family,
+        requestReplyMethod: t.requestReplyMethod,
+      })),
+      cells,
+      idle,
+      notes,
+    };
+    const markdown = renderMarkdown(report);
+    console.log(markdown);
+    if (opts.write) await writeDocs(report, opts.outDir);
+    if (opts.json !== null) {
+      await Deno.writeTextFile(opts.json, JSON.stringify({ ...report, profile: profileText }, null, 1));
+    }
+    log(`done in ${report.durationSeconds.toFixed(0)} s, load average ${report.loadAtEnd}`);
+    return cells.some((c) => c.error !== null) || idle.some((i) => i.error !== null) ? 1 : 0;
+  } finally {
+    for (const s of servers) await s.process.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main();
+  } catch (err) {
+    console.error(`peer comparison failed: ${err instanceof Error ? err.stack : err}`);
+    code = 2;
+  }
+  Deno.exit(code);
+}
