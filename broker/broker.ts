@@ -144,7 +144,7 @@ export class Broker {
     entry.registered = true;
     if (primary !== null) {
       entry.primaryClient = primary;
-      primary.secondaries.add(entry);
+      (primary.secondaries ??= new Set()).add(entry);
     }
     this.subscribe(entry, BROKER_WARN_TOPIC);
     if (!entry.isSecondary) this.announce(BROKER_INFO_TOPIC, "reg", entry.name);
@@ -163,9 +163,9 @@ export class Broker {
     if (this.#clients.get(entry.name) === entry) this.#clients.delete(entry.name);
     for (const pattern of entry.subscriptions) this.#subscriptions.remove(pattern, entry);
     entry.subscriptions.clear();
-    entry.exclusions.clear();
-    if (entry.primaryClient !== null) entry.primaryClient.secondaries.delete(entry);
-    if (entry.secondaries.size > 0) {
+    entry.exclusions = null;
+    if (entry.primaryClient !== null) entry.primaryClient.secondaries?.delete(entry);
+    if (entry.secondaries !== null && entry.secondaries.size > 0) {
       const secondaries = [...entry.secondaries];
       entry.secondaries.clear();
       for (const s of secondaries) {
@@ -290,7 +290,7 @@ export class Broker {
     for (let i = 0; i < targets.length; i++) {
       const c = targets[i];
       if (receiver !== null && c.primary !== receiver) continue;
-      if (c.exclusions.size > 0 && isExcluded(c, segs)) continue;
+      if (c.exclusions !== null && isExcluded(c.exclusions, segs)) continue;
       targets[n++] = c;
     }
     targets.length = n;
@@ -422,12 +422,15 @@ export class Broker {
 
   /** Adds an exclusion pattern. @internal */
   exclude(c: RegisteredClient, pattern: string): void {
-    if (c.registered && !c.exclusions.has(pattern)) c.exclusions.set(pattern, pattern.split("/"));
+    if (!c.registered) return;
+    const exclusions = c.exclusions ??= new Map();
+    if (!exclusions.has(pattern)) exclusions.set(pattern, pattern.split("/"));
   }
 
   /** Removes an exclusion pattern. @internal */
   unexclude(c: RegisteredClient, pattern: string): void {
-    c.exclusions.delete(pattern);
+    c.exclusions?.delete(pattern);
+    if (c.exclusions?.size === 0) c.exclusions = null;
   }
 
   // ---------------------------------------------------------------- announcements
@@ -603,7 +606,7 @@ export class Broker {
         w_frames: c.wFrames,
         w_bytes: c.wBytes,
         queue: c.sink.queueLength(),
-        instances: 1 + c.secondaries.size,
+        instances: 1 + (c.secondaries?.size ?? 0),
       });
     }
     return out.sort((a, b) => compareBytes(a.name, b.name));
@@ -632,8 +635,8 @@ export class Broker {
   }
 }
 
-function isExcluded(c: RegisteredClient, segs: readonly string[]): boolean {
-  for (const ex of c.exclusions.values()) {
+function isExcluded(exclusions: Map<string, string[]>, segs: readonly string[]): boolean {
+  for (const ex of exclusions.values()) {
     if (matchSegments(ex, segs, "#", "+")) return true;
   }
   return false;

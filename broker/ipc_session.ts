@@ -7,13 +7,17 @@
 import { ErrorCode, GREETINGS, Op, PROTOCOL_VERSION } from "../protocol/constants.ts";
 import { ClientFrameDecoder, FrameTooLargeError } from "../protocol/decode.ts";
 import { writeAck, writeDelivery, writeNop } from "../protocol/encode.ts";
-import { closeQuietly, type Link, readExact, writeAll } from "../protocol/link.ts";
+import { closeQuietly, type Link, writeAll } from "../protocol/link.ts";
+import { primaryName } from "../protocol/names.ts";
 import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../protocol/write_buffer.ts";
 import type { Broker } from "./broker.ts";
 import type { ClientAcl, PeerInfo } from "./acl.ts";
 import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
 import type { ResolvedServerConfig } from "./server_config.ts";
+
+const OK_BYTE = new Uint8Array([ErrorCode.Ok]);
+const EMPTY = new Uint8Array(0);
 
 /** A protocol violation by the peer; the connection is closed. */
 class ProtocolViolation extends Error {
@@ -51,13 +55,14 @@ export class IpcSession implements ClientSink {
   readonly #writer: WriteBuffer;
   readonly #decoder: ClientFrameDecoder;
   #acl: ClientAcl | null = null;
+  #deadline: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
   #label: string;
   // last-target / last-topic caches: a sender usually repeats them
-  #targetBytes: Uint8Array = new Uint8Array(0);
+  #targetBytes: Uint8Array = EMPTY;
   #target: RegisteredClient | undefined = undefined;
   #targetName = "";
-  #topicBytes: Uint8Array = new Uint8Array(0);
+  #topicBytes: Uint8Array = EMPTY;
   #topic = "";
   #topicSegs: string[] = [""];
 
@@ -74,7 +79,7 @@ export class IpcSession implements ClientSink {
       bufTtlMicros: config.bufTtl,
       onError: (err) => this.#end(`write failed: ${errorText(err)}`, false),
     });
-    this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 4096));
+    this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 256));
   }
 
   /** Runs the connection to its end. Never throws. */
@@ -97,21 +102,27 @@ export class IpcSession implements ClientSink {
   // ---------------------------------------------------------------- handshake
 
   async #handshake(): Promise<boolean> {
-    const link = this.#link;
-    const ms = this.#config.timeout * 1000;
     const greeting = new Uint8Array([GREETINGS, PROTOCOL_VERSION & 0xff, PROTOCOL_VERSION >> 8]);
-    await this.#step(writeAll(link, greeting), ms, "greeting");
-    const echo = await this.#step(readExact(link, 3), ms, "greeting echo");
-    if (echo[0] !== GREETINGS || (echo[1] | (echo[2] << 8)) !== PROTOCOL_VERSION) {
-      this.#broker.log.warn(`${this.#label}: unsupported greeting ${hex(echo)}; refusing`);
-      await this.#refuse(ErrorCode.NotSupported);
-      return false;
+    try {
+      await this.#step(writeAll(this.#link, greeting), "greeting");
+      const echo = await this.#step(this.#take(3), "greeting echo");
+      if (echo[0] !== GREETINGS || (echo[1] | (echo[2] << 8)) !== PROTOCOL_VERSION) {
+        this.#broker.log.warn(`${this.#label}: unsupported greeting ${hex(echo)}; refusing`);
+        await this.#refuse(ErrorCode.NotSupported);
+        return false;
+      }
+      await this.#step(writeAll(this.#link, OK_BYTE), "greeting reply");
+      const lenBytes = await this.#step(this.#take(2), "name length");
+      const len = lenBytes[0] | (lenBytes[1] << 8);
+      const nameBytes = await this.#step(this.#take(len), "name");
+      return await this.#register(decodeUtf8(nameBytes, 0, nameBytes.length));
+    } finally {
+      clearTimeout(this.#deadline);
     }
-    await this.#step(writeAll(link, new Uint8Array([ErrorCode.Ok])), ms, "greeting reply");
-    const lenBytes = await this.#step(readExact(link, 2), ms, "name length");
-    const len = lenBytes[0] | (lenBytes[1] << 8);
-    const nameBytes = len > 0 ? await this.#step(readExact(link, len), ms, "name") : new Uint8Array(0);
-    const name = decodeUtf8(nameBytes, 0, nameBytes.length);
+  }
+
+  /** Registers the client named in the handshake; false when refused. */
+  async #register(name: string | null): Promise<boolean> {
     if (name === null) {
       this.#broker.log.warn(`${this.#label}: client name is not valid UTF-8; closing`);
       return false;
@@ -121,16 +132,9 @@ export class IpcSession implements ClientSink {
       await this.#refuse(ErrorCode.Data);
       return false;
     }
-    const entryProbe = new RegisteredClient(
-      name,
-      this.#origin.kind,
-      this,
-      this.#origin.source,
-      this.#origin.port,
-    );
     const policy = this.#config.policy;
     if (policy !== null) {
-      const acl = policy.authorize(entryProbe.primary, this.#origin.peer);
+      const acl = policy.authorize(primaryName(name), this.#origin.peer);
       if (acl === null) {
         this.#broker.log.warn(`${this.#label}: client "${name}" refused by access policy`);
         await this.#refuse(ErrorCode.Access);
@@ -138,14 +142,8 @@ export class IpcSession implements ClientSink {
       }
       this.#acl = acl;
     }
-    const entry = this.#acl === null ? entryProbe : new RegisteredClient(
-      name,
-      this.#origin.kind,
-      this,
-      this.#origin.source,
-      this.#origin.port,
-      this.#acl,
-    );
+    const origin = this.#origin;
+    const entry = new RegisteredClient(name, origin.kind, this, origin.source, origin.port, this.#acl);
     const code = this.#broker.register(entry);
     if (code !== ErrorCode.Ok) {
       this.#broker.log.warn(`${this.#label}: client "${name}" refused with code 0x${code.toString(16)}`);
@@ -160,30 +158,42 @@ export class IpcSession implements ClientSink {
     w.commit(1, true, 0);
     this.lastFrameAt = performance.now();
     this.#label = `client "${name}"`;
-    this.#broker.log.debug(`${this.#label} connected from ${this.#origin.source ?? this.#origin.port}`);
+    this.#broker.log.debug(`${this.#label} connected from ${origin.source ?? origin.port}`);
     return true;
   }
 
-  async #step<T>(op: Promise<T>, ms: number, what: string): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      return await Promise.race([
-        op,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => {
-            closeQuietly(this.#link);
-            reject(new Error(`handshake timed out (${what})`));
-          }, ms);
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
+  /**
+   * Bounds one handshake step by the timeout: on expiry the link is closed,
+   * which ends the pending read or write.
+   */
+  #step<T>(op: Promise<T>, what: string): Promise<T> {
+    clearTimeout(this.#deadline);
+    this.#deadline = setTimeout(() => {
+      this.#broker.log.debug(`${this.#label}: handshake timed out (${what})`);
+      closeQuietly(this.#link);
+    }, this.#config.timeout * 1000);
+    return op;
+  }
+
+  /**
+   * Reads `n` handshake bytes through the frame decoder's buffer, so frames a
+   * client pipelines after its name stay there for the read loop.
+   */
+  async #take(n: number): Promise<Uint8Array> {
+    const dec = this.#decoder;
+    while (dec.pending < n) {
+      const got = await this.#link.read(dec.readRegion());
+      if (got === null) throw new Deno.errors.UnexpectedEof("connection closed during the handshake");
+      dec.commit(got);
     }
+    const out = dec.buf.slice(dec.start, dec.start + n);
+    dec.start += n;
+    return out;
   }
 
   async #refuse(code: number): Promise<void> {
     try {
-      await this.#step(writeAll(this.#link, new Uint8Array([code])), this.#config.timeout * 1000, "refusal");
+      await this.#step(writeAll(this.#link, new Uint8Array([code])), "refusal");
     } catch {
       // the peer is gone already
     }
@@ -194,13 +204,8 @@ export class IpcSession implements ClientSink {
   async #readLoop(): Promise<void> {
     const dec = this.#decoder;
     const link = this.#link;
+    // frames pipelined behind the handshake may be buffered already: parse first, then read
     for (;;) {
-      const n = await link.read(dec.readRegion());
-      if (n === null) {
-        if (dec.pending > 0) throw new ProtocolViolation("connection closed inside a frame");
-        return;
-      }
-      dec.commit(n);
       let parsed = false;
       while (dec.next()) {
         parsed = true;
@@ -213,6 +218,12 @@ export class IpcSession implements ClientSink {
       if (dec.inBody) {
         if (this.bodyFrom === 0) this.bodyFrom = now;
       } else this.bodyFrom = 0;
+      const n = await link.read(dec.readRegion());
+      if (n === null) {
+        if (dec.pending > 0) throw new ProtocolViolation("connection closed inside a frame");
+        return;
+      }
+      dec.commit(n);
     }
   }
 

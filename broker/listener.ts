@@ -34,8 +34,8 @@ export class BrokerListener {
   readonly config: ResolvedServerConfig;
   readonly #broker: Broker;
   readonly #acceptor: Acceptor;
-  readonly #sessions = new Set<IpcSession>();
-  readonly #running = new Set<Promise<void>>();
+  /** Open sessions and the promise of each one's end. */
+  readonly #sessions = new Map<IpcSession, Promise<void>>();
   #timer: ReturnType<typeof setInterval>;
   #stopped = false;
 
@@ -62,12 +62,7 @@ export class BrokerListener {
           break;
         }
         const session = new IpcSession(this.#broker, link, this.config, origin);
-        this.#sessions.add(session);
-        const run = session.run().finally(() => {
-          this.#sessions.delete(session);
-          this.#running.delete(run);
-        });
-        this.#running.add(run);
+        this.#sessions.set(session, session.run().finally(() => this.#sessions.delete(session)));
       }
     } catch (err) {
       if (!this.#stopped) this.#broker.log.error(`listener ${this.bind} failed: ${err}`);
@@ -79,7 +74,7 @@ export class BrokerListener {
 
   #tick(): void {
     const now = performance.now();
-    for (const s of this.#sessions) s.tick(now);
+    for (const s of this.#sessions.keys()) s.tick(now);
   }
 
   /**
@@ -91,14 +86,14 @@ export class BrokerListener {
       this.#stopped = true;
       clearInterval(this.#timer);
       this.#acceptor.close();
-      for (const s of this.#sessions) s.abort();
+      for (const s of this.#sessions.keys()) s.abort();
     }
     return this.closed;
   }
 
   /** Resolves when every connection accepted by this listener has ended. */
   async drained(): Promise<void> {
-    while (this.#running.size > 0) await Promise.all([...this.#running]);
+    while (this.#sessions.size > 0) await Promise.all([...this.#sessions.values()]);
   }
 
   /** Creates a unix-socket listener. @internal */

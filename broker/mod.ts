@@ -1,5 +1,7 @@
 /**
- * The embeddable BUS/RT broker: in-process clients, unix and TCP listeners.
+ * The embeddable BUS/RT broker: in-process clients, unix, TCP and TLS listeners,
+ * AAA. Free of npm dependencies; the `.broker` core RPC (`enableCoreRpc`), which
+ * needs MessagePack, comes from `@busrt/busrt/rpc`.
  *
  * @example
  * ```ts
@@ -31,7 +33,6 @@ export {
   type TlsOptions,
   type TlsServerConfig,
 } from "./tls_listener.ts";
-export { type CoreMethod, CoreRpc, type CoreRpcOptions, enableCoreRpc } from "./core_rpc.ts";
 export {
   applyBrokerConfig,
   type ApplyConfigOptions,

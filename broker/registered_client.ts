@@ -48,8 +48,7 @@ export class RegisteredClient implements Markable {
   readonly name: string;
   /** Name bytes followed by NUL, as written into delivered frames. */
   readonly nameZ: Uint8Array;
-  /** Name split on `.` for broadcast masks. */
-  readonly nameSegments: string[];
+  #nameSegments: string[] | null = null;
   /** Primary name (before the first `%%`). */
   readonly primary: string;
   /** Whether the name contains `%%`. */
@@ -66,10 +65,10 @@ export class RegisteredClient implements Markable {
   readonly acl: ClientAcl | null;
   /** Subscribed patterns. */
   readonly subscriptions: Set<string> = new Set();
-  /** Exclusion patterns, split on `/`. */
-  readonly exclusions: Map<string, string[]> = new Map();
-  /** Registered secondaries (primaries only). */
-  readonly secondaries: Set<RegisteredClient> = new Set();
+  /** Exclusion patterns, split on `/`; null until the first one (most clients have none). */
+  exclusions: Map<string, string[]> | null = null;
+  /** Registered secondaries (primaries only); null until the first one. */
+  secondaries: Set<RegisteredClient> | null = null;
   /** The primary's record (secondaries only). */
   primaryClient: RegisteredClient | null = null;
   /** Whether the client is currently in the broker's table. */
@@ -85,6 +84,11 @@ export class RegisteredClient implements Markable {
   /** Bytes written to this client. */
   wBytes = 0;
 
+  /** Name split on `.` for broadcast masks (made on first use). */
+  get nameSegments(): string[] {
+    return this.#nameSegments ??= this.name.split(".");
+  }
+
   /** Creates the record. */
   constructor(
     name: string,
@@ -98,7 +102,6 @@ export class RegisteredClient implements Markable {
     const bytes = encodeUtf8(name);
     this.nameZ = new Uint8Array(bytes.length + 1);
     this.nameZ.set(bytes);
-    this.nameSegments = name.split(".");
     this.primary = primaryName(name);
     this.isSecondary = this.primary !== name;
     this.kind = kind;

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import { closeQuietly } from "../protocol/link.ts";
 import type { Logger } from "../protocol/log.ts";
 import { parseAddress } from "../protocol/names.ts";
@@ -91,7 +91,9 @@ async function listenTls(broker: Broker, address: string, config: TlsServerConfi
     ? certificateBoundPolicy(config.policy ?? null, broker.log)
     : config.policy ?? null;
   const resolved = resolveServerConfig({ ...config, policy }, broker.queueSize);
-  const server = tls.createServer({
+  // loaded on first use: embedders without TLS never pay for node:tls
+  const { createServer } = await import("node:tls");
+  const server = createServer({
     cert: config.cert,
     key: config.key,
     ca,

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import * as tls from "node:tls";
+
 import type { Link } from "../protocol/link.ts";
 import { parseAddress } from "../protocol/names.ts";
 import { NodeSocketLink } from "../protocol/node_socket_link.ts";
@@ -82,12 +82,14 @@ function dialNodeTls(
   cert: string | undefined,
   key: string | undefined,
 ): Promise<Link> {
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port, servername, ca, cert, key }, () => {
-      socket.off("error", reject);
-      socket.setNoDelay(true);
-      resolve(new NodeSocketLink(socket));
-    });
-    socket.once("error", reject);
-  });
+  return import("node:tls").then((tls) =>
+    new Promise<Link>((resolve, reject) => {
+      const socket = tls.connect({ host, port, servername, ca, cert, key }, () => {
+        socket.off("error", reject);
+        socket.setNoDelay(true);
+        resolve(new NodeSocketLink(socket));
+      });
+      socket.once("error", reject);
+    })
+  );
 }

@@ -7,7 +7,10 @@
  */
 import type { Link } from "./link.ts";
 
-const MIN_CAPACITY = 1024;
+const MIN_CAPACITY = 128;
+const EMPTY = new Uint8Array(0);
+/** Buffers up to this size are not kept for reuse. */
+const SMALL_BUFFER = 4096;
 /** Microtask hops without new data before a scheduled flush writes. */
 const IDLE_HOPS = 3;
 /** Upper bound of hops a scheduled flush waits in total. */
@@ -91,7 +94,7 @@ export class WriteBuffer {
     const ttl = options.bufTtlMicros ?? 0;
     this.#ttlMs = ttl >= 1000 ? ttl / 1000 : 0;
     this.#onError = options.onError;
-    this.buf = new Uint8Array(0);
+    this.buf = EMPTY;
   }
 
   /** Frames waiting to be written, including the write in flight. */
@@ -169,9 +172,8 @@ export class WriteBuffer {
       while (this.len > 0) {
         const out = this.buf.subarray(0, this.len);
         this.framesInFlight = this.frames;
-        this.buf = this.#spare !== null && this.#spare.length >= MIN_CAPACITY
-          ? this.#spare
-          : new Uint8Array(Math.min(Math.max(out.length, MIN_CAPACITY), this.#keep));
+        // the next batch starts in the spare buffer, or grows from empty
+        this.buf = this.#spare ?? EMPTY;
         this.#spare = null;
         this.len = 0;
         this.frames = 0;
@@ -183,7 +185,9 @@ export class WriteBuffer {
         this.#written += out.length;
         this.framesInFlight = 0;
         this.writeStartedAt = 0;
-        if (out.buffer.byteLength <= this.#keep) this.#spare = new Uint8Array(out.buffer);
+        // small buffers are cheap to make again; idle connections then hold none
+        const cap = out.buffer.byteLength;
+        if (cap > SMALL_BUFFER && cap <= this.#keep) this.#spare = new Uint8Array(out.buffer);
         if (this.#waiters.length > 0) this.#wake();
       }
     } catch (err) {
