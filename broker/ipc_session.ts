@@ -56,6 +56,7 @@ export class IpcSession implements ClientSink {
   readonly #decoder: ClientFrameDecoder;
   #acl: ClientAcl | null = null;
   #deadline: ReturnType<typeof setTimeout> | undefined;
+  readonly #onEnd: (session: IpcSession) => void;
   #ended = false;
   #label: string;
   // last-target / last-topic caches: a sender usually repeats them
@@ -67,7 +68,14 @@ export class IpcSession implements ClientSink {
   #topicSegs: string[] = [""];
 
   /** Creates a session over an accepted link. */
-  constructor(broker: Broker, link: Link, config: ResolvedServerConfig, origin: SessionOrigin) {
+  constructor(
+    broker: Broker,
+    link: Link,
+    config: ResolvedServerConfig,
+    origin: SessionOrigin,
+    onEnd: (session: IpcSession) => void = () => {},
+  ) {
+    this.#onEnd = onEnd;
     this.#broker = broker;
     this.#link = link;
     this.#config = config;
@@ -86,7 +94,31 @@ export class IpcSession implements ClientSink {
   async run(): Promise<void> {
     try {
       if (!await this.#handshake()) return;
-      await this.#readLoop();
+      // the frame loop lives here rather than in its own async method: one
+      // suspended frame less per idle connection
+      const dec = this.#decoder;
+      const link = this.#link;
+      // frames pipelined behind the handshake may be buffered already: parse first, then read
+      for (;;) {
+        let parsed = false;
+        while (dec.next()) {
+          parsed = true;
+          const r = this.#handleFrame();
+          if (r !== undefined) await r;
+          if (this.#ended) return;
+        }
+        const now = performance.now();
+        if (parsed) this.lastFrameAt = now;
+        if (dec.inBody) {
+          if (this.bodyFrom === 0) this.bodyFrom = now;
+        } else this.bodyFrom = 0;
+        const n = await link.read(dec.readRegion());
+        if (n === null) {
+          if (dec.pending > 0) throw new ProtocolViolation("connection closed inside a frame");
+          return;
+        }
+        dec.commit(n);
+      }
     } catch (err) {
       if (!this.#ended) {
         const level = err instanceof ProtocolViolation || err instanceof FrameTooLargeError
@@ -96,6 +128,7 @@ export class IpcSession implements ClientSink {
       }
     } finally {
       this.#teardown();
+      this.#onEnd(this);
     }
   }
 
@@ -118,6 +151,7 @@ export class IpcSession implements ClientSink {
       return await this.#register(decodeUtf8(nameBytes, 0, nameBytes.length));
     } finally {
       clearTimeout(this.#deadline);
+      this.#deadline = undefined; // an idle connection keeps no timer object
     }
   }
 
@@ -200,32 +234,6 @@ export class IpcSession implements ClientSink {
   }
 
   // ---------------------------------------------------------------- frames
-
-  async #readLoop(): Promise<void> {
-    const dec = this.#decoder;
-    const link = this.#link;
-    // frames pipelined behind the handshake may be buffered already: parse first, then read
-    for (;;) {
-      let parsed = false;
-      while (dec.next()) {
-        parsed = true;
-        const r = this.#handleFrame();
-        if (r !== undefined) await r;
-        if (this.#ended) return;
-      }
-      const now = performance.now();
-      if (parsed) this.lastFrameAt = now;
-      if (dec.inBody) {
-        if (this.bodyFrom === 0) this.bodyFrom = now;
-      } else this.bodyFrom = 0;
-      const n = await link.read(dec.readRegion());
-      if (n === null) {
-        if (dec.pending > 0) throw new ProtocolViolation("connection closed inside a frame");
-        return;
-      }
-      dec.commit(n);
-    }
-  }
 
   #handleFrame(): Promise<void> | undefined {
     const dec = this.#decoder;

@@ -38,6 +38,9 @@ export class BrokerListener {
   readonly #sessions = new Map<IpcSession, Promise<void>>();
   #timer: ReturnType<typeof setInterval>;
   #stopped = false;
+  readonly #sessionEnded = (session: IpcSession) => {
+    this.#sessions.delete(session);
+  };
 
   /** Starts accepting from `acceptor`. */
   constructor(broker: Broker, bind: string, config: ResolvedServerConfig, acceptor: Acceptor) {
@@ -61,8 +64,8 @@ export class BrokerListener {
           closeQuietly(link);
           break;
         }
-        const session = new IpcSession(this.#broker, link, this.config, origin);
-        this.#sessions.set(session, session.run().finally(() => this.#sessions.delete(session)));
+        const session = new IpcSession(this.#broker, link, this.config, origin, this.#sessionEnded);
+        this.#sessions.set(session, session.run());
       }
     } catch (err) {
       if (!this.#stopped) this.#broker.log.error(`listener ${this.bind} failed: ${err}`);

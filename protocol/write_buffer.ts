@@ -59,10 +59,7 @@ export class WriteBuffer {
   #appended = 0;
   #written = 0;
   #waiters: { at: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  readonly #timerFlush = () => {
-    this.#scheduled = false;
-    if (!this.#writing && this.len > 0) this.#pump();
-  };
+  #timerFlush: (() => void) | null = null;
   #seenLen = 0;
   #idleHops = 0;
   #hops = 0;
@@ -130,8 +127,15 @@ export class WriteBuffer {
       this.#seenLen = this.len;
       this.#idleHops = 0;
       this.#hops = 0;
-      if (this.#ttlMs > 0) setTimeout(this.#timerFlush, this.#ttlMs);
-      else queueMicrotask(this.#flushTask);
+      if (this.#ttlMs > 0) {
+        setTimeout(
+          this.#timerFlush ??= () => {
+            this.#scheduled = false;
+            if (!this.#writing && this.len > 0) this.#pump();
+          },
+          this.#ttlMs,
+        );
+      } else queueMicrotask(this.#flushTask);
     }
   }
 

@@ -41,7 +41,7 @@ export {
   type RpcHandlers,
   type SendOptions,
 } from "./rpc_client.ts";
-export { RpcCall, RpcNotification, RpcReply } from "./rpc_event.ts";
+export { RpcCall, RpcIncoming, RpcNotification, RpcReply } from "./rpc_event.ts";
 export {
   describeRpcCode,
   rpcCodeOfBusCode,

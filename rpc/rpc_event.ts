@@ -11,6 +11,32 @@ import { RpcError, RpcErrorCode } from "./rpc_error.ts";
 
 const lenientDecoder = new TextDecoder();
 
+/** What calls and notifications share: the frame they came in and its sender. */
+export abstract class RpcIncoming {
+  /** The frame the request or notification came in. */
+  readonly frame: Frame;
+
+  /** @internal */
+  constructor(frame: Frame) {
+    this.frame = frame;
+  }
+
+  /** Full sender name (replies go there). */
+  get sender(): string {
+    return this.frame.sender;
+  }
+
+  /** The sender's primary name. */
+  get primarySender(): string {
+    return this.frame.primarySender;
+  }
+
+  /** Whether the frame was realtime (a reply then uses QoS 3). */
+  get realtime(): boolean {
+    return this.frame.realtime;
+  }
+}
+
 /**
  * An incoming RPC request, given to the `onCall` handler.
  *
@@ -24,9 +50,7 @@ const lenientDecoder = new TextDecoder();
  * }
  * ```
  */
-export class RpcCall {
-  /** The frame the request came in. */
-  readonly frame: Frame;
+export class RpcCall extends RpcIncoming {
   /** Call id; 0 means the caller wants no reply (call0). */
   readonly id: number;
   /** The method name as sent (any bytes but 0x00). */
@@ -46,7 +70,7 @@ export class RpcCall {
     params: Uint8Array,
     method?: string | null,
   ) {
-    this.frame = frame;
+    super(frame);
     this.id = id;
     this.methodBytes = methodBytes;
     this.params = params;
@@ -65,21 +89,6 @@ export class RpcCall {
     }
     if (this.#method === null) throw new RpcError(RpcErrorCode.Data);
     return this.#method;
-  }
-
-  /** Full sender name (replies go there). */
-  get sender(): string {
-    return this.frame.sender;
-  }
-
-  /** The sender's primary name. */
-  get primarySender(): string {
-    return this.frame.primarySender;
-  }
-
-  /** Whether the request frame was realtime (the reply then uses QoS 3). */
-  get realtime(): boolean {
-    return this.frame.realtime;
   }
 
   /** Whether the caller waits for a reply (id ≠ 0). */
@@ -108,31 +117,14 @@ export class RpcCall {
  * }
  * ```
  */
-export class RpcNotification {
-  /** The frame the notification came in. */
-  readonly frame: Frame;
+export class RpcNotification extends RpcIncoming {
   /** The notification data (after the kind byte). */
   readonly payload: Uint8Array;
 
   /** @internal Created by the RPC client. */
   constructor(frame: Frame, payload: Uint8Array) {
-    this.frame = frame;
+    super(frame);
     this.payload = payload;
-  }
-
-  /** Full sender name. */
-  get sender(): string {
-    return this.frame.sender;
-  }
-
-  /** The sender's primary name. */
-  get primarySender(): string {
-    return this.frame.primarySender;
-  }
-
-  /** Whether the frame was realtime. */
-  get realtime(): boolean {
-    return this.frame.realtime;
   }
 
   /** The payload as UTF-8 text (invalid sequences replaced). */
