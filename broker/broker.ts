@@ -101,7 +101,9 @@ export class Broker {
   #subscriptions = new TopicTree<RegisteredClient>();
   #listeners = new Set<BrokerListener>();
   #inProcess = new Set<InProcessClient>();
-  #scratch: RegisteredClient[] = [];
+  // Recipient lists are pooled, not shared: routing can re-enter itself
+  // (dropping an overflowed client announces `unreg`, which is a publication).
+  #scratchPool: RegisteredClient[][] = [];
   #core: InProcessClient | null = null;
   #startedAt = Date.now();
   #closed = false;
@@ -237,8 +239,7 @@ export class Broker {
     bodyLen: number,
   ): number | Promise<number> {
     this.countReceived(sender, bodyLen);
-    const targets = this.#scratch;
-    targets.length = 0;
+    const targets = this.#scratchPool.pop() ?? [];
     if (!mask.includes("*") && !mask.includes("?")) {
       const t = this.#clients.get(mask);
       if (t !== undefined) targets.push(t);
@@ -253,6 +254,7 @@ export class Broker {
       }
     }
     return this.#deliverAll(
+      targets,
       Op.Broadcast,
       realtime,
       sender,
@@ -283,8 +285,7 @@ export class Broker {
     bodyLen: number,
   ): number | Promise<number> {
     this.countReceived(sender, bodyLen);
-    const targets = this.#scratch;
-    targets.length = 0;
+    const targets = this.#scratchPool.pop() ?? [];
     this.#subscriptions.match(segs, targets);
     let n = 0;
     for (let i = 0; i < targets.length; i++) {
@@ -295,6 +296,7 @@ export class Broker {
     }
     targets.length = n;
     return this.#deliverAll(
+      targets,
       Op.Publish,
       realtime,
       sender,
@@ -308,6 +310,7 @@ export class Broker {
   }
 
   #deliverAll(
+    targets: RegisteredClient[],
     kind: number,
     realtime: boolean,
     sender: RegisteredClient,
@@ -318,7 +321,6 @@ export class Broker {
     payloadEnd: number,
     bodyLen: number,
   ): number | Promise<number> {
-    const targets = this.#scratch;
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (!t.registered) continue;
@@ -329,6 +331,7 @@ export class Broker {
         this.#dropOverflowed(t);
       } else {
         const rest = targets.slice(i + 1);
+        this.#releaseTargets(targets);
         return this.#deliverRest(
           r,
           t,
@@ -345,8 +348,14 @@ export class Broker {
         );
       }
     }
-    targets.length = 0;
+    this.#releaseTargets(targets);
     return ErrorCode.Ok;
+  }
+
+  /** Returns a recipient list to the pool. */
+  #releaseTargets(targets: RegisteredClient[]): void {
+    targets.length = 0;
+    this.#scratchPool.push(targets);
   }
 
   async #deliverRest(
@@ -399,11 +408,7 @@ export class Broker {
   #dropOverflowed(t: RegisteredClient): void {
     if (!t.registered) return;
     this.log.warn(`client "${t.name}" dropped: outgoing queue overflow`);
-    // the unreg announcement routes a publication: keep the caller's target list in #scratch intact
-    const scratch = this.#scratch;
-    this.#scratch = [];
     this.unregister(t, true);
-    this.#scratch = scratch;
     t.sink.disconnect("queue overflow", true);
   }
 
