@@ -3,8 +3,9 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { BufferView } from "./buffer_view.ts";
 import { emulatedRequestReply } from "./emulated_request_reply.ts";
 import type { BenchConnection, Requester, Target, Transport } from "./target.ts";
 
@@ -15,8 +16,7 @@ class MqttBenchConnection implements BenchConnection {
   readonly inbox: string;
   readonly #client: MqttClient;
   #handler: (payload: Uint8Array) => void = () => {};
-  #lastPayload: Uint8Array | null = null;
-  #lastBuffer: Buffer = Buffer.alloc(0);
+  readonly #view = new BufferView();
 
   constructor(client: MqttClient, name: string) {
     this.#client = client;
@@ -24,22 +24,12 @@ class MqttBenchConnection implements BenchConnection {
     client.on("message", (_topic: string, payload: Buffer) => this.#handler(payload));
   }
 
-  #buffer(payload: Uint8Array): Buffer {
-    if (payload !== this.#lastPayload) {
-      this.#lastPayload = payload;
-      this.#lastBuffer = Buffer.isBuffer(payload)
-        ? payload
-        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-    }
-    return this.#lastBuffer;
-  }
-
   send(inbox: string, payload: Uint8Array): void {
-    this.#client.publish(inbox, this.#buffer(payload), { qos: 0 });
+    this.#client.publish(inbox, this.#view.of(payload), { qos: 0 });
   }
 
   publish(topic: string, payload: Uint8Array): void {
-    this.#client.publish(topic, this.#buffer(payload), { qos: 0 });
+    this.#client.publish(topic, this.#view.of(payload), { qos: 0 });
   }
 
   listen(): Promise<void> {
