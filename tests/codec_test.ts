@@ -174,6 +174,23 @@ Deno.test("WriteBuffer reports a failed write once and rejects flush()", async (
   await assert.rejects(w.flush());
 });
 
+Deno.test("WriteBuffer batches frames appended across microtasks into one write, and flushes when idle", async () => {
+  const link = new CaptureLink();
+  const w = new WriteBuffer(link);
+  // a producer replying once per microtask (like a `for await` handler) shares one write
+  for (let i = 0; i < 20; i++) {
+    writeNop(w);
+    await Promise.resolve();
+  }
+  await w.flush();
+  assert.equal(link.chunks.length, 1, "one socket write for 20 frames");
+  assert.equal(link.chunks[0].length, 20 * 6);
+  // a lone frame is written within a few microtasks, without any timer
+  writeNop(w);
+  for (let i = 0; i < 10 && link.chunks.length < 2; i++) await Promise.resolve();
+  assert.equal(link.chunks.length, 2, "an idle writer flushes without waiting for a timer");
+});
+
 // ---------------------------------------------------------------- client frame decoder
 
 interface Parsed {
