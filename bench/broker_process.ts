@@ -7,7 +7,7 @@
  * @module
  */
 import { Broker } from "../broker/broker.ts";
-import { enableCoreRpc } from "../broker/core_rpc.ts";
+import { enableCoreRpc } from "../rpc/core_rpc.ts";
 
 if (import.meta.main) {
   const path = Deno.args[0];

@@ -8,8 +8,8 @@
  */
 import { BrokerFrameDecoder, ClientFrameDecoder } from "../protocol/decode.ts";
 import { writeClientFrame, writeDelivery } from "../protocol/encode.ts";
-import type { Link } from "../protocol/link.ts";
-import { WriteBuffer } from "../protocol/write_buffer.ts";
+import type { Link } from "../transport/link.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const FRAMES = 1000;
 const payload = new Uint8Array(100).fill(0xee);

@@ -11,9 +11,9 @@
 import { ErrorCode, GREETINGS, Op } from "../protocol/constants.ts";
 import { ClientFrameDecoder } from "../protocol/decode.ts";
 import { writeAck, writeDelivery } from "../protocol/encode.ts";
-import { readExact, writeAll } from "../protocol/link.ts";
+import { readExact, writeAll } from "../transport/link.ts";
 import { bytesEqual, indexOfNul } from "../protocol/text.ts";
-import { WriteBuffer } from "../protocol/write_buffer.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 
 interface Peer {
   nameZ: Uint8Array;

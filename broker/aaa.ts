@@ -18,7 +18,7 @@
 import { ErrorCode } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
 import { primaryName } from "../protocol/names.ts";
-import type { AccessPolicy, ClientAcl, PeerInfo } from "./acl.ts";
+import type { AccessPolicy, ClientAcl, PeerInfo } from "./access_policy.ts";
 import type { Broker } from "./broker.ts";
 import { IpNetwork } from "./ip_network.ts";
 import { matchSegments } from "./topics.ts";
@@ -284,7 +284,7 @@ function applyPermission(
 
 /**
  * A mutable map of primary client names to their {@linkcode ClientAaa}, the
- * access policy of a listener (pass it as `ServerConfig.policy`). Several
+ * access policy of a listener (pass it as `ListenerOptions.policy`). Several
  * listeners may share one map.
  *
  * A connecting client whose primary name is absent, or whose IP address is

@@ -14,14 +14,14 @@ import {
   Op,
 } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
-import { type Logger, silentLogger } from "../protocol/log.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
 import { encodeUtf8 } from "../protocol/text.ts";
 import { encodeAnnouncement } from "./announcement.ts";
 import { type ClientKind, Delivery, type RegisteredClient } from "./registered_client.ts";
 import { matchSegments, TopicTree } from "./topics.ts";
 import { InProcessClient } from "./inprocess_client.ts";
 import { BrokerListener } from "./listener.ts";
-import type { ServerConfig } from "./server_config.ts";
+import type { ListenerOptions } from "./listener_options.ts";
 
 /** Broker-wide options. */
 export interface BrokerOptions {
@@ -517,7 +517,7 @@ export class Broker {
    * await broker.serveUnix("/tmp/busrt.sock", { timeout: 5, socketMode: 0o660 });
    * ```
    */
-  serveUnix(path: string, config: ServerConfig = {}): Promise<BrokerListener> {
+  serveUnix(path: string, config: ListenerOptions = {}): Promise<BrokerListener> {
     return this.#addListener(BrokerListener.unix(this, path, config));
   }
 
@@ -530,12 +530,12 @@ export class Broker {
    * console.log(l.bind);
    * ```
    */
-  serveTcp(address: string, config: ServerConfig = {}): Promise<BrokerListener> {
+  serveTcp(address: string, config: ListenerOptions = {}): Promise<BrokerListener> {
     return this.#addListener(BrokerListener.tcp(this, address, config));
   }
 
   /** Listens on a unix path or `host:port`, classified like client addresses. */
-  serve(bind: string, config: ServerConfig = {}): Promise<BrokerListener> {
+  serve(bind: string, config: ListenerOptions = {}): Promise<BrokerListener> {
     const isUnix = bind.startsWith("/") || bind.endsWith(".sock") || bind.endsWith(".socket") ||
       bind.endsWith(".ipc");
     return isUnix ? this.serveUnix(bind, config) : this.serveTcp(bind, config);

@@ -16,13 +16,13 @@
  * @module
  */
 import { dirname, isAbsolute, resolve } from "node:path";
-import { consoleLogger, type Logger, type LogLevel } from "../protocol/log.ts";
+import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { parseAddress } from "../protocol/names.ts";
 import { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./aaa.ts";
 import type { Broker, BrokerOptions } from "./broker.ts";
 import { IpNetwork } from "./ip_network.ts";
 import type { BrokerListener } from "./listener.ts";
-import type { ServerConfig } from "./server_config.ts";
+import type { ListenerOptions } from "./listener_options.ts";
 import { serveTls, TLS_SCHEME } from "./tls_listener.ts";
 
 /** How a listener is reached. */
@@ -49,7 +49,7 @@ export interface ListenerConfig {
   /** Unix path, or `host:port` without scheme. */
   address: string;
   /** Listener settings (without the policy). */
-  server: Omit<ServerConfig, "policy">;
+  server: Omit<ListenerOptions, "policy">;
   /** The listener's AAA map, or null for none (every name may connect). */
   aaa: AaaMap | null;
   /** TLS files, for `tls://` binds. */
@@ -224,7 +224,7 @@ function parseListener(
     if (typeof parsed === "string") c.fail(`${path}.bind`, parsed);
     else ({ transport, address } = parsed);
   }
-  const server: Omit<ServerConfig, "policy"> = {};
+  const server: Omit<ListenerOptions, "policy"> = {};
   const timeout = c.number(obj.timeout, `${path}.timeout`, 0, true);
   if (timeout !== undefined) server.timeout = timeout;
   const bufSize = c.positiveInteger(obj.bufSize, `${path}.bufSize`);
@@ -436,7 +436,7 @@ export interface ApplyConfigOptions {
    * line's `timeout`); the file's listener fields win. Default: the library
    * defaults.
    */
-  defaults?: Omit<ServerConfig, "policy">;
+  defaults?: Omit<ListenerOptions, "policy">;
 }
 
 /**
@@ -466,7 +466,7 @@ export async function applyBrokerConfig(
   const started: BrokerListener[] = [];
   try {
     for (const [i, l] of config.listeners.entries()) {
-      const server: ServerConfig = {
+      const server: ListenerOptions = {
         ...options.defaults,
         ...(config.broker.queueSize === undefined ? {} : { queueSize: config.broker.queueSize }),
         ...l.server,

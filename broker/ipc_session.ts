@@ -7,14 +7,14 @@
 import { ErrorCode, GREETINGS, Op, PROTOCOL_VERSION } from "../protocol/constants.ts";
 import { ClientFrameDecoder, FrameTooLargeError } from "../protocol/decode.ts";
 import { writeAck, writeDelivery, writeNop } from "../protocol/encode.ts";
-import { closeQuietly, type Link, writeAll } from "../protocol/link.ts";
+import { closeQuietly, type Link, writeAll } from "../transport/link.ts";
 import { primaryName } from "../protocol/names.ts";
 import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
-import { WriteBuffer } from "../protocol/write_buffer.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 import type { Broker } from "./broker.ts";
-import type { ClientAcl, PeerInfo } from "./acl.ts";
+import type { ClientAcl, PeerInfo } from "./access_policy.ts";
 import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
-import type { ResolvedServerConfig } from "./server_config.ts";
+import type { ResolvedListenerOptions } from "./listener_options.ts";
 
 const OK_BYTE = new Uint8Array([ErrorCode.Ok]);
 const EMPTY = new Uint8Array(0);
@@ -50,7 +50,7 @@ export class IpcSession implements ClientSink {
 
   readonly #broker: Broker;
   readonly #link: Link;
-  readonly #config: ResolvedServerConfig;
+  readonly #config: ResolvedListenerOptions;
   readonly #origin: SessionOrigin;
   readonly #writer: WriteBuffer;
   readonly #decoder: ClientFrameDecoder;
@@ -71,7 +71,7 @@ export class IpcSession implements ClientSink {
   constructor(
     broker: Broker,
     link: Link,
-    config: ResolvedServerConfig,
+    config: ResolvedListenerOptions,
     origin: SessionOrigin,
     onEnd: (session: IpcSession) => void = () => {},
   ) {

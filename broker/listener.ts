@@ -4,11 +4,15 @@
  *
  * @module
  */
-import { closeQuietly, type Link } from "../protocol/link.ts";
+import { closeQuietly, type Link } from "../transport/link.ts";
 import { parseAddress } from "../protocol/names.ts";
 import type { Broker } from "./broker.ts";
 import { IpcSession, type SessionOrigin } from "./ipc_session.ts";
-import { type ResolvedServerConfig, resolveServerConfig, type ServerConfig } from "./server_config.ts";
+import {
+  type ListenerOptions,
+  type ResolvedListenerOptions,
+  resolveListenerOptions,
+} from "./listener_options.ts";
 
 /** An accepted connection and where it came from. */
 export interface Accepted {
@@ -31,7 +35,7 @@ export class BrokerListener {
   /** Resolves when the listener has stopped accepting. */
   readonly closed: Promise<void>;
   /** Effective settings. */
-  readonly config: ResolvedServerConfig;
+  readonly config: ResolvedListenerOptions;
   readonly #broker: Broker;
   readonly #acceptor: Acceptor;
   /** Open sessions and the promise of each one's end. */
@@ -43,7 +47,7 @@ export class BrokerListener {
   };
 
   /** Starts accepting from `acceptor`. */
-  constructor(broker: Broker, bind: string, config: ResolvedServerConfig, acceptor: Acceptor) {
+  constructor(broker: Broker, bind: string, config: ResolvedListenerOptions, acceptor: Acceptor) {
     this.#broker = broker;
     this.bind = bind;
     this.config = config;
@@ -100,8 +104,8 @@ export class BrokerListener {
   }
 
   /** Creates a unix-socket listener. @internal */
-  static async unix(broker: Broker, path: string, config: ServerConfig): Promise<BrokerListener> {
-    const resolved = resolveServerConfig(config, broker.queueSize);
+  static async unix(broker: Broker, path: string, config: ListenerOptions): Promise<BrokerListener> {
+    const resolved = resolveListenerOptions(config, broker.queueSize);
     await removeStaleSocket(path);
     const listener = listenUnix(path, resolved.socketMode);
     const origin: SessionOrigin = { kind: "local_ipc", source: null, port: path, peer: { ip: null } };
@@ -126,8 +130,8 @@ export class BrokerListener {
   }
 
   /** Creates a TCP listener. @internal */
-  static tcp(broker: Broker, address: string, config: ServerConfig): Promise<BrokerListener> {
-    const resolved = resolveServerConfig(config, broker.queueSize);
+  static tcp(broker: Broker, address: string, config: ListenerOptions): Promise<BrokerListener> {
+    const resolved = resolveListenerOptions(config, broker.queueSize);
     const addr = parseAddress(address);
     if (addr.transport !== "tcp") throw new TypeError(`Cannot listen on "${address}": not host:port`);
     const listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });

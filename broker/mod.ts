@@ -17,11 +17,11 @@
 export { Broker, type BrokerOptions, type BrokerStats, type ClientInfo } from "./broker.ts";
 export { InProcessClient } from "./inprocess_client.ts";
 export { type Accepted, type Acceptor, BrokerListener } from "./listener.ts";
-export type { ServerConfig } from "./server_config.ts";
-export type { AccessPolicy, ClientAcl, PeerInfo } from "./acl.ts";
+export type { ListenerOptions } from "./listener_options.ts";
+export type { AccessPolicy, ClientAcl, PeerInfo } from "./access_policy.ts";
 export type { SessionOrigin } from "./ipc_session.ts";
 export type { ClientKind, ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
-export type { ResolvedServerConfig } from "./server_config.ts";
+export type { ResolvedListenerOptions } from "./listener_options.ts";
 export type { Markable } from "./topics.ts";
 export { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./aaa.ts";
 export { type IpAddress, IpNetwork, parseIp } from "./ip_network.ts";
@@ -30,8 +30,8 @@ export {
   certificateNames,
   serveTls,
   TLS_SCHEME,
+  type TlsListenerOptions,
   type TlsOptions,
-  type TlsServerConfig,
 } from "./tls_listener.ts";
 export {
   applyBrokerConfig,

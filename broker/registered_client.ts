@@ -7,7 +7,7 @@
 import { primaryName } from "../protocol/names.ts";
 import { encodeUtf8 } from "../protocol/text.ts";
 import type { Markable } from "./topics.ts";
-import type { ClientAcl } from "./acl.ts";
+import type { ClientAcl } from "./access_policy.ts";
 
 /** Client kinds as shown by `client.list`. */
 export type ClientKind = "internal" | "local_ipc" | "tcp" | "websocket";

@@ -19,14 +19,14 @@
  * @module
  */
 import type * as tls from "node:tls";
-import { closeQuietly } from "../protocol/link.ts";
-import type { Logger } from "../protocol/log.ts";
+import { closeQuietly } from "../transport/link.ts";
+import type { Logger } from "../log/logger.ts";
 import { parseAddress } from "../protocol/names.ts";
-import { NodeSocketLink } from "../protocol/node_socket_link.ts";
-import type { AccessPolicy, ClientAcl, PeerInfo } from "./acl.ts";
+import { NodeSocketLink } from "../transport/node_socket_link.ts";
+import type { AccessPolicy, ClientAcl, PeerInfo } from "./access_policy.ts";
 import type { Broker } from "./broker.ts";
 import { type Accepted, type Acceptor, BrokerListener, formatHost } from "./listener.ts";
-import { resolveServerConfig, type ServerConfig } from "./server_config.ts";
+import { type ListenerOptions, resolveListenerOptions } from "./listener_options.ts";
 
 /** The scheme of TLS binds: `tls://host:port`. */
 export const TLS_SCHEME = "tls://";
@@ -47,8 +47,8 @@ export interface TlsOptions {
   requireClientCert?: boolean;
 }
 
-/** Settings of a TLS listener: the usual {@linkcode ServerConfig} plus {@linkcode TlsOptions}. */
-export type TlsServerConfig = ServerConfig & TlsOptions;
+/** Settings of a TLS listener: the usual {@linkcode ListenerOptions} plus {@linkcode TlsOptions}. */
+export type TlsListenerOptions = ListenerOptions & TlsOptions;
 
 /**
  * Listens for TLS connections on `host:port` (or `tls://host:port`; port 0
@@ -67,11 +67,19 @@ export type TlsServerConfig = ServerConfig & TlsOptions;
  *
  * @throws {TypeError} for a bad address or `requireClientCert` without `ca`
  */
-export function serveTls(broker: Broker, address: string, config: TlsServerConfig): Promise<BrokerListener> {
+export function serveTls(
+  broker: Broker,
+  address: string,
+  config: TlsListenerOptions,
+): Promise<BrokerListener> {
   return broker.addListener(listenTls(broker, address, config));
 }
 
-async function listenTls(broker: Broker, address: string, config: TlsServerConfig): Promise<BrokerListener> {
+async function listenTls(
+  broker: Broker,
+  address: string,
+  config: TlsListenerOptions,
+): Promise<BrokerListener> {
   const hostPort = address.startsWith(TLS_SCHEME) ? address.slice(TLS_SCHEME.length) : address;
   const addr = parseAddress(hostPort);
   if (addr.transport !== "tcp") throw new TypeError(`Cannot listen on "${address}": not host:port`);
@@ -90,7 +98,7 @@ async function listenTls(broker: Broker, address: string, config: TlsServerConfi
   const policy = requireCert
     ? certificateBoundPolicy(config.policy ?? null, broker.log)
     : config.policy ?? null;
-  const resolved = resolveServerConfig({ ...config, policy }, broker.queueSize);
+  const resolved = resolveListenerOptions({ ...config, policy }, broker.queueSize);
   // loaded on first use: embedders without TLS never pay for node:tls
   const { createServer } = await import("node:tls");
   const server = createServer({

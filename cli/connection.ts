@@ -5,9 +5,9 @@
  * @module
  */
 import { connect, type IpcClient } from "../client/ipc_client.ts";
-import { tlsDial } from "../client/tls.ts";
+import { tlsDial } from "../transport/tls_dial.ts";
 import { BusError } from "../protocol/errors.ts";
-import type { Link } from "../protocol/link.ts";
+import type { Link } from "../transport/link.ts";
 import type { GlobalOptions } from "./args.ts";
 import { CliError } from "./errors.ts";
 

@@ -5,11 +5,11 @@
  */
 import { Broker } from "../broker/broker.ts";
 import { applyBrokerConfig, type BrokerConfig, loadBrokerConfig } from "../broker/config_file.ts";
-import { enableCoreRpc } from "../broker/core_rpc.ts";
+import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import type { BrokerListener } from "../broker/listener.ts";
-import type { ServerConfig } from "../broker/server_config.ts";
+import type { ListenerOptions } from "../broker/listener_options.ts";
 import { serveTls, TLS_SCHEME } from "../broker/tls_listener.ts";
-import { consoleLogger, type Logger, type LogLevel } from "../protocol/log.ts";
+import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { parseAddress } from "../protocol/names.ts";
 import { parseCommand, parseNumber } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -93,7 +93,7 @@ export interface ServeSettings {
   /** The configuration file, loaded, or null. */
   config: BrokerConfig | null;
   /** Listener settings for the `-B` binds. */
-  server: ServerConfig;
+  server: ListenerOptions;
   /** Broker queue size. */
   queueSize: number;
   /** Whether names may be taken over. */
@@ -129,7 +129,7 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     : limitText === "none"
     ? null
     : parseNumber(limitText, "--payload-limit", "serve", { integer: true, min: 1, max: 0xffffffff });
-  const server: ServerConfig = { timeout, bufSize, bufTtl, queueSize, payloadLimit };
+  const server: ListenerOptions = { timeout, bufSize, bufTtl, queueSize, payloadLimit };
   if (values["socket-mode"] !== undefined) server.socketMode = parseSocketMode(values["socket-mode"]);
   let logLevel: LogLevel = config?.logLevel ?? "info";
   if (values["log-level"] !== undefined) {

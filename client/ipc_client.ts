@@ -23,14 +23,14 @@ import { BrokerFrameDecoder } from "../protocol/decode.ts";
 import { writeClientFrame, writePing, writeTopicsFrame } from "../protocol/encode.ts";
 import { BusError } from "../protocol/errors.ts";
 import { Frame } from "../protocol/frame.ts";
-import { closeQuietly, type Link, readExact, writeAll } from "../protocol/link.ts";
-import { type Logger, silentLogger } from "../protocol/log.ts";
+import { closeQuietly, type Link, readExact, writeAll } from "../transport/link.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
 import { isSecondaryName, parseAddress } from "../protocol/names.ts";
 import { bytesEqual, decodeUtf8, encodeUtf8, indexOfNul, toBytes } from "../protocol/text.ts";
-import { WriteBuffer } from "../protocol/write_buffer.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 import type { BusClient, OpResult, Payload } from "./bus_client.ts";
 import { FrameQueue } from "./frame_queue.ts";
-import { tlsDial, type TlsDialOptions } from "./tls.ts";
+import { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {

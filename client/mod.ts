@@ -14,4 +14,4 @@
 export { connect, type ConnectOptions, IpcClient } from "./ipc_client.ts";
 export type { BusClient, OpResult, Payload, QoSOperation } from "./bus_client.ts";
 export { FrameQueue } from "./frame_queue.ts";
-export { tlsDial, type TlsDialOptions } from "./tls.ts";
+export { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";

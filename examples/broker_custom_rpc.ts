@@ -10,8 +10,8 @@
  * @module
  */
 import { Broker } from "../broker/broker.ts";
-import { enableCoreRpc } from "../broker/core_rpc.ts";
-import { consoleLogger } from "../protocol/log.ts";
+import { enableCoreRpc } from "../rpc/core_rpc.ts";
+import { consoleLogger } from "../log/logger.ts";
 import { unpack } from "../rpc/msgpack.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
 

@@ -1,11 +1,24 @@
 /**
- * Frame encoders. Each appends one frame to a {@linkcode WriteBuffer} with
- * plain byte stores: no intermediate arrays, no string building.
+ * Frame encoders. Each appends one frame to a {@linkcode FrameSink} (in
+ * practice the transport's batched write buffer) with plain byte stores: no
+ * intermediate arrays, no string building.
  *
  * @module
  */
 import { BROKER_HEADER_SIZE, CLIENT_HEADER_SIZE, Op } from "./constants.ts";
-import type { WriteBuffer } from "./write_buffer.ts";
+
+/**
+ * Where encoders append frames: reserve room, store bytes into `buf`, commit.
+ * The transport's `WriteBuffer` is the implementation.
+ */
+export interface FrameSink {
+  /** The bytes being filled; valid until the next {@linkcode FrameSink.reserve}. */
+  readonly buf: Uint8Array;
+  /** Makes room for `n` bytes and returns the offset in `buf` to write them at. */
+  reserve(n: number): number;
+  /** Commits `n` bytes written at the reserved offset, counting `frames` frames. */
+  commit(n: number, instant: boolean, frames?: number): void;
+}
 
 /** Stores `v` as u32 little-endian at `buf[at]`. */
 export function putU32(buf: Uint8Array, at: number, v: number): void {
@@ -25,7 +38,7 @@ export function getU32(buf: Uint8Array, at: number): number {
  * (target, receiver …) + payload.
  */
 export function writeClientFrame(
-  w: WriteBuffer,
+  w: FrameSink,
   id: number,
   flags: number,
   field1: Uint8Array,
@@ -55,7 +68,7 @@ export function writeClientFrame(
 
 /** Appends a topic-list frame (SUBSCRIBE …): topics joined by `\0`, no trailing NUL. */
 export function writeTopicsFrame(
-  w: WriteBuffer,
+  w: FrameSink,
   id: number,
   flags: number,
   topics: Uint8Array[],
@@ -79,7 +92,7 @@ export function writeTopicsFrame(
 }
 
 /** Appends the client keepalive: 9 zero bytes. */
-export function writePing(w: WriteBuffer): void {
+export function writePing(w: FrameSink): void {
   const p = w.reserve(CLIENT_HEADER_SIZE);
   w.buf.fill(0, p, p + CLIENT_HEADER_SIZE);
   w.commit(CLIENT_HEADER_SIZE, true, 0);
@@ -90,7 +103,7 @@ export function writePing(w: WriteBuffer): void {
  * terminating NUL; `topicZ` likewise, or `null` for non-publish kinds.
  */
 export function writeDelivery(
-  w: WriteBuffer,
+  w: FrameSink,
   kind: number,
   realtime: boolean,
   senderZ: Uint8Array,
@@ -126,7 +139,7 @@ export function writeDelivery(
 
 /** Appends an ACK: `FE id(4) code`, copying the id bytes from `src[idAt]`. */
 export function writeAck(
-  w: WriteBuffer,
+  w: FrameSink,
   src: Uint8Array,
   idAt: number,
   code: number,
@@ -144,7 +157,7 @@ export function writeAck(
 }
 
 /** Appends the broker keepalive: 6 zero bytes. */
-export function writeNop(w: WriteBuffer): void {
+export function writeNop(w: FrameSink): void {
   const p = w.reserve(BROKER_HEADER_SIZE);
   w.buf.fill(0, p, p + BROKER_HEADER_SIZE);
   w.commit(BROKER_HEADER_SIZE, false, 0);

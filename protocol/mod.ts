@@ -14,8 +14,8 @@ export * from "./constants.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./names.ts";
-export * from "./log.ts";
-export * from "./link.ts";
+export * from "../log/logger.ts";
+export * from "../transport/link.ts";
 export { BrokerFrameDecoder, ClientFrameDecoder, FrameTooLargeError, ReadBuffer } from "./decode.ts";
 export {
   writeAck,
@@ -25,4 +25,4 @@ export {
   writePing,
   writeTopicsFrame,
 } from "./encode.ts";
-export { WriteBuffer, type WriteBufferOptions } from "./write_buffer.ts";
+export { WriteBuffer, type WriteBufferOptions } from "../transport/write_buffer.ts";

@@ -81,4 +81,4 @@ export {
   type CoreRpcOptions,
   enableCoreRpc,
   parseClientListFilter,
-} from "../broker/core_rpc.ts";
+} from "./core_rpc.ts";

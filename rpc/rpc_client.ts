@@ -45,7 +45,7 @@
  */
 import { Op, QoS } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/frame.ts";
-import { type Logger, silentLogger } from "../protocol/log.ts";
+import { type Logger, silentLogger } from "../log/logger.ts";
 import { bytesEqual, decodeUtf8, encodeUtf8 } from "../protocol/text.ts";
 import type { BusClient, OpResult } from "../client/bus_client.ts";
 import { packParams } from "./msgpack.ts";

@@ -8,11 +8,11 @@
 import assert from "node:assert/strict";
 import { decode } from "@msgpack/msgpack";
 import { Broker, type BrokerOptions } from "../broker/broker.ts";
-import type { ServerConfig } from "../broker/server_config.ts";
+import type { ListenerOptions } from "../broker/listener_options.ts";
 import { connect, type ConnectOptions, type IpcClient } from "../client/ipc_client.ts";
 import { Op, QoS } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/frame.ts";
-import { type Logger, memoryLogger } from "../protocol/log.ts";
+import { type Logger, memoryLogger } from "../log/logger.ts";
 
 // ---------------------------------------------------------------- bytes
 
@@ -215,7 +215,7 @@ export interface BusOptions {
   /** Broker options (a memory logger is added unless given). */
   broker?: BrokerOptions;
   /** Listener settings for both listeners. Default timeout: 30 s (tests must not be timed out by accident). */
-  config?: ServerConfig;
+  config?: ListenerOptions;
   /** Register `.broker` (announcements). Default false. */
   core?: boolean;
 }
@@ -226,7 +226,7 @@ export async function startBus(options: BusOptions = {}): Promise<TestBus> {
   const broker = new Broker({ logger: log, ...options.broker });
   const dir = await Deno.makeTempDir({ prefix: "busrt-test-" });
   const unix = `${dir}/busrt.sock`;
-  const config: ServerConfig = { timeout: 30, ...options.config };
+  const config: ListenerOptions = { timeout: 30, ...options.config };
   await broker.serveUnix(unix, config);
   const tcpListener = await broker.serveTcp("127.0.0.1:0", config);
   if (options.core) broker.registerCoreClient();

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { ErrorCode, Op, QoS } from "../protocol/constants.ts";
-import type { ServerConfig } from "../broker/server_config.ts";
+import type { ListenerOptions } from "../broker/listener_options.ts";
 import {
   ackBytes,
   clientFrame,
@@ -52,7 +52,7 @@ async function startTraffic(bus: TestBus, transport: Transport) {
 
 interface BadCase {
   name: string;
-  config?: ServerConfig;
+  config?: ListenerOptions;
   /** Registers with this name first (null: act on a raw connection). */
   register: string | null;
   /** Sends the bad input; returns what the peer received before the close. */

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { Broker } from "../broker/broker.ts";
-import { enableCoreRpc } from "../broker/core_rpc.ts";
+import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { QoS } from "../protocol/constants.ts";
 import { pack } from "../rpc/msgpack.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";

@@ -16,10 +16,10 @@ import {
   writeTopicsFrame,
 } from "../protocol/encode.ts";
 import { BusError } from "../protocol/errors.ts";
-import type { Link } from "../protocol/link.ts";
+import type { Link } from "../transport/link.ts";
 import { isSecondaryName, parseAddress, primaryName } from "../protocol/names.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/text.ts";
-import { WriteBuffer } from "../protocol/write_buffer.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 import {
   ackBytes,
   assertBytes,

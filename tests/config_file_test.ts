@@ -12,10 +12,10 @@ import {
   parseBrokerConfig,
 } from "../broker/config_file.ts";
 import { connect } from "../client/ipc_client.ts";
-import { tlsDial } from "../client/tls.ts";
+import { tlsDial } from "../transport/tls_dial.ts";
 import { ErrorCode, QoS } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
-import { silentLogger } from "../protocol/log.ts";
+import { silentLogger } from "../log/logger.ts";
 import { hasOpenssl, makeTestPki } from "./_certs.ts";
 import { settle } from "./_helpers.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { AUTHOR, Op, QoS, VERSION } from "../protocol/constants.ts";
-import { enableCoreRpc } from "../broker/core_rpc.ts";
+import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { pack, unpack } from "../rpc/msgpack.ts";
 import { RpcErrorCode } from "../rpc/rpc_error.ts";
 import {

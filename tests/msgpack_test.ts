@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { MsgpackCodec, pack, packParams, unpack } from "../rpc/msgpack.ts";
 import { RpcError } from "../rpc/rpc_error.ts";
 import { packCursorHandle, parseCursorHandle } from "../rpc/cursor_handle.ts";
-import { CORE_METHODS } from "../broker/core_rpc.ts";
+import { CORE_METHODS } from "../rpc/core_rpc.ts";
 import type { Broker, ClientInfo } from "../broker/broker.ts";
 import { RpcCall } from "../rpc/rpc_event.ts";
 import { Frame } from "../protocol/frame.ts";

@@ -14,7 +14,7 @@ import {
   servePlanFromConfig,
 } from "../cli/permissions.ts";
 import { parseBrokerConfig } from "../broker/config_file.ts";
-import { silentLogger } from "../protocol/log.ts";
+import { silentLogger } from "../log/logger.ts";
 
 const repo = new URL("../", import.meta.url);
 const denoJson = new URL("deno.json", repo).pathname;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Op, QoS } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
-import type { AccessPolicy, ClientAcl } from "../broker/acl.ts";
+import type { AccessPolicy, ClientAcl } from "../broker/access_policy.ts";
 import { connect } from "../client/ipc_client.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { describeRpcCode, rpcCodeOfBusCode, RpcError, RpcErrorCode, toRpcError } from "../rpc/rpc_error.ts";

@@ -13,13 +13,13 @@ import {
   certificateBoundPolicy,
   certificateNames,
   serveTls,
-  type TlsServerConfig,
+  type TlsListenerOptions,
 } from "../broker/tls_listener.ts";
 import { connect, type IpcClient } from "../client/ipc_client.ts";
-import { tlsDial, type TlsDialOptions } from "../client/tls.ts";
+import { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
 import { ErrorCode, QoS } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
-import { memoryLogger } from "../protocol/log.ts";
+import { memoryLogger } from "../log/logger.ts";
 import { hasOpenssl, makeTestPki, type TestPki } from "./_certs.ts";
 import { describeFrames, framesBeforeMarker, nextFrame, patternBytes, settle } from "./_helpers.ts";
 
@@ -50,7 +50,7 @@ class TlsBus {
     this.pki = pki;
   }
 
-  static async start(pki: TestPki, config: Partial<TlsServerConfig> = {}): Promise<TlsBus> {
+  static async start(pki: TestPki, config: Partial<TlsListenerOptions> = {}): Promise<TlsBus> {
     const log = memoryLogger();
     const broker = new Broker({ logger: log });
     const listener = await serveTls(broker, "tls://127.0.0.1:0", {
@@ -95,7 +95,7 @@ class TlsBus {
 
 async function withTlsBus(
   pki: TestPki,
-  config: Partial<TlsServerConfig>,
+  config: Partial<TlsListenerOptions>,
   fn: (bus: TlsBus) => Promise<void>,
 ) {
   const bus = await TlsBus.start(pki, config);
@@ -314,7 +314,7 @@ Deno.test({
   async fn() {
     // a direct check of the read-side backpressure: a slow reader must pause the socket
     const pki = await makeTestPki();
-    const { NodeSocketLink } = await import("../protocol/node_socket_link.ts");
+    const { NodeSocketLink } = await import("../transport/node_socket_link.ts");
     const server = tls.createServer({ cert: pki.server.cert, key: pki.server.key });
     let serverLink: InstanceType<typeof NodeSocketLink> | null = null;
     const accepted = new Promise<void>((resolve) =>

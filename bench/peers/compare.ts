@@ -13,7 +13,7 @@
 import { parseArgs } from "node:util";
 import { type Budget, type CellResult, type Row, ROWS, runCell, supports } from "./cells.ts";
 import { describeEnvironment, loadAverage } from "./environment.ts";
-import { type IdleResult, measureIdle } from "./idle_test.ts";
+import { type IdleResult, measureIdle } from "./idle_probe.ts";
 import { ensurePeerPackages } from "./install.ts";
 import { formatSelfTimes, newestProfile, summarizeProfile } from "./profile_summary.ts";
 import { renderChart, renderMarkdown, type RunReport } from "./report.ts";

@@ -11,7 +11,7 @@
 import v8 from "node:v8";
 import { Broker } from "../../broker/mod.ts";
 import { diffHeaps, summarizeHeap } from "./heap_summary.ts";
-import { measureIdle } from "./idle_test.ts";
+import { measureIdle } from "./idle_probe.ts";
 
 async function snapshot(dir: string, name: string): Promise<ReturnType<typeof summarizeHeap>> {
   const path = v8.writeHeapSnapshot(`${dir}/${name}.heapsnapshot`);

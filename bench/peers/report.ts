@@ -8,7 +8,7 @@ import { type Bar, barChartSvg, type ChartPanel, formatCompact } from "./chart.t
 import type { CellResult, Row } from "./cells.ts";
 import { formatSize } from "./cells.ts";
 import type { Environment } from "./environment.ts";
-import type { IdleResult } from "./idle_test.ts";
+import type { IdleResult } from "./idle_probe.ts";
 import type { Family } from "./target.ts";
 
 /** A target as the report describes it. */

@@ -12,13 +12,13 @@
  */
 import { AUTHOR, VERSION } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/frame.ts";
-import type { Logger } from "../protocol/log.ts";
-import { msgpack } from "../rpc/msgpack.ts";
-import { RpcClient } from "../rpc/rpc_client.ts";
-import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
-import type { RpcCall, RpcNotification } from "../rpc/rpc_event.ts";
-import type { Broker } from "./broker.ts";
-import type { InProcessClient } from "./inprocess_client.ts";
+import type { Logger } from "../log/logger.ts";
+import { msgpack } from "./msgpack.ts";
+import { RpcClient } from "./rpc_client.ts";
+import { RpcError, RpcErrorCode } from "./rpc_error.ts";
+import type { RpcCall, RpcNotification } from "./rpc_event.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { InProcessClient } from "../broker/inprocess_client.ts";
 
 /**
  * A `.broker` method: receives the call and the broker; returns the result
@@ -167,9 +167,9 @@ const active = new WeakMap<Broker, CoreRpc>();
  *
  * @example Core RPC with a custom method
  * ```ts
- * import { Broker } from "./mod.ts";
+ * import { Broker } from "../broker/mod.ts";
  * import { enableCoreRpc } from "./core_rpc.ts";
- * import { RpcClient } from "../rpc/mod.ts";
+ * import { RpcClient } from "./mod.ts";
  * const broker = new Broker();
  * enableCoreRpc(broker, { methods: { "hello": (call) => `hello, ${call.sender}` } });
  * const rpc = new RpcClient(broker.registerClient("app"));

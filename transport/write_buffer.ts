@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { FrameSink } from "../protocol/encode.ts";
 import type { Link } from "./link.ts";
 
 const MIN_CAPACITY = 128;
@@ -34,7 +35,7 @@ export interface WriteBufferOptions {
  * Encoders append with {@linkcode WriteBuffer.reserve}, fill `buf` from the
  * returned offset, then call {@linkcode WriteBuffer.commit}.
  */
-export class WriteBuffer {
+export class WriteBuffer implements FrameSink {
   /** The buffer being filled. Valid up to `len`. */
   buf: Uint8Array;
   /** Bytes pending in `buf`. */

@@ -26,7 +26,7 @@ const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3, 
  *
  * @example
  * ```ts
- * import { consoleLogger } from "./mod.ts";
+ * import { consoleLogger } from "../protocol/mod.ts";
  * const log = consoleLogger("warn");
  * log.info("not shown");
  * ```
@@ -52,7 +52,7 @@ export const silentLogger: Logger = consoleLogger("silent");
  *
  * @example
  * ```ts
- * import { memoryLogger } from "./mod.ts";
+ * import { memoryLogger } from "../protocol/mod.ts";
  * const log = memoryLogger();
  * log.warn("x");
  * console.assert(log.lines[0] === "WARN x");

@@ -9,10 +9,10 @@ import {
   DEFAULT_PAYLOAD_LIMIT,
   DEFAULT_TIMEOUT,
 } from "../protocol/constants.ts";
-import type { AccessPolicy } from "./acl.ts";
+import type { AccessPolicy } from "./access_policy.ts";
 
 /** Settings of one listener. */
-export interface ServerConfig {
+export interface ListenerOptions {
   /** Read/write buffer size in bytes. Default 8192. */
   bufSize?: number;
   /** Delayed-flush time in microseconds; below 1000 frames are flushed once per microtask. Default 10. */
@@ -32,8 +32,8 @@ export interface ServerConfig {
   socketMode?: number;
 }
 
-/** A {@linkcode ServerConfig} with every default applied. @internal */
-export interface ResolvedServerConfig {
+/** A {@linkcode ListenerOptions} with every default applied. @internal */
+export interface ResolvedListenerOptions {
   /** Read/write buffer size in bytes. */
   bufSize: number;
   /** Delayed-flush time in microseconds. */
@@ -51,8 +51,11 @@ export interface ResolvedServerConfig {
 }
 
 /** Applies defaults and validates ranges. @internal */
-export function resolveServerConfig(config: ServerConfig, brokerQueueSize: number): ResolvedServerConfig {
-  const c: ResolvedServerConfig = {
+export function resolveListenerOptions(
+  config: ListenerOptions,
+  brokerQueueSize: number,
+): ResolvedListenerOptions {
+  const c: ResolvedListenerOptions = {
     bufSize: config.bufSize ?? DEFAULT_BUF_SIZE,
     bufTtl: config.bufTtl ?? DEFAULT_BUF_TTL,
     timeout: config.timeout ?? DEFAULT_TIMEOUT,

@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts ignore
- * import { connect, tlsDial } from "./mod.ts";
+ * import { connect, tlsDial } from "../client/mod.ts";
  * const client = await connect("tls://broker.example:7777", {
  *   name: "app",
  *   dial: tlsDial({
@@ -18,9 +18,9 @@
  * @module
  */
 
-import type { Link } from "../protocol/link.ts";
+import type { Link } from "./link.ts";
 import { parseAddress } from "../protocol/names.ts";
-import { NodeSocketLink } from "../protocol/node_socket_link.ts";
+import { NodeSocketLink } from "./node_socket_link.ts";
 
 /** Options of {@linkcode tlsDial}. */
 export interface TlsDialOptions {
