@@ -10,6 +10,7 @@ import {
   QoS,
   qosIsRealtime,
   qosNeedsAck,
+  SECONDARY_SEP,
   type UnackedQoS,
 } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
@@ -17,13 +18,12 @@ import { Frame } from "../protocol/frame.ts";
 import { toBytes } from "../protocol/text.ts";
 import type { BusClient, OpResult, Payload } from "../client/bus_client.ts";
 import { FrameQueue } from "../client/frame_queue.ts";
-import { type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
-import { type Broker, topicWithNul } from "./broker.ts";
-
-const EMPTY = new Uint8Array(0);
+import { type ClientSink, Delivery, INTERNAL_ORIGIN, RegisteredClient } from "./registered_client.ts";
+import type { Router } from "./router.ts";
+import { RoutedPayload, Topic } from "./routed.ts";
 
 /**
- * An in-process client, created by {@linkcode Broker.registerClient}.
+ * An in-process client, created by `Broker.registerClient`.
  * Sending to an unknown target fails at once (no ACK round trip): QoS 0/2
  * throw a {@linkcode BusError}, QoS 1/3 return a rejected promise.
  *
@@ -44,28 +44,41 @@ export class InProcessClient implements BusClient, ClientSink {
   readonly name: string;
   /** Resolves when the client is unregistered or the broker closes. */
   readonly closed: Promise<void>;
-  /** The broker's record of this client. @internal */
-  readonly entry: RegisteredClient;
-  #broker: Broker;
-  #queue: FrameQueue<Frame>;
+  readonly #entry: RegisteredClient;
+  readonly #router: Router;
+  readonly #queue: FrameQueue<Frame>;
+  readonly #payload = new RoutedPayload();
   #resolveClosed!: () => void;
   #secondaryIndex = 0;
-  #lastTopic = "";
-  #lastTopicSegs: string[] = [""];
-  #lastTopicZ: Uint8Array = new Uint8Array(1);
+  #topic: Topic = Topic.of("");
 
-  /** @internal Use {@linkcode Broker.registerClient}. */
-  constructor(broker: Broker, name: string, queueSize: number) {
+  private constructor(router: Router, name: string, queueSize: number) {
     this.name = name;
-    this.#broker = broker;
+    this.#router = router;
     this.#queue = new FrameQueue(queueSize);
-    this.entry = new RegisteredClient(name, "internal", this);
+    this.#entry = new RegisteredClient(name, this, INTERNAL_ORIGIN, null, router.totals);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
-  /** Next secondary suffix. @internal */
-  nextSecondaryIndex(): number {
-    return this.#secondaryIndex++;
+  /**
+   * Creates and registers an in-process client. Names are not validated
+   * (they may start with `.`); a name with `%%` is a secondary and needs its
+   * primary.
+   *
+   * @param router the broker's router
+   * @param name the client name
+   * @param queueSize frames buffered for the reader before senders wait
+   * @returns the registered client
+   * @throws {BusError} 0x71 when a secondary's primary is absent, 0x76 when taken
+   * @internal Use `Broker.registerClient`.
+   */
+  static register(router: Router, name: string, queueSize: number): InProcessClient {
+    const client = new InProcessClient(router, name, queueSize);
+    const code = router.register(client.#entry);
+    if (code !== ErrorCode.Ok) {
+      throw new BusError(code, `Cannot register client "${name}": ${new BusError(code).message}`);
+    }
+    return client;
   }
 
   // ---------------------------------------------------------------- ClientSink
@@ -75,17 +88,14 @@ export class InProcessClient implements BusClient, ClientSink {
     kind: number,
     realtime: boolean,
     sender: RegisteredClient,
-    topic: string | null,
-    _topicZ: Uint8Array | null,
-    src: Uint8Array,
-    payloadStart: number,
-    payloadEnd: number,
+    topic: Topic | null,
+    payload: RoutedPayload,
   ): Delivery | Promise<Delivery> {
     const frame = new Frame(
       kind as Frame["kind"],
       sender.name,
-      topic,
-      payloadEnd > payloadStart ? src.slice(payloadStart, payloadEnd) : EMPTY,
+      topic?.text ?? null,
+      payload.bytes(),
       realtime,
     );
     if (!this.#queue.full) {
@@ -113,7 +123,7 @@ export class InProcessClient implements BusClient, ClientSink {
 
   /** Whether the client is registered. */
   isConnected(): boolean {
-    return this.entry.registered;
+    return this.#entry.registered;
   }
 
   /** Frames waiting to be read. */
@@ -131,14 +141,9 @@ export class InProcessClient implements BusClient, ClientSink {
   send(target: string, payload: Payload, qos: AckedQoS): Promise<void>;
   send(target: string, payload: Payload, qos?: QoS): OpResult;
   send(target: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    this.#ensureRegistered();
-    const bytes = toBytes(payload);
-    const t = this.#broker.lookup(target);
-    const bodyLen = bytes.length; // §20: in-process frames count their payload bytes only
-    return result(
-      this.#broker.routeMessage(this.entry, t, qosIsRealtime(qos), bytes, 0, bytes.length, bodyLen),
-      qos,
-    );
+    const p = this.#take(payload);
+    const router = this.#router;
+    return result(router.routeMessage(this.#entry, router.lookup(target), qosIsRealtime(qos), p), qos);
   }
 
   /** Broadcasts to clients matching `mask`. */
@@ -146,13 +151,8 @@ export class InProcessClient implements BusClient, ClientSink {
   broadcast(mask: string, payload: Payload, qos: AckedQoS): Promise<void>;
   broadcast(mask: string, payload: Payload, qos?: QoS): OpResult;
   broadcast(mask: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    this.#ensureRegistered();
-    const bytes = toBytes(payload);
-    const bodyLen = bytes.length; // §20: payload bytes only
-    return result(
-      this.#broker.routeBroadcast(this.entry, mask, qosIsRealtime(qos), bytes, 0, bytes.length, bodyLen),
-      qos,
-    );
+    const p = this.#take(payload);
+    return result(this.#router.routeBroadcast(this.#entry, mask, qosIsRealtime(qos), p), qos);
   }
 
   /** Publishes to `topic`. */
@@ -172,30 +172,23 @@ export class InProcessClient implements BusClient, ClientSink {
   }
 
   #publish(topic: string, receiver: string | null, payload: Payload, qos: QoS): OpResult {
+    const p = this.#take(payload);
+    if (topic !== this.#topic.text) this.#topic = Topic.of(topic);
+    return result(this.#router.routePublish(this.#entry, this.#topic, receiver, qosIsRealtime(qos), p), qos);
+  }
+
+  /**
+   * Checks the client is registered, counts the frame as received and
+   * points the reused payload at it. §20: in-process frames count their
+   * payload bytes only.
+   */
+  #take(payload: Payload): RoutedPayload {
     this.#ensureRegistered();
     const bytes = toBytes(payload);
-    if (topic !== this.#lastTopic) {
-      this.#lastTopic = topic;
-      this.#lastTopicSegs = topic.split("/");
-      this.#lastTopicZ = topicWithNul(topic);
-    }
-    const topicZ = this.#lastTopicZ;
-    const bodyLen = bytes.length; // §20: payload bytes only
-    return result(
-      this.#broker.routePublish(
-        this.entry,
-        topic,
-        this.#lastTopicSegs,
-        topicZ,
-        receiver,
-        qosIsRealtime(qos),
-        bytes,
-        0,
-        bytes.length,
-        bodyLen,
-      ),
-      qos,
-    );
+    this.#entry.countReceived(bytes.length);
+    const p = this.#payload;
+    p.set(bytes, 0, bytes.length, bytes.length);
+    return p;
   }
 
   /** Subscribes to topic patterns. */
@@ -203,7 +196,7 @@ export class InProcessClient implements BusClient, ClientSink {
   subscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
   subscribe(topics: string | string[], qos?: QoS): OpResult;
   subscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (b, e, t) => b.subscribe(e, t));
+    return this.#topicOp(topics, qos, (r, e, t) => r.subscribe(e, t));
   }
 
   /** Removes subscriptions. */
@@ -211,7 +204,7 @@ export class InProcessClient implements BusClient, ClientSink {
   unsubscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
   unsubscribe(topics: string | string[], qos?: QoS): OpResult;
   unsubscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (b, e, t) => b.unsubscribe(e, t));
+    return this.#topicOp(topics, qos, (r, e, t) => r.unsubscribe(e, t));
   }
 
   /** Excludes topic patterns. */
@@ -219,7 +212,7 @@ export class InProcessClient implements BusClient, ClientSink {
   exclude(topics: string | string[], qos: AckedQoS): Promise<void>;
   exclude(topics: string | string[], qos?: QoS): OpResult;
   exclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (b, e, t) => b.exclude(e, t));
+    return this.#topicOp(topics, qos, (r, e, t) => r.exclude(e, t));
   }
 
   /** Removes exclusions. */
@@ -227,22 +220,22 @@ export class InProcessClient implements BusClient, ClientSink {
   unexclude(topics: string | string[], qos: AckedQoS): Promise<void>;
   unexclude(topics: string | string[], qos?: QoS): OpResult;
   unexclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (b, e, t) => b.unexclude(e, t));
+    return this.#topicOp(topics, qos, (r, e, t) => r.unexclude(e, t));
   }
 
   #topicOp(
     topics: string | string[],
     qos: QoS,
-    apply: (b: Broker, e: RegisteredClient, t: string) => void,
+    apply: (r: Router, e: RegisteredClient, t: string) => void,
   ): OpResult {
     this.#ensureRegistered();
     const list = typeof topics === "string" ? [topics] : topics.length === 0 ? [""] : topics;
     let bodyLen = list.length - 1;
     for (const t of list) {
       bodyLen += byteLength(t);
-      apply(this.#broker, this.entry, t);
+      apply(this.#router, this.#entry, t);
     }
-    this.#broker.countReceived(this.entry, bodyLen);
+    this.#entry.countReceived(bodyLen);
     return qosNeedsAck(qos) ? Promise.resolve() : undefined;
   }
 
@@ -251,10 +244,30 @@ export class InProcessClient implements BusClient, ClientSink {
     return Promise.resolve();
   }
 
+  /**
+   * Registers the next free secondary `<primary>%%<n>`.
+   *
+   * @throws {BusError} 0x71 when the primary is no longer registered (synchronously)
+   */
+  registerSecondaryNow(): InProcessClient {
+    const primary = this.#entry.primary;
+    const router = this.#router;
+    if (router.lookup(primary) === undefined) {
+      throw new BusError(
+        ErrorCode.NotRegistered,
+        `Cannot register a secondary: "${primary}" is not registered`,
+      );
+    }
+    for (;;) {
+      const name = `${primary}${SECONDARY_SEP}${this.#secondaryIndex++}`;
+      if (router.lookup(name) === undefined) return InProcessClient.register(router, name, router.queueSize);
+    }
+  }
+
   /** Registers the next free secondary `<name>%%<n>`. */
   registerSecondary(): Promise<InProcessClient> {
     try {
-      return Promise.resolve(this.#broker.registerSecondaryFor(this));
+      return Promise.resolve(this.registerSecondaryNow());
     } catch (err) {
       return Promise.reject(err);
     }
@@ -262,13 +275,13 @@ export class InProcessClient implements BusClient, ClientSink {
 
   /** Unregisters the client (announced as `unreg` for a primary) and ends its frames. */
   close(): Promise<void> {
-    this.#broker.unregister(this.entry, true);
+    this.#router.unregister(this.#entry, true);
     this.disconnect("closed", false);
     return Promise.resolve();
   }
 
   #ensureRegistered(): void {
-    if (!this.entry.registered) {
+    if (!this.#entry.registered) {
       throw new BusError(ErrorCode.Eof, `Cannot use client "${this.name}": it is not registered`);
     }
   }

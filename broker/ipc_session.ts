@@ -11,12 +11,15 @@ import { closeQuietly, type Link, writeAll } from "../transport/link.ts";
 import { primaryName } from "../protocol/names.ts";
 import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
-import type { Broker } from "./broker.ts";
 import type { ClientAcl, PeerInfo } from "./access_policy.ts";
 import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
+import { RoutedPayload, Topic } from "./routed.ts";
+import type { Router } from "./router.ts";
 import type { ResolvedListenerOptions } from "./listener_options.ts";
 
 const OK_BYTE = new Uint8Array([ErrorCode.Ok]);
+/** Bytes of one ACK frame, as counted by statistics. */
+const ACK_SIZE = 6;
 const EMPTY = new Uint8Array(0);
 
 /** A protocol violation by the peer; the connection is closed. */
@@ -48,7 +51,7 @@ export class IpcSession implements ClientSink {
   /** When the current incomplete body started, or 0. */
   bodyFrom = 0;
 
-  readonly #broker: Broker;
+  readonly #router: Router;
   readonly #link: Link;
   readonly #config: ResolvedListenerOptions;
   readonly #origin: SessionOrigin;
@@ -63,20 +66,19 @@ export class IpcSession implements ClientSink {
   #targetBytes: Uint8Array = EMPTY;
   #target: RegisteredClient | undefined = undefined;
   #targetName = "";
-  #topicBytes: Uint8Array = EMPTY;
-  #topic = "";
-  #topicSegs: string[] = [""];
+  #topic: Topic = Topic.of("");
+  readonly #payload = new RoutedPayload();
 
   /** Creates a session over an accepted link. */
   constructor(
-    broker: Broker,
+    router: Router,
     link: Link,
     config: ResolvedListenerOptions,
     origin: SessionOrigin,
     onEnd: (session: IpcSession) => void = () => {},
   ) {
     this.#onEnd = onEnd;
-    this.#broker = broker;
+    this.#router = router;
     this.#link = link;
     this.#config = config;
     this.#origin = origin;
@@ -124,7 +126,7 @@ export class IpcSession implements ClientSink {
         const level = err instanceof ProtocolViolation || err instanceof FrameTooLargeError
           ? "warn"
           : "debug";
-        this.#broker.log[level](`${this.#who()}: ${errorText(err)}; disconnecting`);
+        this.#router.log[level](`${this.#who()}: ${errorText(err)}; disconnecting`);
       }
     } finally {
       this.#teardown();
@@ -140,7 +142,7 @@ export class IpcSession implements ClientSink {
       await this.#step(writeAll(this.#link, greeting), "greeting");
       const echo = await this.#step(this.#take(3), "greeting echo");
       if (echo[0] !== GREETINGS || (echo[1] | (echo[2] << 8)) !== PROTOCOL_VERSION) {
-        this.#broker.log.warn(`${this.#label}: unsupported greeting ${hex(echo)}; refusing`);
+        this.#router.log.warn(`${this.#label}: unsupported greeting ${hex(echo)}; refusing`);
         await this.#refuse(ErrorCode.NotSupported);
         return false;
       }
@@ -158,11 +160,11 @@ export class IpcSession implements ClientSink {
   /** Registers the client named in the handshake; false when refused. */
   async #register(name: string | null): Promise<boolean> {
     if (name === null) {
-      this.#broker.log.warn(`${this.#label}: client name is not valid UTF-8; closing`);
+      this.#router.log.warn(`${this.#label}: client name is not valid UTF-8; closing`);
       return false;
     }
     if (name.length === 0 || name.startsWith(".")) {
-      this.#broker.log.warn(`${this.#label}: invalid client name "${name}"; refusing`);
+      this.#router.log.warn(`${this.#label}: invalid client name "${name}"; refusing`);
       await this.#refuse(ErrorCode.Data);
       return false;
     }
@@ -170,17 +172,17 @@ export class IpcSession implements ClientSink {
     if (policy !== null) {
       const acl = policy.authorize(primaryName(name), this.#origin.peer);
       if (acl === null) {
-        this.#broker.log.warn(`${this.#label}: client "${name}" refused by access policy`);
+        this.#router.log.warn(`${this.#label}: client "${name}" refused by access policy`);
         await this.#refuse(ErrorCode.Access);
         return false;
       }
       this.#acl = acl;
     }
     const origin = this.#origin;
-    const entry = new RegisteredClient(name, origin.kind, this, origin.source, origin.port, this.#acl);
-    const code = this.#broker.register(entry);
+    const entry = new RegisteredClient(name, this, origin, this.#acl, this.#router.totals);
+    const code = this.#router.register(entry);
     if (code !== ErrorCode.Ok) {
-      this.#broker.log.warn(`${this.#label}: client "${name}" refused with code 0x${code.toString(16)}`);
+      this.#router.log.warn(`${this.#label}: client "${name}" refused with code 0x${code.toString(16)}`);
       await this.#refuse(code);
       return false;
     }
@@ -192,7 +194,7 @@ export class IpcSession implements ClientSink {
     w.commit(1, true, 0);
     this.lastFrameAt = performance.now();
     this.#label = `client "${name}"`;
-    this.#broker.log.debug(`${this.#label} connected from ${origin.source ?? origin.port}`);
+    this.#router.log.debug(`${this.#label} connected from ${origin.source ?? origin.port}`);
     return true;
   }
 
@@ -203,7 +205,7 @@ export class IpcSession implements ClientSink {
   #step<T>(op: Promise<T>, what: string): Promise<T> {
     clearTimeout(this.#deadline);
     this.#deadline = setTimeout(() => {
-      this.#broker.log.debug(`${this.#label}: handshake timed out (${what})`);
+      this.#router.log.debug(`${this.#label}: handshake timed out (${what})`);
       closeQuietly(this.#link);
     }, this.#config.timeout * 1000);
     return op;
@@ -246,8 +248,9 @@ export class IpcSession implements ClientSink {
     const bs = dec.bodyStart;
     const be = dec.bodyEnd;
     const entry = this.entry!;
-    const broker = this.#broker;
+    const router = this.#router;
     const acl = this.#acl;
+    const payload = this.#payload;
     let code: number | Promise<number>;
     switch (op) {
       case Op.Message: {
@@ -256,7 +259,9 @@ export class IpcSession implements ClientSink {
         if (acl !== null && !acl.allowP2p(this.#targetName)) {
           code = ErrorCode.Access;
         } else {
-          code = broker.routeMessage(entry, target, realtime, buf, nul + 1, be, be - bs);
+          entry.countReceived(be - bs);
+          payload.set(buf, nul + 1, be, be - bs);
+          code = router.routeMessage(entry, target, realtime, payload);
         }
         break;
       }
@@ -264,13 +269,17 @@ export class IpcSession implements ClientSink {
         const nul = requireNul(buf, bs, be);
         const mask = requireText(buf, bs, nul, "broadcast mask");
         if (acl !== null && !acl.allowBroadcast(mask)) code = ErrorCode.Access;
-        else code = broker.routeBroadcast(entry, mask, realtime, buf, nul + 1, be, be - bs);
+        else {
+          entry.countReceived(be - bs);
+          payload.set(buf, nul + 1, be, be - bs);
+          code = router.routeBroadcast(entry, mask, realtime, payload);
+        }
         break;
       }
       case Op.Publish:
       case Op.PublishFor: {
         const nul = requireNul(buf, bs, be);
-        this.#resolveTopic(buf, bs, nul);
+        const topic = this.#resolveTopic(buf, bs, nul);
         let receiver: string | null = null;
         let payloadStart = nul + 1;
         if (op === Op.PublishFor) {
@@ -278,20 +287,11 @@ export class IpcSession implements ClientSink {
           receiver = requireText(buf, payloadStart, nul2, "receiver");
           payloadStart = nul2 + 1;
         }
-        if (acl !== null && !acl.allowPublish(this.#topic)) code = ErrorCode.Access;
+        if (acl !== null && !acl.allowPublish(topic.text)) code = ErrorCode.Access;
         else {
-          code = broker.routePublish(
-            entry,
-            this.#topic,
-            this.#topicSegs,
-            buf.subarray(bs, nul + 1),
-            receiver,
-            realtime,
-            buf,
-            payloadStart,
-            be,
-            be - bs,
-          );
+          entry.countReceived(be - bs);
+          payload.set(buf, payloadStart, be, be - bs);
+          code = router.routePublish(entry, topic, receiver, realtime, payload);
         }
         break;
       }
@@ -313,7 +313,7 @@ export class IpcSession implements ClientSink {
     }
     if (typeof code === "number") {
       writeAck(this.#writer, buf, dec.idAt, code, realtime);
-      broker.countAck(entry);
+      entry.countWritten(ACK_SIZE);
       return undefined;
     }
     return this.#awaitDelivery(code, buf.slice(dec.idAt, dec.idAt + 4), realtime);
@@ -330,7 +330,7 @@ export class IpcSession implements ClientSink {
     if (result === null) throw new Error("timed out waiting for an in-process target's queue");
     if (id !== null && !this.#ended) {
       writeAck(this.#writer, id, 0, result, realtime);
-      this.#broker.countAck(this.entry!);
+      this.entry!.countWritten(ACK_SIZE);
     }
   }
 
@@ -345,26 +345,26 @@ export class IpcSession implements ClientSink {
       start = nul + 1;
     }
     const entry = this.entry!;
-    const broker = this.#broker;
-    broker.countReceived(entry, be - bs);
+    const router = this.#router;
+    entry.countReceived(be - bs);
     for (const t of topics) {
       switch (op) {
         case Op.Subscribe:
           if (this.#acl !== null && !this.#acl.allowSubscribe(t)) {
             if ((qos & 1) !== 0) {
               writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, (qos & 2) !== 0);
-              broker.countAck(entry);
+              entry.countWritten(ACK_SIZE);
             }
-          } else broker.subscribe(entry, t);
+          } else router.subscribe(entry, t);
           break;
         case Op.Unsubscribe:
-          broker.unsubscribe(entry, t);
+          router.unsubscribe(entry, t);
           break;
         case Op.Exclude:
-          broker.exclude(entry, t);
+          router.exclude(entry, t);
           break;
         default:
-          broker.unexclude(entry, t);
+          router.unexclude(entry, t);
       }
     }
     return ErrorCode.Ok;
@@ -374,18 +374,17 @@ export class IpcSession implements ClientSink {
     if (!bytesEqual(buf, start, end, this.#targetBytes)) {
       this.#targetName = requireText(buf, start, end, "target");
       this.#targetBytes = buf.slice(start, end);
-      this.#target = this.#broker.lookup(this.#targetName);
+      this.#target = this.#router.lookup(this.#targetName);
     } else if (this.#target === undefined || !this.#target.registered) {
-      this.#target = this.#broker.lookup(this.#targetName);
+      this.#target = this.#router.lookup(this.#targetName);
     }
     return this.#target;
   }
 
-  #resolveTopic(buf: Uint8Array, start: number, end: number): void {
-    if (bytesEqual(buf, start, end, this.#topicBytes)) return;
-    this.#topic = requireText(buf, start, end, "topic");
-    this.#topicBytes = buf.slice(start, end);
-    this.#topicSegs = this.#topic.split("/");
+  /** The topic at `buf[start..nul)`: the last one again when the bytes repeat. */
+  #resolveTopic(buf: Uint8Array, start: number, nul: number): Topic {
+    if (this.#topic.sameBytes(buf, start, nul)) return this.#topic;
+    return this.#topic = Topic.fromFrame(requireText(buf, start, nul, "topic"), buf, start, nul);
   }
 
   // ---------------------------------------------------------------- ClientSink
@@ -395,15 +394,13 @@ export class IpcSession implements ClientSink {
     kind: number,
     realtime: boolean,
     sender: RegisteredClient,
-    _topic: string | null,
-    topicZ: Uint8Array | null,
-    src: Uint8Array,
-    payloadStart: number,
-    payloadEnd: number,
+    topic: Topic | null,
+    payload: RoutedPayload,
   ): Delivery {
     const w = this.#writer;
     if (this.#ended || w.frames + w.framesInFlight >= this.#config.queueSize) return Delivery.Overflow;
-    writeDelivery(w, kind, realtime, sender.nameZ, topicZ, src, payloadStart, payloadEnd);
+    const z = topic === null ? null : topic.nulTerminated;
+    writeDelivery(w, kind, realtime, sender.nameZ, z, payload.src, payload.start, payload.end);
     return Delivery.Queued;
   }
 
@@ -415,7 +412,7 @@ export class IpcSession implements ClientSink {
   /** @internal */
   disconnect(reason: string, flush: boolean): void {
     if (this.#ended) return;
-    this.#broker.log.info(`${this.#who()} disconnected: ${reason}`);
+    this.#router.log.info(`${this.#who()} disconnected: ${reason}`);
     this.#end(reason, flush);
   }
 
@@ -435,7 +432,7 @@ export class IpcSession implements ClientSink {
       problem = this.bodyFrom > 0 ? "frame body not received in time" : "no frames or pings in time";
     } else if (w.pendingFrames >= this.#config.queueSize) problem = "client queue overflow";
     if (problem !== null) {
-      this.#broker.log.warn(`${this.#who()}: ${problem}; disconnecting`);
+      this.#router.log.warn(`${this.#who()}: ${problem}; disconnecting`);
       this.#end(problem, false);
       return;
     }
@@ -452,7 +449,7 @@ export class IpcSession implements ClientSink {
   #end(reason: string, flush: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.entry !== null && this.entry.registered) this.#broker.unregister(this.entry, true);
+    if (this.entry !== null && this.entry.registered) this.#router.unregister(this.entry, true);
     if (flush && !this.#writer.broken) {
       const done = () => {
         clearTimeout(timer);

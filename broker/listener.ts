@@ -6,7 +6,7 @@
  */
 import { closeQuietly, type Link } from "../transport/link.ts";
 import { parseAddress } from "../protocol/names.ts";
-import type { Broker } from "./broker.ts";
+import type { Router } from "./router.ts";
 import { IpcSession, type SessionOrigin } from "./ipc_session.ts";
 import {
   type ListenerOptions,
@@ -28,7 +28,7 @@ export interface Acceptor extends AsyncIterable<Accepted> {
   close(): void;
 }
 
-/** A running listener of a {@linkcode Broker}. */
+/** A running listener of a broker. */
 export class BrokerListener {
   /** The bind string shown as `port` in `client.list` (actual port for TCP port 0). */
   readonly bind: string;
@@ -36,7 +36,7 @@ export class BrokerListener {
   readonly closed: Promise<void>;
   /** Effective settings. */
   readonly config: ResolvedListenerOptions;
-  readonly #broker: Broker;
+  readonly #router: Router;
   readonly #acceptor: Acceptor;
   /** Open sessions and the promise of each one's end. */
   readonly #sessions = new Map<IpcSession, Promise<void>>();
@@ -47,8 +47,8 @@ export class BrokerListener {
   };
 
   /** Starts accepting from `acceptor`. */
-  constructor(broker: Broker, bind: string, config: ResolvedListenerOptions, acceptor: Acceptor) {
-    this.#broker = broker;
+  constructor(router: Router, bind: string, config: ResolvedListenerOptions, acceptor: Acceptor) {
+    this.#router = router;
     this.bind = bind;
     this.config = config;
     this.#acceptor = acceptor;
@@ -68,11 +68,11 @@ export class BrokerListener {
           closeQuietly(link);
           break;
         }
-        const session = new IpcSession(this.#broker, link, this.config, origin, this.#sessionEnded);
+        const session = new IpcSession(this.#router, link, this.config, origin, this.#sessionEnded);
         this.#sessions.set(session, session.run());
       }
     } catch (err) {
-      if (!this.#stopped) this.#broker.log.error(`listener ${this.bind} failed: ${err}`);
+      if (!this.#stopped) this.#router.log.error(`listener ${this.bind} failed: ${err}`);
     } finally {
       this.#stopped = true;
       clearInterval(this.#timer);
@@ -104,8 +104,8 @@ export class BrokerListener {
   }
 
   /** Creates a unix-socket listener. @internal */
-  static async unix(broker: Broker, path: string, config: ListenerOptions): Promise<BrokerListener> {
-    const resolved = resolveListenerOptions(config, broker.queueSize);
+  static async unix(router: Router, path: string, config: ListenerOptions): Promise<BrokerListener> {
+    const resolved = resolveListenerOptions(config, router.queueSize);
     await removeStaleSocket(path);
     const listener = listenUnix(path, resolved.socketMode);
     const origin: SessionOrigin = { kind: "local_ipc", source: null, port: path, peer: { ip: null } };
@@ -126,12 +126,12 @@ export class BrokerListener {
         }
       },
     };
-    return new BrokerListener(broker, path, resolved, acceptor);
+    return new BrokerListener(router, path, resolved, acceptor);
   }
 
   /** Creates a TCP listener. @internal */
-  static tcp(broker: Broker, address: string, config: ListenerOptions): Promise<BrokerListener> {
-    const resolved = resolveListenerOptions(config, broker.queueSize);
+  static tcp(router: Router, address: string, config: ListenerOptions): Promise<BrokerListener> {
+    const resolved = resolveListenerOptions(config, router.queueSize);
     const addr = parseAddress(address);
     if (addr.transport !== "tcp") throw new TypeError(`Cannot listen on "${address}": not host:port`);
     const listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
@@ -161,7 +161,7 @@ export class BrokerListener {
         }
       },
     };
-    return Promise.resolve(new BrokerListener(broker, bind, resolved, acceptor));
+    return Promise.resolve(new BrokerListener(router, bind, resolved, acceptor));
   }
 }
 

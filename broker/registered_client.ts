@@ -1,6 +1,6 @@
 /**
- * The broker's record of one registered client and the delivery interface
- * its connection implements.
+ * The router's record of one registered client, the interface its
+ * connection implements to receive frames, and the traffic counters.
  *
  * @module
  */
@@ -8,30 +8,43 @@ import { primaryName } from "../protocol/names.ts";
 import { encodeUtf8 } from "../protocol/text.ts";
 import type { Markable } from "./topics.ts";
 import type { ClientAcl } from "./access_policy.ts";
+import type { RoutedPayload, Topic } from "./routed.ts";
 
 /** Client kinds as shown by `client.list`. */
 export type ClientKind = "internal" | "local_ipc" | "tcp" | "websocket";
+
+/** Where a client is connected from, as `client.list` shows it. */
+export interface ClientOrigin {
+  /** Connection kind. */
+  readonly kind: ClientKind;
+  /** Peer `ip:port` for TCP/WebSocket, else null. */
+  readonly source: string | null;
+  /** Listener bind string, or null for in-process clients. */
+  readonly port: string | null;
+}
+
+/** The origin of every in-process client. */
+export const INTERNAL_ORIGIN: ClientOrigin = { kind: "internal", source: null, port: null };
 
 /** Delivery outcome: queued, or the target's queue was full and it must be dropped. */
 export const Delivery = { Queued: 0, Overflow: 1 } as const;
 /** One of the {@linkcode Delivery} values. */
 export type Delivery = typeof Delivery[keyof typeof Delivery];
 
-/** How the broker hands frames to a client's connection. */
+/** How the router hands frames to a client's connection. */
 export interface ClientSink {
   /**
-   * Queues one data frame. Returns {@linkcode Delivery}, or a promise when the
-   * target is an in-process client whose queue is full (the sender waits).
+   * Queues one data frame. Returns {@linkcode Delivery}, or a promise when
+   * the target is an in-process client whose queue is full (the sender
+   * waits). `topic` is set for publications only. The router counts what
+   * was queued; the sink counts only frames it writes on its own (ACKs).
    */
   deliver(
     kind: number,
     realtime: boolean,
     sender: RegisteredClient,
-    topic: string | null,
-    topicZ: Uint8Array | null,
-    src: Uint8Array,
-    payloadStart: number,
-    payloadEnd: number,
+    topic: Topic | null,
+    payload: RoutedPayload,
   ): Delivery | Promise<Delivery>;
   /** Frames waiting in the outgoing queue. */
   queueLength(): number;
@@ -40,6 +53,18 @@ export interface ClientSink {
    * at once otherwise. In-process clients just end their frame stream.
    */
   disconnect(reason: string, flush: boolean): void;
+}
+
+/** Frame and byte counters, per client and broker-wide. */
+export class Traffic {
+  /** Frames received from clients. */
+  rFrames = 0;
+  /** Bytes received from clients. */
+  rBytes = 0;
+  /** Frames written to clients. */
+  wFrames = 0;
+  /** Bytes written to clients. */
+  wBytes = 0;
 }
 
 /** One registered client. */
@@ -53,16 +78,16 @@ export class RegisteredClient implements Markable {
   readonly primary: string;
   /** Whether the name contains `%%`. */
   readonly isSecondary: boolean;
-  /** Connection kind. */
-  readonly kind: ClientKind;
-  /** Peer `ip:port` for TCP/WebSocket, else null. */
-  readonly source: string | null;
-  /** Listener bind string, or null for internal clients. */
-  readonly port: string | null;
+  /** Where the client is connected from. */
+  readonly origin: ClientOrigin;
   /** Where frames for this client go. */
   readonly sink: ClientSink;
   /** Access rules, or null when the listener has no AAA. */
   readonly acl: ClientAcl | null;
+  /** This client's counters. */
+  readonly traffic: Traffic = new Traffic();
+  /** The broker-wide counters, which every count also goes to. */
+  readonly #totals: Traffic;
   /** Subscribed patterns. */
   readonly subscriptions: Set<string> = new Set();
   /** Exclusion patterns, split on `/`; null until the first one (most clients have none). */
@@ -71,43 +96,65 @@ export class RegisteredClient implements Markable {
   secondaries: Set<RegisteredClient> | null = null;
   /** The primary's record (secondaries only). */
   primaryClient: RegisteredClient | null = null;
-  /** Whether the client is currently in the broker's table. */
+  /** Whether the client is currently in the router's table. */
   registered = false;
   /** Matcher scratch field. */
   mark = 0;
-  /** Frames received from this client. */
-  rFrames = 0;
-  /** Bytes received from this client. */
-  rBytes = 0;
-  /** Frames written to this client. */
-  wFrames = 0;
-  /** Bytes written to this client. */
-  wBytes = 0;
 
-  /** Name split on `.` for broadcast masks (made on first use). */
-  get nameSegments(): string[] {
-    return this.#nameSegments ??= this.name.split(".");
-  }
-
-  /** Creates the record. */
-  constructor(
-    name: string,
-    kind: ClientKind,
-    sink: ClientSink,
-    source: string | null = null,
-    port: string | null = null,
-    acl: ClientAcl | null = null,
-  ) {
+  /**
+   * Creates the record (not registered yet).
+   *
+   * @param name the full client name
+   * @param sink where frames for the client go
+   * @param origin where it is connected from
+   * @param acl its access rules, or null
+   * @param totals the broker-wide counters (the router's)
+   */
+  constructor(name: string, sink: ClientSink, origin: ClientOrigin, acl: ClientAcl | null, totals: Traffic) {
     this.name = name;
     const bytes = encodeUtf8(name);
     this.nameZ = new Uint8Array(bytes.length + 1);
     this.nameZ.set(bytes);
     this.primary = primaryName(name);
     this.isSecondary = this.primary !== name;
-    this.kind = kind;
+    this.origin = origin;
     this.sink = sink;
-    this.source = source;
-    this.port = port;
     this.acl = acl;
+    this.#totals = totals;
+  }
+
+  /** Name split on `.` for broadcast masks (made on first use). */
+  get nameSegments(): string[] {
+    return this.#nameSegments ??= this.name.split(".");
+  }
+
+  /**
+   * Counts one frame of `bytes` received from this client: the only place
+   * received traffic is counted.
+   *
+   * @param bytes the counted size of the frame
+   */
+  countReceived(bytes: number): void {
+    const t = this.traffic;
+    t.rFrames++;
+    t.rBytes += bytes;
+    const all = this.#totals;
+    all.rFrames++;
+    all.rBytes += bytes;
+  }
+
+  /**
+   * Counts one frame of `bytes` written to this client: the only place
+   * written traffic is counted.
+   *
+   * @param bytes the counted size of the frame
+   */
+  countWritten(bytes: number): void {
+    const t = this.traffic;
+    t.wFrames++;
+    t.wBytes += bytes;
+    const all = this.#totals;
+    all.wFrames++;
+    all.wBytes += bytes;
   }
 }

@@ -25,6 +25,7 @@ import { parseAddress } from "../protocol/names.ts";
 import { NodeSocketLink } from "../transport/node_socket_link.ts";
 import type { AccessPolicy, ClientAcl, PeerInfo } from "./access_policy.ts";
 import type { Broker } from "./broker.ts";
+import type { Router } from "./router.ts";
 import { type Accepted, type Acceptor, BrokerListener, formatHost } from "./listener.ts";
 import { type ListenerOptions, resolveListenerOptions } from "./listener_options.ts";
 
@@ -72,10 +73,11 @@ export function serveTls(
   address: string,
   config: TlsListenerOptions,
 ): Promise<BrokerListener> {
-  return broker.addListener(listenTls(broker, address, config));
+  return broker.addListener((router) => listenTls(router, broker, address, config));
 }
 
 async function listenTls(
+  router: Router,
   broker: Broker,
   address: string,
   config: TlsListenerOptions,
@@ -121,7 +123,7 @@ async function listenTls(
   const port = typeof local === "object" && local !== null ? local.port : addr.port;
   const bind = `${formatHost(addr.hostname)}:${port}`;
   const acceptor = new TlsAcceptor(server, bind, requireCert, broker.log, resolved.bufSize);
-  return new BrokerListener(broker, bind, resolved, acceptor);
+  return new BrokerListener(router, bind, resolved, acceptor);
 }
 
 /**
