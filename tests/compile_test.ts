@@ -1,8 +1,9 @@
 /**
  * `deno task compile`: the task builds `dist/busrt` with least-privilege
  * flags, and the binary runs. Compiling needs Deno's `denort` runtime, which
- * is downloaded from dl.deno.land; where it is neither cached nor reachable
- * (checked with a short timeout) the build test is skipped, saying why.
+ * is downloaded from dl.deno.land; where it is not cached (or given by
+ * DENORT_BIN) the build test is skipped, saying why. The test never probes
+ * the network: tests talk only to loopback.
  */
 import assert from "node:assert/strict";
 
@@ -20,18 +21,11 @@ async function runtimeUnavailable(): Promise<string | null> {
       await Deno.stat(`${denoDir}/dl/release/v${Deno.version.deno}/${RUNTIME_NAME}`);
       return null;
     } catch {
-      // not cached: try the network
+      // not cached
     }
   }
-  try {
-    const res = await fetch(RUNTIME_URL, { method: "HEAD", signal: AbortSignal.timeout(3000) });
-    await res.body?.cancel();
-    return res.ok ? null : `${RUNTIME_URL} answered HTTP ${res.status}`;
-  } catch (err) {
-    const inner = (err as { cause?: { message?: unknown } }).cause?.message;
-    const reason = typeof inner === "string" ? inner : err instanceof Error ? err.message : String(err);
-    return `${RUNTIME_URL} is not cached and cannot be downloaded (${reason})`;
-  }
+  // no network probe: tests talk only to loopback, so an uncached runtime means skipping
+  return `${RUNTIME_URL} is not cached (set DENORT_BIN or cache it with a deno compile run that can reach dl.deno.land)`;
 }
 
 async function denoDirOfInfo(): Promise<string | null> {
