@@ -67,17 +67,21 @@ export interface ClientInfo {
  *
  * @example Serve a unix socket and talk in-process
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Broker } from "./mod.ts";
  * const broker = new Broker();
  * const dir = await Deno.makeTempDir();
- * await broker.serveUnix(`${dir}/busrt.sock`);
+ * const listener = await broker.serveUnix(`${dir}/busrt.sock`);
+ * assert.equal(listener.bind, `${dir}/busrt.sock`);
  * const a = broker.registerClient("a");
  * a.send("a", "hello to myself");
  * for await (const frame of a) {
- *   console.log(frame.sender, new TextDecoder().decode(frame.payload));
+ *   assert.equal(frame.sender, "a");
+ *   assert.equal(new TextDecoder().decode(frame.payload), "hello to myself");
  *   break;
  * }
  * await broker.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class Broker {

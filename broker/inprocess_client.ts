@@ -27,15 +27,18 @@ import { RoutedPayload, Topic } from "./routed.ts";
  * Sending to an unknown target fails at once (no ACK round trip): QoS 0/2
  * throw a {@linkcode BusError}, QoS 1/3 return a rejected promise.
  *
- * @example
+ * @example Send between two in-process clients
  * ```ts
- * import { Broker, QoS } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { QoS } from "../protocol/constants.ts";
+ * import { Broker } from "./mod.ts";
  * const broker = new Broker();
  * const a = broker.registerClient("a");
  * const b = broker.registerClient("b");
  * await a.send("b", "hi", QoS.Processed);
  * const { value } = await b[Symbol.asyncIterator]().next();
- * console.assert(value.sender === "a");
+ * assert.equal(value?.sender, "a");
+ * await assert.rejects(a.send("nobody", "hi", QoS.Processed));
  * await broker.close();
  * ```
  */
