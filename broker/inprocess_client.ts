@@ -4,19 +4,11 @@
  *
  * @module
  */
-import {
-  type AckedQoS,
-  ErrorCode,
-  QoS,
-  qosIsRealtime,
-  qosNeedsAck,
-  SECONDARY_SEP,
-  type UnackedQoS,
-} from "../protocol/constants.ts";
+import { ErrorCode, Op, type QoS, qosIsRealtime, qosNeedsAck, SECONDARY_SEP } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
 import { Frame } from "../protocol/frame.ts";
-import { toBytes } from "../protocol/text.ts";
-import type { BusClient, OpResult, Payload } from "../client/bus_client.ts";
+import type { BusClient, OpResult } from "../client/bus_client.ts";
+import { BusClientBase, type DataOp, type TopicOp } from "../client/client_base.ts";
 import { FrameQueue } from "../client/frame_queue.ts";
 import { type ClientSink, Delivery, INTERNAL_ORIGIN, RegisteredClient } from "./registered_client.ts";
 import type { Router } from "./router.ts";
@@ -42,7 +34,7 @@ import { RoutedPayload, Topic } from "./routed.ts";
  * await broker.close();
  * ```
  */
-export class InProcessClient implements BusClient, ClientSink {
+export class InProcessClient extends BusClientBase implements BusClient, ClientSink {
   /** The registered name. */
   readonly name: string;
   /** Resolves when the client is unregistered or the broker closes. */
@@ -56,6 +48,7 @@ export class InProcessClient implements BusClient, ClientSink {
   #topic: Topic = Topic.of("");
 
   private constructor(router: Router, name: string, queueSize: number) {
+    super();
     this.name = name;
     this.#router = router;
     this.#queue = new FrameQueue(queueSize);
@@ -139,45 +132,26 @@ export class InProcessClient implements BusClient, ClientSink {
     return this.#queue[Symbol.asyncIterator]();
   }
 
-  /** Sends a direct message to `target`. */
-  send(target: string, payload: Payload, qos?: UnackedQoS): undefined;
-  send(target: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  send(target: string, payload: Payload, qos?: QoS): OpResult;
-  send(target: string, payload: Payload, qos: QoS = QoS.No): OpResult {
+  /** @internal Routes a MESSAGE, BROADCAST, PUBLISH or PUBLISH_FOR at once. */
+  protected sendData(
+    op: DataOp,
+    target: string,
+    receiver: string | null,
+    payload: Uint8Array,
+    qos: QoS,
+  ): OpResult {
     const p = this.#take(payload);
     const router = this.#router;
-    return result(router.routeMessage(this.#entry, router.lookup(target), qosIsRealtime(qos), p), qos);
-  }
-
-  /** Broadcasts to clients matching `mask`. */
-  broadcast(mask: string, payload: Payload, qos?: UnackedQoS): undefined;
-  broadcast(mask: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  broadcast(mask: string, payload: Payload, qos?: QoS): OpResult;
-  broadcast(mask: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    const p = this.#take(payload);
-    return result(this.#router.routeBroadcast(this.#entry, mask, qosIsRealtime(qos), p), qos);
-  }
-
-  /** Publishes to `topic`. */
-  publish(topic: string, payload: Payload, qos?: UnackedQoS): undefined;
-  publish(topic: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  publish(topic: string, payload: Payload, qos?: QoS): OpResult;
-  publish(topic: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    return this.#publish(topic, null, payload, qos);
-  }
-
-  /** Publishes to `topic` for the instances of primary `receiver` only. */
-  publishFor(topic: string, receiver: string, payload: Payload, qos?: UnackedQoS): undefined;
-  publishFor(topic: string, receiver: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  publishFor(topic: string, receiver: string, payload: Payload, qos?: QoS): OpResult;
-  publishFor(topic: string, receiver: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    return this.#publish(topic, receiver, payload, qos);
-  }
-
-  #publish(topic: string, receiver: string | null, payload: Payload, qos: QoS): OpResult {
-    const p = this.#take(payload);
-    if (topic !== this.#topic.text) this.#topic = Topic.of(topic);
-    return result(this.#router.routePublish(this.#entry, this.#topic, receiver, qosIsRealtime(qos), p), qos);
+    const realtime = qosIsRealtime(qos);
+    switch (op) {
+      case Op.Message:
+        return result(router.routeMessage(this.#entry, router.lookup(target), realtime, p), qos);
+      case Op.Broadcast:
+        return result(router.routeBroadcast(this.#entry, target, realtime, p), qos);
+      default: // Op.Publish (receiver null), Op.PublishFor
+        if (target !== this.#topic.text) this.#topic = Topic.of(target);
+        return result(router.routePublish(this.#entry, this.#topic, receiver, realtime, p), qos);
+    }
   }
 
   /**
@@ -185,60 +159,38 @@ export class InProcessClient implements BusClient, ClientSink {
    * points the reused payload at it. §20: in-process frames count their
    * payload bytes only.
    */
-  #take(payload: Payload): RoutedPayload {
+  #take(bytes: Uint8Array): RoutedPayload {
     this.#ensureRegistered();
-    const bytes = toBytes(payload);
     this.#entry.countReceived(bytes.length);
     const p = this.#payload;
     p.set(bytes, 0, bytes.length, bytes.length);
     return p;
   }
 
-  /** Subscribes to topic patterns. */
-  subscribe(topics: string | string[], qos?: UnackedQoS): undefined;
-  subscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
-  subscribe(topics: string | string[], qos?: QoS): OpResult;
-  subscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (r, e, t) => r.subscribe(e, t));
-  }
-
-  /** Removes subscriptions. */
-  unsubscribe(topics: string | string[], qos?: UnackedQoS): undefined;
-  unsubscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
-  unsubscribe(topics: string | string[], qos?: QoS): OpResult;
-  unsubscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (r, e, t) => r.unsubscribe(e, t));
-  }
-
-  /** Excludes topic patterns. */
-  exclude(topics: string | string[], qos?: UnackedQoS): undefined;
-  exclude(topics: string | string[], qos: AckedQoS): Promise<void>;
-  exclude(topics: string | string[], qos?: QoS): OpResult;
-  exclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (r, e, t) => r.exclude(e, t));
-  }
-
-  /** Removes exclusions. */
-  unexclude(topics: string | string[], qos?: UnackedQoS): undefined;
-  unexclude(topics: string | string[], qos: AckedQoS): Promise<void>;
-  unexclude(topics: string | string[], qos?: QoS): OpResult;
-  unexclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topicOp(topics, qos, (r, e, t) => r.unexclude(e, t));
-  }
-
-  #topicOp(
-    topics: string | string[],
-    qos: QoS,
-    apply: (r: Router, e: RegisteredClient, t: string) => void,
-  ): OpResult {
+  /** @internal Applies a SUBSCRIBE, UNSUBSCRIBE, EXCLUDE or UNEXCLUDE at once. */
+  protected sendTopics(op: TopicOp, topics: readonly string[], qos: QoS): OpResult {
     this.#ensureRegistered();
-    const list = typeof topics === "string" ? [topics] : topics.length === 0 ? [""] : topics;
-    let bodyLen = list.length - 1;
-    for (const t of list) {
+    const router = this.#router;
+    const entry = this.#entry;
+    let bodyLen = topics.length - 1;
+    for (const t of topics) {
       bodyLen += byteLength(t);
-      apply(this.#router, this.#entry, t);
+      switch (op) {
+        case Op.Subscribe:
+          router.subscribe(entry, t);
+          break;
+        case Op.Unsubscribe:
+          router.unsubscribe(entry, t);
+          break;
+        case Op.Exclude:
+          router.exclude(entry, t);
+          break;
+        case Op.Unexclude:
+          router.unexclude(entry, t);
+          break;
+      }
     }
-    this.#entry.countReceived(bodyLen);
+    entry.countReceived(bodyLen);
     return qosNeedsAck(qos) ? Promise.resolve() : undefined;
   }
 

@@ -4,7 +4,15 @@
  *
  * @module
  */
-import { ErrorCode, GREETINGS, Op, PROTOCOL_VERSION } from "../protocol/constants.ts";
+import { ErrorCode, Op, type QoS, qosIsRealtime, qosNeedsAck } from "../protocol/constants.ts";
+import { flagsOp, flagsQos, isPingFlags } from "../protocol/flags.ts";
+import {
+  encodeGreeting,
+  GREETING_SIZE,
+  isSupportedGreeting,
+  REGISTRATION_LENGTH_SIZE,
+  registrationNameLength,
+} from "../protocol/handshake.ts";
 import { ClientFrameDecoder, FrameTooLargeError } from "../protocol/decode.ts";
 import { writeAck, writeDelivery, writeNop } from "../protocol/encode.ts";
 import { closeQuietly, type Link, writeAll } from "../transport/link.ts";
@@ -137,18 +145,17 @@ export class IpcSession implements ClientSink {
   // ---------------------------------------------------------------- handshake
 
   async #handshake(): Promise<boolean> {
-    const greeting = new Uint8Array([GREETINGS, PROTOCOL_VERSION & 0xff, PROTOCOL_VERSION >> 8]);
     try {
-      await this.#step(writeAll(this.#link, greeting), "greeting");
-      const echo = await this.#step(this.#take(3), "greeting echo");
-      if (echo[0] !== GREETINGS || (echo[1] | (echo[2] << 8)) !== PROTOCOL_VERSION) {
+      await this.#step(writeAll(this.#link, encodeGreeting()), "greeting");
+      const echo = await this.#step(this.#take(GREETING_SIZE), "greeting echo");
+      if (!isSupportedGreeting(echo)) {
         this.#router.log.warn(`${this.#label}: unsupported greeting ${hex(echo)}; refusing`);
         await this.#refuse(ErrorCode.NotSupported);
         return false;
       }
       await this.#step(writeAll(this.#link, OK_BYTE), "greeting reply");
-      const lenBytes = await this.#step(this.#take(2), "name length");
-      const len = lenBytes[0] | (lenBytes[1] << 8);
+      const lenBytes = await this.#step(this.#take(REGISTRATION_LENGTH_SIZE), "name length");
+      const len = registrationNameLength(lenBytes);
       const nameBytes = await this.#step(this.#take(len), "name");
       return await this.#register(decodeUtf8(nameBytes, 0, nameBytes.length));
     } finally {
@@ -240,10 +247,10 @@ export class IpcSession implements ClientSink {
   #handleFrame(): Promise<void> | undefined {
     const dec = this.#decoder;
     const flags = dec.flags;
-    if (flags === 0) return undefined; // ping
-    const op = flags & 0x3f;
-    const qos = flags >>> 6;
-    const realtime = (qos & 2) !== 0;
+    if (isPingFlags(flags)) return undefined;
+    const op = flagsOp(flags);
+    const qos = flagsQos(flags);
+    const realtime = qosIsRealtime(qos);
     const buf = dec.buf;
     const bs = dec.bodyStart;
     const be = dec.bodyEnd;
@@ -307,7 +314,7 @@ export class IpcSession implements ClientSink {
       default:
         throw new ProtocolViolation(`unknown operation 0x${op.toString(16).padStart(2, "0")}`);
     }
-    if ((qos & 1) === 0) {
+    if (!qosNeedsAck(qos)) {
       if (typeof code !== "number") return this.#awaitDelivery(code, null, false);
       return undefined;
     }
@@ -334,7 +341,7 @@ export class IpcSession implements ClientSink {
     }
   }
 
-  #topicListOp(op: number, qos: number, buf: Uint8Array, bs: number, be: number): number {
+  #topicListOp(op: number, qos: QoS, buf: Uint8Array, bs: number, be: number): number {
     const topics: string[] = [];
     let start = bs;
     for (;;) {
@@ -351,8 +358,8 @@ export class IpcSession implements ClientSink {
       switch (op) {
         case Op.Subscribe:
           if (this.#acl !== null && !this.#acl.allowSubscribe(t)) {
-            if ((qos & 1) !== 0) {
-              writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, (qos & 2) !== 0);
+            if (qosNeedsAck(qos)) {
+              writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, qosIsRealtime(qos));
               entry.countWritten(ACK_SIZE);
             }
           } else router.subscribe(entry, t);

@@ -5,30 +5,29 @@
  * @module
  */
 import {
-  type AckedQoS,
   DEFAULT_BUF_SIZE,
   DEFAULT_QUEUE_SIZE,
   DEFAULT_TIMEOUT,
   ErrorCode,
-  GREETINGS,
   Op,
-  PROTOCOL_VERSION,
-  QoS,
+  type QoS,
   qosIsRealtime,
   qosNeedsAck,
   SECONDARY_SEP,
-  type UnackedQoS,
 } from "../protocol/constants.ts";
 import { BrokerFrameDecoder } from "../protocol/decode.ts";
 import { writeClientFrame, writePing, writeTopicsFrame } from "../protocol/encode.ts";
 import { BusError } from "../protocol/errors.ts";
+import { packFlags } from "../protocol/flags.ts";
 import { Frame } from "../protocol/frame.ts";
+import { encodeRegistration, GREETING_SIZE, isSupportedGreeting } from "../protocol/handshake.ts";
 import { closeQuietly, type Link, readExact, writeAll } from "../transport/link.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { isSecondaryName, parseAddress } from "../protocol/names.ts";
-import { bytesEqual, decodeUtf8, encodeUtf8, indexOfNul, toBytes } from "../protocol/text.ts";
+import { bytesEqual, decodeUtf8, encodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
-import type { BusClient, OpResult, Payload } from "./bus_client.ts";
+import type { BusClient, OpResult } from "./bus_client.ts";
+import { BusClientBase, type DataOp, type TopicOp } from "./client_base.ts";
 import { FrameQueue } from "./frame_queue.ts";
 import { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
 
@@ -136,8 +135,8 @@ async function dialPlain(address: string): Promise<Link> {
 }
 
 async function handshake(link: Link, nameBytes: Uint8Array): Promise<void> {
-  const greeting = await readExact(link, 3);
-  if (greeting[0] !== GREETINGS || (greeting[1] | (greeting[2] << 8)) !== PROTOCOL_VERSION) {
+  const greeting = await readExact(link, GREETING_SIZE);
+  if (!isSupportedGreeting(greeting)) {
     throw new BusError(ErrorCode.NotSupported, "Cannot connect: the server is not a BUS/RT v1 broker");
   }
   await writeAll(link, greeting);
@@ -145,11 +144,7 @@ async function handshake(link: Link, nameBytes: Uint8Array): Promise<void> {
   if (ok[0] !== ErrorCode.Ok) {
     throw new BusError(ok[0], `Cannot connect: greeting refused (${new BusError(ok[0]).message})`);
   }
-  const msg = new Uint8Array(2 + nameBytes.length);
-  msg[0] = nameBytes.length & 0xff;
-  msg[1] = nameBytes.length >> 8;
-  msg.set(nameBytes, 2);
-  await writeAll(link, msg);
+  await writeAll(link, encodeRegistration(nameBytes));
   const code = (await readExact(link, 1))[0];
   if (code !== ErrorCode.Ok) {
     const name = new TextDecoder().decode(nameBytes);
@@ -160,7 +155,7 @@ async function handshake(link: Link, nameBytes: Uint8Array): Promise<void> {
 /**
  * A connected IPC client. Create it with {@linkcode connect}.
  */
-export class IpcClient implements BusClient {
+export class IpcClient extends BusClientBase implements BusClient {
   /** The registered name. */
   readonly name: string;
   /** The address connected to. */
@@ -192,6 +187,7 @@ export class IpcClient implements BusClient {
 
   /** @internal Use {@linkcode connect}. */
   constructor(address: string, link: Link, options: ConnectOptions) {
+    super();
     this.name = options.name;
     this.address = address;
     this.#link = link;
@@ -230,70 +226,6 @@ export class IpcClient implements BusClient {
   }
 
   // ---------------------------------------------------------------- operations
-
-  /** Sends a direct message to `target`. */
-  send(target: string, payload: Payload, qos?: UnackedQoS): undefined;
-  send(target: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  send(target: string, payload: Payload, qos?: QoS): OpResult;
-  send(target: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    return this.#frame(Op.Message, qos, this.#target(target), null, toBytes(payload));
-  }
-
-  /** Broadcasts to every client matching `mask`. */
-  broadcast(mask: string, payload: Payload, qos?: UnackedQoS): undefined;
-  broadcast(mask: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  broadcast(mask: string, payload: Payload, qos?: QoS): OpResult;
-  broadcast(mask: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    return this.#frame(Op.Broadcast, qos, this.#target(mask), null, toBytes(payload));
-  }
-
-  /** Publishes to `topic`. */
-  publish(topic: string, payload: Payload, qos?: UnackedQoS): undefined;
-  publish(topic: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  publish(topic: string, payload: Payload, qos?: QoS): OpResult;
-  publish(topic: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    return this.#frame(Op.Publish, qos, this.#target(topic), null, toBytes(payload));
-  }
-
-  /** Publishes to `topic` for the instances of primary `receiver` only. */
-  publishFor(topic: string, receiver: string, payload: Payload, qos?: UnackedQoS): undefined;
-  publishFor(topic: string, receiver: string, payload: Payload, qos: AckedQoS): Promise<void>;
-  publishFor(topic: string, receiver: string, payload: Payload, qos?: QoS): OpResult;
-  publishFor(topic: string, receiver: string, payload: Payload, qos: QoS = QoS.No): OpResult {
-    return this.#frame(Op.PublishFor, qos, encodeUtf8(topic), encodeUtf8(receiver), toBytes(payload));
-  }
-
-  /** Subscribes to topic patterns (one frame for all of them). */
-  subscribe(topics: string | string[], qos?: UnackedQoS): undefined;
-  subscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
-  subscribe(topics: string | string[], qos?: QoS): OpResult;
-  subscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topics(Op.Subscribe, topics, qos);
-  }
-
-  /** Removes subscriptions (exact pattern strings). */
-  unsubscribe(topics: string | string[], qos?: UnackedQoS): undefined;
-  unsubscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
-  unsubscribe(topics: string | string[], qos?: QoS): OpResult;
-  unsubscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topics(Op.Unsubscribe, topics, qos);
-  }
-
-  /** Excludes topic patterns from the publications received. */
-  exclude(topics: string | string[], qos?: UnackedQoS): undefined;
-  exclude(topics: string | string[], qos: AckedQoS): Promise<void>;
-  exclude(topics: string | string[], qos?: QoS): OpResult;
-  exclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topics(Op.Exclude, topics, qos);
-  }
-
-  /** Removes exclusions. */
-  unexclude(topics: string | string[], qos?: UnackedQoS): undefined;
-  unexclude(topics: string | string[], qos: AckedQoS): Promise<void>;
-  unexclude(topics: string | string[], qos?: QoS): OpResult;
-  unexclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
-    return this.#topics(Op.Unexclude, topics, qos);
-  }
 
   /** Sends a keepalive now. */
   ping(): Promise<void> {
@@ -348,18 +280,28 @@ export class IpcClient implements BusClient {
     return this.#targetBytes;
   }
 
-  #frame(op: number, qos: QoS, field1: Uint8Array, field2: Uint8Array | null, payload: Uint8Array): OpResult {
+  /** @internal Writes a MESSAGE, BROADCAST, PUBLISH or PUBLISH_FOR frame. */
+  protected sendData(
+    op: DataOp,
+    target: string,
+    receiver: string | null,
+    payload: Uint8Array,
+    qos: QoS,
+  ): OpResult {
     this.#ensureConnected();
+    const field1 = this.#target(target);
+    const field2 = receiver === null ? null : encodeUtf8(receiver);
     const id = this.#nextId();
-    writeClientFrame(this.#writer, id, op | (qos << 6), field1, field2, payload, qosIsRealtime(qos));
+    writeClientFrame(this.#writer, id, packFlags(op, qos), field1, field2, payload, qosIsRealtime(qos));
     return qosNeedsAck(qos) ? this.#waitAck(id) : undefined;
   }
 
-  #topics(op: number, topics: string | string[], qos: QoS): OpResult {
+  /** @internal Writes a SUBSCRIBE, UNSUBSCRIBE, EXCLUDE or UNEXCLUDE frame. */
+  protected sendTopics(op: TopicOp, topics: readonly string[], qos: QoS): OpResult {
     this.#ensureConnected();
-    const list = (typeof topics === "string" ? [topics] : topics).map(encodeUtf8);
+    const list = topics.map(encodeUtf8);
     const id = this.#nextId();
-    writeTopicsFrame(this.#writer, id, op | (qos << 6), list, qosIsRealtime(qos));
+    writeTopicsFrame(this.#writer, id, packFlags(op, qos), list, qosIsRealtime(qos));
     return qosNeedsAck(qos) ? this.#waitAck(id) : undefined;
   }
 

@@ -5,8 +5,9 @@
  *
  * @module
  */
-import { BROKER_HEADER_SIZE, CLIENT_HEADER_SIZE, Op } from "./constants.ts";
+import { BROKER_HEADER_SIZE, CLIENT_HEADER_SIZE, Op, type QoS } from "./constants.ts";
 import { getU32 } from "./encode.ts";
+import { flagsOp, flagsQos, isPingFlags } from "./flags.ts";
 
 /** Thrown when a frame's length field exceeds the configured limit. */
 export class FrameTooLargeError extends RangeError {
@@ -133,20 +134,31 @@ export class ReadBuffer {
 /**
  * Decodes client → broker frames (9-byte header). After `next()` returns
  * true, the frame is described by `idAt`, `flags`, `bodyStart`, `bodyEnd`
- * over `buf`. A ping (flags 0) has no body whatever its length field says.
+ * over `buf`; {@linkcode ClientFrameDecoder.op} and
+ * {@linkcode ClientFrameDecoder.qos} unpack the flags. A ping (flags 0) has no
+ * body whatever its length field says.
  *
- * @example
+ * @example Decode a ping and a processed subscription
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { Op, QoS } from "./constants.ts";
  * import { ClientFrameDecoder } from "./decode.ts";
  * const d = new ClientFrameDecoder();
  * d.feed(new Uint8Array(9)); // a ping
- * console.assert(d.next() && d.flags === 0);
+ * assert.ok(d.next());
+ * assert.equal(d.flags, 0);
+ * d.feed(new Uint8Array([7, 0, 0, 0, 0x42, 1, 0, 0, 0, 0x61])); // id 7, SUBSCRIBE QoS 1, "a"
+ * assert.ok(d.next());
+ * assert.equal(d.op, Op.Subscribe);
+ * assert.equal(d.qos, QoS.Processed);
+ * assert.equal(d.frameId, 7);
+ * assert.equal(d.bodyEnd - d.bodyStart, 1);
  * ```
  */
 export class ClientFrameDecoder extends ReadBuffer {
   /** Offset of the 4 frame id bytes. */
   idAt = 0;
-  /** Flags byte: op in bits 0–5, QoS in bits 6–7. */
+  /** Flags byte: op in bits 0–5, QoS in bits 6–7 (see `protocol/flags.ts`). */
   flags = 0;
   /** Offset of the body. */
   bodyStart = 0;
@@ -166,6 +178,16 @@ export class ClientFrameDecoder extends ReadBuffer {
     return getU32(this.buf, this.idAt);
   }
 
+  /** The operation code of the current frame (0 for a ping). */
+  get op(): number {
+    return flagsOp(this.flags);
+  }
+
+  /** The QoS of the current frame. */
+  get qos(): QoS {
+    return flagsQos(this.flags);
+  }
+
   /**
    * Parses the next complete frame. Returns false when more bytes are needed.
    * Throws {@linkcode FrameTooLargeError} for a length over `maxBody`.
@@ -178,7 +200,7 @@ export class ClientFrameDecoder extends ReadBuffer {
       return false;
     }
     const flags = buf[s + 4];
-    if (flags === 0) {
+    if (isPingFlags(flags)) {
       this.idAt = s;
       this.flags = 0;
       this.bodyStart = this.bodyEnd = s + CLIENT_HEADER_SIZE;

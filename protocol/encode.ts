@@ -35,7 +35,8 @@ export function getU32(buf: Uint8Array, at: number): number {
 
 /**
  * Appends a client → broker frame: `id flags len` + `field \0` for each field
- * (target, receiver …) + payload.
+ * (target, receiver …) + payload. `flags` packs the op and the QoS: build it
+ * with `packFlags` (`flags.ts`).
  */
 export function writeClientFrame(
   w: FrameSink,
@@ -66,7 +67,10 @@ export function writeClientFrame(
   w.commit(total, instant);
 }
 
-/** Appends a topic-list frame (SUBSCRIBE …): topics joined by `\0`, no trailing NUL. */
+/**
+ * Appends a topic-list frame (SUBSCRIBE …): topics joined by `\0`, no trailing
+ * NUL. `flags` packs the op and the QoS: build it with `packFlags` (`flags.ts`).
+ */
 export function writeTopicsFrame(
   w: FrameSink,
   id: number,
