@@ -17,13 +17,9 @@ export interface ClientAcl {
   allowBroadcast(mask: string): boolean;
 }
 
-/** Where a connecting client comes from, for the registration check. */
-export interface PeerInfo {
-  /** Peer IP address for TCP/WebSocket clients; null for unix sockets. */
-  ip: string | null;
-  /** Identities proven by a TLS client certificate (subject CN and DNS SANs). */
-  certNames?: readonly string[];
-}
+// Where a connecting client comes from: defined by the transport that accepted it.
+import type { PeerInfo } from "../transport/acceptor.ts";
+export type { PeerInfo };
 
 /**
  * Decides at registration whether a primary name may connect, and with which

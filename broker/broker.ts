@@ -11,7 +11,8 @@ import { type Logger, silentLogger } from "../log/logger.ts";
 import type { ClientKind } from "./registered_client.ts";
 import { Router } from "./router.ts";
 import { InProcessClient } from "./inprocess_client.ts";
-import { BrokerListener } from "./listener.ts";
+import { type Acceptor, BrokerListener, parseBind } from "./listener.ts";
+import { type ServeOptions, serveTls } from "./tls_listener.ts";
 import type { ListenerOptions } from "./listener_options.ts";
 
 /** Broker-wide options. */
@@ -187,7 +188,7 @@ export class Broker {
    * ```
    */
   serveUnix(path: string, config: ListenerOptions = {}): Promise<BrokerListener> {
-    return this.#addListener(BrokerListener.unix(this.#router, path, config));
+    return this.#addListener((router) => BrokerListener.unix(router, path, config));
   }
 
   /**
@@ -200,27 +201,94 @@ export class Broker {
    * ```
    */
   serveTcp(address: string, config: ListenerOptions = {}): Promise<BrokerListener> {
-    return this.#addListener(BrokerListener.tcp(this.#router, address, config));
-  }
-
-  /** Listens on a unix path or `host:port`, classified like client addresses. */
-  serve(bind: string, config: ListenerOptions = {}): Promise<BrokerListener> {
-    const isUnix = bind.startsWith("/") || bind.endsWith(".sock") || bind.endsWith(".socket") ||
-      bind.endsWith(".ipc");
-    return isUnix ? this.serveUnix(bind, config) : this.serveTcp(bind, config);
+    return this.#addListener((router) => BrokerListener.tcp(router, address, config));
   }
 
   /**
-   * Accepts connections from a listener-like source created elsewhere
-   * (e.g. a TLS server). @internal
+   * Listens on a bind: a unix socket path (starting with `/` or ending
+   * `.sock`, `.socket`, `.ipc`), `host:port`, or `tls://host:port` (which
+   * needs `cert` and `key`, see `serveTls`). `ws://`, `wss://` and `fifo:`
+   * binds are refused as not served yet.
+   *
+   * @example Serve a TCP and a unix bind
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "./mod.ts";
+   * const broker = new Broker();
+   * const dir = await Deno.makeTempDir();
+   * const tcp = await broker.serve("127.0.0.1:0", { timeout: 5 });
+   * assert.match(tcp.bind, /^127\.0\.0\.1:\d+$/);
+   * const unix = await broker.serve(`${dir}/busrt.sock`);
+   * assert.equal(unix.bind, `${dir}/busrt.sock`);
+   * await assert.rejects(broker.serve("ws://127.0.0.1:0"), /not served yet/);
+   * await broker.close();
+   * await Deno.remove(dir, { recursive: true });
+   * ```
+   *
+   * @param bind where to listen
+   * @param config listener settings; for `tls://` also the TLS material
+   * @returns the running listener
+   * @throws {TypeError} (an `AddressError`) for a malformed or unserved bind,
+   *   or a `tls://` bind without `cert` and `key`
    */
-  async addListener(make: (router: Router) => Promise<BrokerListener>): Promise<BrokerListener> {
-    return await this.#addListener(make(this.#router));
+  async serve(bind: string, config: ServeOptions = {}): Promise<BrokerListener> {
+    const addr = parseBind(bind);
+    if (addr.transport === "unix") return await this.serveUnix(addr.path, config);
+    if (addr.transport === "tcp") return await this.serveTcp(bind, config);
+    const { cert, key } = config;
+    if (cert === undefined || key === undefined) {
+      throw new TypeError(`Cannot listen on "${bind}": a tls:// bind needs the cert and key options`);
+    }
+    return await serveTls(this, bind, { ...config, cert, key });
   }
 
-  async #addListener(pending: Promise<BrokerListener>): Promise<BrokerListener> {
+  /**
+   * Runs a session for every connection of `acceptor`: the extension point
+   * for transports of your own (anything that yields byte streams). The
+   * broker owns the acceptor from now on and closes it with the listener;
+   * on an error (bad options, closed broker) it is closed at once.
+   *
+   * @example Plug in a custom acceptor
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { type Acceptor, Broker } from "./mod.ts";
+   * import { connect } from "../client/mod.ts";
+   * const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+   * const bind = `127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
+   * const acceptor: Acceptor = {
+   *   bind,
+   *   async *[Symbol.asyncIterator]() {
+   *     for await (const conn of server) {
+   *       yield { link: conn, origin: { kind: "tcp", source: null, port: "custom", peer: { ip: null } } };
+   *     }
+   *   },
+   *   close: () => server.close(),
+   * };
+   * const broker = new Broker();
+   * const listener = await broker.serveAcceptor(acceptor, { timeout: 5 });
+   * assert.equal(listener.bind, bind);
+   * const client = await connect(bind, { name: "app", timeout: 5 });
+   * assert.equal(broker.clientList()[0].port, "custom");
+   * await client.close();
+   * await broker.close();
+   * ```
+   *
+   * @param acceptor the source of connections
+   * @param config listener settings (`socketMode` does not apply)
+   * @returns the running listener, whose `bind` is `acceptor.bind`
+   */
+  serveAcceptor(acceptor: Acceptor, config: ListenerOptions = {}): Promise<BrokerListener> {
+    if (this.#closed) acceptor.close();
+    return this.#addListener((router) => Promise.resolve(BrokerListener.accept(router, acceptor, config)));
+  }
+
+  async #addListener(open: (router: Router) => Promise<BrokerListener>): Promise<BrokerListener> {
     if (this.#closed) throw new BusError(ErrorCode.Other, "Cannot listen: the broker is closed");
-    const listener = await pending;
+    const listener = await open(this.#router);
+    if (this.#closed) {
+      await listener.close();
+      throw new BusError(ErrorCode.Other, "Cannot listen: the broker is closed");
+    }
     this.#listeners.add(listener);
     listener.closed.then(() => this.#listeners.delete(listener));
     this.log.info(`listening on ${listener.bind}`);

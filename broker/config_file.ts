@@ -17,16 +17,15 @@
  */
 import { dirname, isAbsolute, resolve } from "node:path";
 import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
-import { parseAddress } from "../protocol/names.ts";
+import { AddressError, formatHostPort, TLS_SCHEME } from "../transport/address.ts";
 import { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./aaa.ts";
 import type { Broker, BrokerOptions } from "./broker.ts";
 import { IpNetwork } from "./ip_network.ts";
-import type { BrokerListener } from "./listener.ts";
+import { type BrokerListener, parseBind, type ServableAddress } from "./listener.ts";
 import type { ListenerOptions } from "./listener_options.ts";
-import { serveTls, TLS_SCHEME } from "./tls_listener.ts";
 
 /** How a listener is reached. */
-export type BindTransport = "unix" | "tcp" | "tls";
+export type BindTransport = ServableAddress["transport"];
 
 /** TLS files of a listener (absolute paths, or relative to the working directory). */
 export interface ListenerTlsConfig {
@@ -220,7 +219,7 @@ function parseListener(
   let transport: BindTransport = "tcp";
   let address = "";
   if (bind !== undefined) {
-    const parsed = parseBind(bind);
+    const parsed = checkBind(bind);
     if (typeof parsed === "string") c.fail(`${path}.bind`, parsed);
     else ({ transport, address } = parsed);
   }
@@ -260,24 +259,15 @@ function parseListener(
   return { bind, transport, address, server, aaa, tls };
 }
 
-function parseBind(bind: string): { transport: BindTransport; address: string } | string {
-  if (bind.startsWith(TLS_SCHEME)) {
-    const address = bind.slice(TLS_SCHEME.length);
-    try {
-      if (parseAddress(address).transport === "tcp") return { transport: "tls", address };
-    } catch {
-      // reported below
-    }
-    return `"${bind}" is not ${TLS_SCHEME}host:port`;
-  }
-  if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(bind) || bind.startsWith("fifo:")) {
-    return `"${bind}" is not supported (expected a unix socket path, host:port or ${TLS_SCHEME}host:port)`;
-  }
+/** The transport and the address without scheme, or the reason the bind is refused. */
+function checkBind(bind: string): { transport: BindTransport; address: string } | string {
   try {
-    const addr = parseAddress(bind);
-    return { transport: addr.transport, address: bind };
-  } catch {
-    return `"${bind}" is neither a unix socket path (starting with / or ending .sock, .socket, .ipc) nor host:port`;
+    const addr = parseBind(bind);
+    const address = addr.transport === "unix" ? addr.path : formatHostPort(addr.hostname, addr.port);
+    return { transport: addr.transport, address };
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    return `"${bind}" is ${err.unsupported ? "not supported" : "invalid"}: ${err.reason}`;
   }
 }
 
@@ -472,20 +462,10 @@ export async function applyBrokerConfig(
         ...l.server,
         policy: l.aaa,
       };
+      const m = material[i];
+      const tls = m === null ? {} : { ...m, requireClientCert: l.tls!.requireClientCert };
       try {
-        const m = material[i];
-        if (l.transport === "tls") {
-          started.push(
-            await serveTls(broker, l.address, {
-              ...server,
-              cert: m!.cert,
-              key: m!.key,
-              ca: m!.ca,
-              requireClientCert: l.tls!.requireClientCert,
-            }),
-          );
-        } else if (l.transport === "unix") started.push(await broker.serveUnix(l.address, server));
-        else started.push(await broker.serveTcp(l.address, server));
+        started.push(await broker.serve(l.bind, { ...server, ...tls }));
       } catch (err) {
         throw new Error(
           `Cannot start config "${config.source}": listeners[${i}].bind: cannot listen on "${l.bind}": ${

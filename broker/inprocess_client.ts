@@ -34,7 +34,7 @@ import { RoutedPayload, Topic } from "./routed.ts";
  * await broker.close();
  * ```
  */
-export class InProcessClient extends BusClientBase implements BusClient, ClientSink {
+export class InProcessClient extends BusClientBase implements BusClient {
   /** The registered name. */
   readonly name: string;
   /** Resolves when the client is unregistered or the broker closes. */
@@ -42,6 +42,7 @@ export class InProcessClient extends BusClientBase implements BusClient, ClientS
   readonly #entry: RegisteredClient;
   readonly #router: Router;
   readonly #queue: FrameQueue<Frame>;
+  readonly #sink: InProcessSink;
   readonly #payload = new RoutedPayload();
   #resolveClosed!: () => void;
   #secondaryIndex = 0;
@@ -52,8 +53,9 @@ export class InProcessClient extends BusClientBase implements BusClient, ClientS
     this.name = name;
     this.#router = router;
     this.#queue = new FrameQueue(queueSize);
-    this.#entry = new RegisteredClient(name, this, INTERNAL_ORIGIN, null, router.totals);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
+    this.#sink = new InProcessSink(this.#queue, this.#resolveClosed);
+    this.#entry = new RegisteredClient(name, this.#sink, INTERNAL_ORIGIN, null, router.totals);
   }
 
   /**
@@ -75,44 +77,6 @@ export class InProcessClient extends BusClientBase implements BusClient, ClientS
       throw new BusError(code, `Cannot register client "${name}": ${new BusError(code).message}`);
     }
     return client;
-  }
-
-  // ---------------------------------------------------------------- ClientSink
-
-  /** @internal */
-  deliver(
-    kind: number,
-    realtime: boolean,
-    sender: RegisteredClient,
-    topic: Topic | null,
-    payload: RoutedPayload,
-  ): Delivery | Promise<Delivery> {
-    const frame = new Frame(
-      kind as Frame["kind"],
-      sender.name,
-      topic?.text ?? null,
-      payload.bytes(),
-      realtime,
-    );
-    if (!this.#queue.full) {
-      this.#queue.push(frame);
-      return Delivery.Queued;
-    }
-    return this.#queue.waitSpace().then(() => {
-      this.#queue.push(frame);
-      return Delivery.Queued;
-    });
-  }
-
-  /** @internal */
-  queueLength(): number {
-    return this.#queue.length;
-  }
-
-  /** @internal */
-  disconnect(_reason: string, _flush: boolean): void {
-    this.#queue.close();
-    this.#resolveClosed();
   }
 
   // ---------------------------------------------------------------- BusClient
@@ -231,7 +195,7 @@ export class InProcessClient extends BusClientBase implements BusClient, ClientS
   /** Unregisters the client (announced as `unreg` for a primary) and ends its frames. */
   close(): Promise<void> {
     this.#router.unregister(this.#entry, true);
-    this.disconnect("closed", false);
+    this.#sink.disconnect("closed", false);
     return Promise.resolve();
   }
 
@@ -239,6 +203,51 @@ export class InProcessClient extends BusClientBase implements BusClient, ClientS
     if (!this.#entry.registered) {
       throw new BusError(ErrorCode.Eof, `Cannot use client "${this.name}": it is not registered`);
     }
+  }
+}
+
+/** How the router hands frames to an in-process client: into its frame queue. */
+class InProcessSink implements ClientSink {
+  readonly #queue: FrameQueue<Frame>;
+  readonly #onDisconnect: () => void;
+
+  constructor(queue: FrameQueue<Frame>, onDisconnect: () => void) {
+    this.#queue = queue;
+    this.#onDisconnect = onDisconnect;
+  }
+
+  deliver(
+    kind: number,
+    realtime: boolean,
+    sender: RegisteredClient,
+    topic: Topic | null,
+    payload: RoutedPayload,
+  ): Delivery | Promise<Delivery> {
+    const frame = new Frame(
+      kind as Frame["kind"],
+      sender.name,
+      topic?.text ?? null,
+      payload.bytes(),
+      realtime,
+    );
+    const queue = this.#queue;
+    if (!queue.full) {
+      queue.push(frame);
+      return Delivery.Queued;
+    }
+    return queue.waitSpace().then(() => {
+      queue.push(frame);
+      return Delivery.Queued;
+    });
+  }
+
+  queueLength(): number {
+    return this.#queue.length;
+  }
+
+  disconnect(_reason: string, _flush: boolean): void {
+    this.#queue.close();
+    this.#onDisconnect();
   }
 }
 

@@ -1,31 +1,66 @@
 /**
- * Listeners: accept connections (unix, TCP, or any {@linkcode Acceptor}),
- * run a session for each, and drive their keepalive ticks.
+ * Listeners: accept connections from any {@linkcode Acceptor} (the unix,
+ * TCP and TLS acceptors of `transport/`, or one of your own), run a session
+ * for each, and drive their keepalive ticks. Also what `broker.serve`
+ * accepts as a bind ({@linkcode parseBind}).
  *
  * @module
  */
-import { closeQuietly, type Link } from "../transport/link.ts";
-import { parseAddress } from "../protocol/names.ts";
+import { closeQuietly } from "../transport/link.ts";
+import type { Acceptor } from "../transport/acceptor.ts";
+import {
+  AddressError,
+  type BusAddress,
+  parseAddress,
+  type TcpAddress,
+  TLS_SCHEME,
+  type TlsAddress,
+  type UnixAddress,
+} from "../transport/address.ts";
+import { listenTcp } from "../transport/tcp_acceptor.ts";
+import { listenUnix } from "../transport/unix_acceptor.ts";
 import type { Router } from "./router.ts";
-import { IpcSession, type SessionOrigin } from "./ipc_session.ts";
+import { IpcSession } from "./ipc_session.ts";
 import {
   type ListenerOptions,
   type ResolvedListenerOptions,
   resolveListenerOptions,
 } from "./listener_options.ts";
 
-/** An accepted connection and where it came from. */
-export interface Accepted {
-  /** The byte stream. */
-  link: Link;
-  /** Kind, source and peer identity. */
-  origin: SessionOrigin;
-}
+export type { Accepted, AcceptedOrigin, Acceptor, ConnectionKind } from "../transport/acceptor.ts";
 
-/** A source of connections: a socket server or an adapter (TLS, WebSocket). */
-export interface Acceptor extends AsyncIterable<Accepted> {
-  /** Stops accepting. Unix acceptors remove their socket file. */
-  close(): void;
+/** A bind that `broker.serve` listens on: a unix socket path, `host:port` or `tls://host:port`. */
+export type ServableAddress = UnixAddress | TcpAddress | TlsAddress;
+
+/** The binds `broker.serve` listens on, as messages name them. */
+export const SERVED_FORMS: string = `a unix socket path, host:port or ${TLS_SCHEME}host:port`;
+
+/**
+ * Parses a bind of `broker.serve` (and of `busrt serve -B`, and of the
+ * config file): the address grammar of `transport/address.ts`, restricted
+ * to what the broker serves today. `ws://`, `wss://` and `fifo:` are valid
+ * addresses the broker does not serve yet.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseBind } from "./listener.ts";
+ * assert.equal(parseBind("tls://0.0.0.0:7778").transport, "tls");
+ * assert.throws(() => parseBind("fifo:/run/busrt.fifo"), /not served yet/);
+ * ```
+ *
+ * @param bind the bind text
+ * @returns the parsed bind
+ * @throws {AddressError} (a `TypeError`) for a malformed bind, an unknown
+ *   scheme, or one not served yet (`unsupported` is then true)
+ */
+export function parseBind(bind: string): ServableAddress {
+  const addr: BusAddress = parseAddress(bind);
+  if (addr.transport === "unix" || addr.transport === "tcp" || addr.transport === "tls") return addr;
+  const scheme = addr.transport === "fifo" ? "fifo:" : `${addr.transport}://`;
+  throw new AddressError(bind, `${scheme} binds are not served yet (the broker listens on ${SERVED_FORMS})`, {
+    unsupported: true,
+  });
 }
 
 /** A running listener of a broker. */
@@ -46,10 +81,10 @@ export class BrokerListener {
     this.#sessions.delete(session);
   };
 
-  /** Starts accepting from `acceptor`. */
-  constructor(router: Router, bind: string, config: ResolvedListenerOptions, acceptor: Acceptor) {
+  /** Starts accepting from `acceptor`. @internal */
+  constructor(router: Router, acceptor: Acceptor, config: ResolvedListenerOptions) {
     this.#router = router;
-    this.bind = bind;
+    this.bind = acceptor.bind;
     this.config = config;
     this.#acceptor = acceptor;
     this.#timer = setInterval(() => this.#tick(), Math.max(1, config.timeout * 500));
@@ -103,110 +138,33 @@ export class BrokerListener {
     while (this.#sessions.size > 0) await Promise.all([...this.#sessions.values()]);
   }
 
+  /**
+   * Creates a listener over an open acceptor; closes the acceptor when the
+   * options are invalid. @internal
+   */
+  static accept(router: Router, acceptor: Acceptor, config: ListenerOptions): BrokerListener {
+    let resolved: ResolvedListenerOptions;
+    try {
+      resolved = resolveListenerOptions(config, router.queueSize);
+    } catch (err) {
+      acceptor.close();
+      throw err;
+    }
+    return new BrokerListener(router, acceptor, resolved);
+  }
+
   /** Creates a unix-socket listener. @internal */
   static async unix(router: Router, path: string, config: ListenerOptions): Promise<BrokerListener> {
     const resolved = resolveListenerOptions(config, router.queueSize);
-    await removeStaleSocket(path);
-    const listener = listenUnix(path, resolved.socketMode);
-    const origin: SessionOrigin = { kind: "local_ipc", source: null, port: path, peer: { ip: null } };
-    const acceptor: Acceptor = {
-      async *[Symbol.asyncIterator]() {
-        for await (const conn of listener) yield { link: conn, origin };
-      },
-      close() {
-        try {
-          listener.close();
-        } catch {
-          // closed already
-        }
-        try {
-          Deno.removeSync(path);
-        } catch {
-          // Deno removes the file itself on close
-        }
-      },
-    };
-    return new BrokerListener(router, path, resolved, acceptor);
+    const acceptor = await listenUnix(path, { socketMode: resolved.socketMode });
+    return new BrokerListener(router, acceptor, resolved);
   }
 
-  /** Creates a TCP listener. @internal */
+  /** Creates a TCP listener on `host:port`. @internal */
   static tcp(router: Router, address: string, config: ListenerOptions): Promise<BrokerListener> {
     const resolved = resolveListenerOptions(config, router.queueSize);
     const addr = parseAddress(address);
     if (addr.transport !== "tcp") throw new TypeError(`Cannot listen on "${address}": not host:port`);
-    const listener = Deno.listen({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
-    const local = listener.addr as Deno.NetAddr;
-    const bind = `${formatHost(local.hostname)}:${local.port}`;
-    const acceptor: Acceptor = {
-      async *[Symbol.asyncIterator]() {
-        for await (const conn of listener) {
-          conn.setNoDelay(true);
-          const peer = conn.remoteAddr as Deno.NetAddr;
-          yield {
-            link: conn,
-            origin: {
-              kind: "tcp",
-              source: `${formatHost(peer.hostname)}:${peer.port}`,
-              port: bind,
-              peer: { ip: peer.hostname },
-            },
-          };
-        }
-      },
-      close() {
-        try {
-          listener.close();
-        } catch {
-          // closed already
-        }
-      },
-    };
-    return Promise.resolve(new BrokerListener(router, bind, resolved, acceptor));
-  }
-}
-
-/** `[v6]` or v4 host for `host:port` strings. */
-export function formatHost(hostname: string): string {
-  return hostname.includes(":") ? `[${hostname}]` : hostname;
-}
-
-function listenUnix(path: string, mode: number | null): Deno.Listener {
-  if (mode === null) return Deno.listen({ transport: "unix", path });
-  // A umask around bind creates the file with the final mode: no window
-  // in which it is more open than asked.
-  let previous: number | null = null;
-  try {
-    previous = Deno.umask(~mode & 0o777);
-  } catch {
-    previous = null;
-  }
-  try {
-    const listener = Deno.listen({ transport: "unix", path });
-    if (previous === null) Deno.chmodSync(path, mode);
-    return listener;
-  } finally {
-    if (previous !== null) Deno.umask(previous);
-  }
-}
-
-/** Removes a socket file nobody answers on; refuses a live socket or a non-socket file. */
-async function removeStaleSocket(path: string): Promise<void> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.lstat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
-    throw err;
-  }
-  if (!info.isSocket) {
-    throw new Deno.errors.AlreadyExists(`Cannot listen on "${path}": the file exists and is not a socket`);
-  }
-  try {
-    const conn = await Deno.connect({ transport: "unix", path });
-    conn.close();
-    throw new Deno.errors.AddrInUse(`Cannot listen on "${path}": another server answers on it`);
-  } catch (err) {
-    if (err instanceof Deno.errors.AddrInUse) throw err;
-    await Deno.remove(path);
+    return Promise.resolve(new BrokerListener(router, listenTcp(addr), resolved));
   }
 }

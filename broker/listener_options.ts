@@ -32,7 +32,7 @@ export interface ListenerOptions {
   socketMode?: number;
 }
 
-/** A {@linkcode ListenerOptions} with every default applied. @internal */
+/** A {@linkcode ListenerOptions} with every default applied: the settings a running listener uses. */
 export interface ResolvedListenerOptions {
   /** Read/write buffer size in bytes. */
   bufSize: number;

@@ -1,7 +1,9 @@
 /**
- * The embeddable BUS/RT broker: in-process clients, unix, TCP and TLS listeners,
- * AAA. Free of npm dependencies; the `.broker` core RPC (`enableCoreRpc`), which
- * needs MessagePack, comes from `@busrt/busrt/rpc`.
+ * The embeddable BUS/RT broker: in-process clients, unix, TCP and TLS listeners
+ * (or any `Acceptor`, see `broker.serveAcceptor`), the address grammar of
+ * binds (`parseAddress`, `parseBind`), AAA. Free of npm dependencies; the
+ * `.broker` core RPC (`enableCoreRpc`), which needs MessagePack, comes from
+ * `@busrt/busrt/rpc`.
  *
  * @example
  * ```ts
@@ -16,18 +18,46 @@
  */
 export { Broker, type BrokerOptions, type BrokerStats, type ClientInfo } from "./broker.ts";
 export { InProcessClient } from "./inprocess_client.ts";
-export { type Accepted, type Acceptor, BrokerListener } from "./listener.ts";
-export type { ListenerOptions } from "./listener_options.ts";
+export {
+  type Accepted,
+  type AcceptedOrigin,
+  type Acceptor,
+  BrokerListener,
+  type ConnectionKind,
+  parseBind,
+  type ServableAddress,
+  SERVED_FORMS,
+} from "./listener.ts";
+export type { Link } from "../transport/link.ts";
+export {
+  ADDRESS_FORMS,
+  AddressError,
+  type AddressErrorOptions,
+  type AddressTransport,
+  type BusAddress,
+  FIFO_PREFIX,
+  type FifoAddress,
+  formatAddress,
+  formatHost,
+  formatHostPort,
+  parseAddress,
+  type TcpAddress,
+  type TlsAddress,
+  UNIX_SOCKET_SUFFIXES,
+  type UnixAddress,
+  type WebSocketAddress,
+  WS_SCHEME,
+  WSS_SCHEME,
+} from "../transport/address.ts";
+export type { ListenerOptions, ResolvedListenerOptions } from "./listener_options.ts";
 export type { AccessPolicy, ClientAcl, PeerInfo } from "./access_policy.ts";
-export type { SessionOrigin } from "./ipc_session.ts";
-export type { ClientKind, ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
-export type { ResolvedListenerOptions } from "./listener_options.ts";
-export type { Markable } from "./topics.ts";
+export type { ClientKind } from "./registered_client.ts";
 export { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./aaa.ts";
 export { type IpAddress, IpNetwork, parseIp } from "./ip_network.ts";
 export {
   certificateBoundPolicy,
   certificateNames,
+  type ServeOptions,
   serveTls,
   TLS_SCHEME,
   type TlsListenerOptions,

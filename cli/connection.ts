@@ -7,28 +7,38 @@
 import { connect, type IpcClient } from "../client/ipc_client.ts";
 import { tlsDial } from "../transport/tls_dial.ts";
 import { BusError } from "../protocol/errors.ts";
+import { AddressError, type BusAddress, parseAddress } from "../transport/address.ts";
 import type { Link } from "../transport/link.ts";
 import type { GlobalOptions } from "./args.ts";
-import { CliError } from "./errors.ts";
+import { CliError, UsageError } from "./errors.ts";
 
-const TLS_PREFIX = "tls://";
 const PING_INTERVAL = 0.5;
 
 /**
  * Connects and registers `name` (default: `--name`) at `--socket`.
  *
+ * @throws {UsageError} when `--socket` is not an address
  * @throws {CliError} saying why the broker could not be reached or refused the name
  */
 export async function openClient(globals: GlobalOptions, name: string = globals.name): Promise<IpcClient> {
   const address = globals.socket;
   let dial: ((address: string) => Promise<Link>) | undefined;
-  if (address.startsWith(TLS_PREFIX)) dial = tlsDial(await readTlsFiles(globals));
+  if (socketAddress(address).transport === "tls") dial = tlsDial(await readTlsFiles(globals));
   try {
     // Pings every 0.5 s, as the reference CLI: a broker drops clients silent
     // for 1.25 × its own timeout, which may be much shorter than ours.
     return await connect(address, { name, timeout: globals.timeout, dial, pingInterval: PING_INTERVAL });
   } catch (err) {
     throw new CliError(connectFailure(err, address, name, globals.timeout), 1, { cause: err });
+  }
+}
+
+function socketAddress(address: string): BusAddress {
+  try {
+    return parseAddress(address);
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    throw new UsageError(`Invalid value "${address}" for --socket: ${err.reason}`);
   }
 }
 

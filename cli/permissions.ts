@@ -17,7 +17,7 @@
  * @module
  */
 import type { BrokerConfig } from "../broker/config_file.ts";
-import { parseAddress } from "../protocol/names.ts";
+import { formatHostPort, parseAddress } from "../transport/address.ts";
 
 /** What a broker process is about to do, as far as permissions go. */
 export interface ServePlan {
@@ -121,8 +121,7 @@ function needsOf(plan: ServePlan): Need[] {
 function netHost(bind: string): string {
   const addr = parseAddress(bind);
   if (addr.transport !== "tcp") throw new TypeError(`Invalid TCP bind "${bind}": expected host:port`);
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return `${host}:${addr.port}`;
+  return formatHostPort(addr.hostname, addr.port);
 }
 
 /**
@@ -252,9 +251,11 @@ export interface ServePlanOptions {
 }
 
 /**
- * Builds a plan from `serve` binds: unix paths (start with `/` or end with
- * `.sock`, `.socket`, `.ipc`), `host:port`, `tls://host:port` and
- * `fifo:<path>`. Other schemes are ignored here.
+ * Builds a plan from `serve` binds, parsed by the one address grammar
+ * (`parseAddress` of `transport/address.ts`): unix paths (start with `/` or
+ * end with `.sock`, `.socket`, `.ipc`), `host:port`, `tls://host:port` and
+ * `fifo:<path>`. `ws://` and `wss://` binds are not served yet and are
+ * ignored here.
  *
  * @example
  * ```ts
@@ -262,17 +263,23 @@ export interface ServePlanOptions {
  * const plan = servePlanFromBinds(["/tmp/busrt.sock", "tls://0.0.0.0:7777"], { pidFile: "/tmp/busrt.pid" });
  * console.assert(plan.tcpBinds?.[0] === "0.0.0.0:7777");
  * ```
+ *
+ * @param binds the binds, as given to `serve -B`
+ * @param options files and the socket mode
+ * @returns what the binds and files need
+ * @throws {TypeError} (an `AddressError`) for a malformed bind or an unknown scheme
  */
 export function servePlanFromBinds(binds: readonly string[], options: ServePlanOptions = {}): ServePlan {
   const unixSockets: string[] = [];
   const tcpBinds: string[] = [];
   const fifos: string[] = [];
   for (const bind of binds) {
-    if (bind.startsWith("tls://")) tcpBinds.push(bind.slice("tls://".length));
-    else if (bind.startsWith("fifo:")) fifos.push(bind.slice("fifo:".length));
-    else if (/^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(bind)) continue;
-    else if (parseAddress(bind).transport === "unix") unixSockets.push(bind);
-    else tcpBinds.push(bind);
+    const addr = parseAddress(bind);
+    if (addr.transport === "unix") unixSockets.push(addr.path);
+    else if (addr.transport === "fifo") fifos.push(addr.path);
+    else if (addr.transport === "tcp" || addr.transport === "tls") {
+      tcpBinds.push(formatHostPort(addr.hostname, addr.port));
+    }
   }
   const readFiles = [...(options.readFiles ?? [])];
   if (options.configFile !== undefined) readFiles.unshift(options.configFile);
@@ -301,7 +308,7 @@ export function servePlanFromConfig(config: BrokerConfig, options: ServePlanOpti
   let socketMode = options.socketMode ?? false;
   const binds: string[] = [];
   for (const l of config.listeners) {
-    binds.push(l.transport === "tls" ? `tls://${l.address}` : l.address);
+    binds.push(l.bind);
     if (l.server.socketMode !== undefined) socketMode = true;
     if (l.tls !== null) readFiles.push(l.tls.cert, l.tls.key, ...(l.tls.ca ?? []));
   }

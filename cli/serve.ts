@@ -6,11 +6,11 @@
 import { Broker } from "../broker/broker.ts";
 import { applyBrokerConfig, type BrokerConfig, loadBrokerConfig } from "../broker/config_file.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
-import type { BrokerListener } from "../broker/listener.ts";
+import { type BrokerListener, parseBind, type ServableAddress } from "../broker/listener.ts";
 import type { ListenerOptions } from "../broker/listener_options.ts";
-import { serveTls, TLS_SCHEME } from "../broker/tls_listener.ts";
+import type { TlsOptions } from "../broker/tls_listener.ts";
 import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
-import { parseAddress } from "../protocol/names.ts";
+import { AddressError } from "../transport/address.ts";
 import { parseCommand, parseNumber } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { onStopSignal, printErrorLine, printLine } from "./output.ts";
@@ -116,7 +116,7 @@ function number(values: ServeValues, key: keyof typeof OPTIONS, rule: Parameters
 /** Validates the options of `serve` (without touching the network). */
 export async function planServe(values: ServeValues): Promise<ServeSettings> {
   const binds = values.bind ?? [];
-  for (const bind of binds) checkBind(bind);
+  const parsed = binds.map(checkBind);
   const config = values.config === undefined ? null : await loadConfig(values.config);
   const timeout = number(values, "timeout", { min: 0, minInclusive: false }) ?? SERVE_DEFAULTS.timeout;
   const bufSize = number(values, "buf-size", { integer: true, min: 1 }) ?? SERVE_DEFAULTS.bufSize;
@@ -142,7 +142,7 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     logLevel = values["log-level"] as LogLevel;
   }
   if (values.verbose === true) logLevel = "debug";
-  const tlsBinds = binds.filter((b) => b.startsWith(TLS_SCHEME));
+  const tlsBinds = binds.filter((_, i) => parsed[i].transport === "tls");
   let tls: ServeSettings["tls"] = null;
   const cert = values["tls-cert"];
   const key = values["tls-key"];
@@ -169,33 +169,16 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
   };
 }
 
-function checkBind(bind: string): void {
-  if (bind.startsWith(TLS_SCHEME)) {
-    const rest = bind.slice(TLS_SCHEME.length);
-    if (!isHostPort(rest)) throw new UsageError(`Invalid bind "${bind}": expected tls://host:port`, "serve");
-    return;
-  }
-  if (bind.startsWith("fifo:") || /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(bind)) {
+/** Parses a `-B` bind; a bad one is a usage error. */
+function checkBind(bind: string): ServableAddress {
+  try {
+    return parseBind(bind);
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
     throw new UsageError(
-      `Unsupported bind "${bind}": expected a unix socket path, host:port or tls://host:port`,
+      `${err.unsupported ? "Unsupported" : "Invalid"} bind "${bind}": ${err.reason}`,
       "serve",
     );
-  }
-  try {
-    parseAddress(bind);
-  } catch {
-    throw new UsageError(
-      `Invalid bind "${bind}": expected a unix socket path (starting with / or ending .sock), host:port or tls://host:port`,
-      "serve",
-    );
-  }
-}
-
-function isHostPort(text: string): boolean {
-  try {
-    return parseAddress(text).transport === "tcp";
-  } catch {
-    return false;
   }
 }
 
@@ -220,24 +203,27 @@ async function loadConfig(path: string): Promise<BrokerConfig> {
 
 async function startBind(broker: Broker, bind: string, plan: ServeSettings): Promise<BrokerListener> {
   try {
-    if (!bind.startsWith(TLS_SCHEME)) return await broker.serve(bind, plan.server);
-    const tls = plan.tls!;
-    const read = (file: string, option: string) =>
-      Deno.readTextFile(file).catch((err) => {
-        throw new CliError(`Cannot read ${option} "${file}": ${err instanceof Error ? err.message : err}`);
-      });
-    return await serveTls(broker, bind, {
-      ...plan.server,
-      cert: await read(tls.cert, "--tls-cert"),
-      key: await read(tls.key, "--tls-key"),
-      ca: tls.ca === undefined ? undefined : await read(tls.ca, "--tls-ca"),
-      requireClientCert: tls.requireClientCert,
-    });
+    const tls = parseBind(bind).transport === "tls" ? await readTls(plan.tls!) : {};
+    return await broker.serve(bind, { ...plan.server, ...tls });
   } catch (err) {
     if (err instanceof CliError) throw err;
     const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
     throw new CliError(`Cannot listen on "${bind}": ${reason}`, 1, { cause: err });
   }
+}
+
+/** Reads the PEM files of `--tls-cert`, `--tls-key` and `--tls-ca`. */
+async function readTls(tls: NonNullable<ServeSettings["tls"]>): Promise<TlsOptions> {
+  const read = (file: string, option: string) =>
+    Deno.readTextFile(file).catch((err) => {
+      throw new CliError(`Cannot read ${option} "${file}": ${err instanceof Error ? err.message : err}`);
+    });
+  return {
+    cert: await read(tls.cert, "--tls-cert"),
+    key: await read(tls.key, "--tls-key"),
+    ca: tls.ca === undefined ? undefined : await read(tls.ca, "--tls-ca"),
+    requireClientCert: tls.requireClientCert,
+  };
 }
 
 async function writePidFile(path: string): Promise<void> {

@@ -23,7 +23,8 @@ import { Frame } from "../protocol/frame.ts";
 import { encodeRegistration, GREETING_SIZE, isSupportedGreeting } from "../protocol/handshake.ts";
 import { closeQuietly, type Link, readExact, writeAll } from "../transport/link.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
-import { isSecondaryName, parseAddress } from "../protocol/names.ts";
+import { isSecondaryName } from "../protocol/names.ts";
+import { AddressError, parseAddress, TLS_SCHEME } from "../transport/address.ts";
 import { bytesEqual, decodeUtf8, encodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 import type { BusClient, OpResult } from "./bus_client.ts";
@@ -80,6 +81,8 @@ interface AckWaiter {
  * ```
  *
  * @throws {BusError} with the broker's code when the registration is refused
+ * @throws {AddressError} (a `TypeError`) for an address that is not a unix socket path,
+ *   `host:port` or `tls://host:port` (without a `dial` option)
  */
 export async function connect(address: string, options: ConnectOptions): Promise<IpcClient> {
   const timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT) * 1000;
@@ -87,6 +90,7 @@ export async function connect(address: string, options: ConnectOptions): Promise
   if (nameBytes.length === 0 || nameBytes.length > 0xffff) {
     throw new RangeError(`Invalid client name "${options.name}": must be 1 to 65535 bytes`);
   }
+  const dial = options.dial ?? chooseDial(address, options.tls);
   let link: Link | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<never>((_, reject) => {
@@ -98,8 +102,6 @@ export async function connect(address: string, options: ConnectOptions): Promise
   try {
     return await Promise.race([
       (async () => {
-        const dial = options.dial ??
-          (options.tls !== undefined || address.startsWith("tls://") ? tlsDial(options.tls) : dialPlain);
         link = await dial(address);
         await handshake(link, nameBytes);
         return new IpcClient(address, link, options);
@@ -121,14 +123,38 @@ export async function connect(address: string, options: ConnectOptions): Promise
   }
 }
 
-async function dialPlain(address: string): Promise<Link> {
-  if (address.includes("://")) {
-    throw new TypeError(
-      `Cannot connect to "${address}": unsupported scheme (use a path, host:port or tls://)`,
-    );
+/**
+ * The dialer of an address without a `dial` option: unix and TCP directly,
+ * TLS for `tls://` (or `host:port` with `tls` options).
+ *
+ * @throws {AddressError} for a malformed address, or one this client cannot dial by itself
+ */
+function chooseDial(address: string, tls: TlsDialOptions | undefined): (address: string) => Promise<Link> {
+  const addr = parseAddress(address);
+  switch (addr.transport) {
+    case "tls":
+      return tlsDial(tls);
+    case "tcp":
+      return tls === undefined ? dialPlain : tlsDial(tls);
+    case "unix":
+      if (tls !== undefined) {
+        throw new AddressError(address, `TLS options need ${TLS_SCHEME}host:port, not a unix socket path`);
+      }
+      return dialPlain;
+    default:
+      throw new AddressError(
+        address,
+        `the client does not dial ${addr.transport === "fifo" ? "fifo:" : `${addr.transport}://`} ` +
+          "addresses (pass a dial function, or use a unix socket path, host:port or tls://host:port)",
+        { unsupported: true },
+      );
   }
+}
+
+async function dialPlain(address: string): Promise<Link> {
   const addr = parseAddress(address);
   if (addr.transport === "unix") return await Deno.connect({ transport: "unix", path: addr.path });
+  if (addr.transport !== "tcp") throw new AddressError(address, "not a unix socket path or host:port");
   const conn = await Deno.connect({ hostname: addr.hostname, port: addr.port, transport: "tcp" });
   conn.setNoDelay(true);
   return conn;

@@ -8,13 +8,13 @@
  *
  *   deno run --allow-net=127.0.0.1:7778 --allow-read=./pki examples/aaa_mtls.ts ./pki
  */
-import { AaaMap, Broker, ClientAaa, connect, QoS, serveTls, tlsDial } from "../mod.ts";
+import { AaaMap, Broker, ClientAaa, connect, QoS } from "../mod.ts";
 
 const dir = Deno.args[0] ?? "./pki";
 const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
 
 const broker = new Broker();
-const listener = await serveTls(broker, "tls://127.0.0.1:7778", {
+const listener = await broker.serve("tls://127.0.0.1:7778", {
   cert: await read("server.crt"),
   key: await read("server.key"),
   ca: await read("ca.crt"),
@@ -25,7 +25,7 @@ const listener = await serveTls(broker, "tls://127.0.0.1:7778", {
 
 const client = await connect(`tls://${listener.bind}`, {
   name: "app", // must match the certificate's CN
-  dial: tlsDial({ caCerts: [await read("ca.crt")], cert: await read("app.crt"), key: await read("app.key") }),
+  tls: { caCerts: [await read("ca.crt")], cert: await read("app.crt"), key: await read("app.key") },
 });
 await client.publish("app/status", "up", QoS.Processed);
 try {

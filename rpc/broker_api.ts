@@ -22,9 +22,21 @@ export interface BrokerInfo {
 /**
  * Calls `.broker` `test`; resolves with the `ok` field of the reply.
  *
- * @example
- * ```ts ignore
- * console.assert(await brokerTest(rpc));
+ * @param rpc the RPC client making the call
+ * @param options call options (timeout, QoS)
+ * @returns whether the broker replied `{ok: true}`
+ *
+ * @example Test the broker
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { brokerTest, enableCoreRpc, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * assert.equal(await brokerTest(rpc), true);
+ * await rpc.close();
+ * await broker.close();
  * ```
  */
 export async function brokerTest(rpc: RpcClient, options?: CallOptions): Promise<boolean> {
@@ -35,9 +47,23 @@ export async function brokerTest(rpc: RpcClient, options?: CallOptions): Promise
 /**
  * Calls `.broker` `info`.
  *
- * @example
- * ```ts ignore
+ * @param rpc the RPC client making the call
+ * @param options call options (timeout, QoS)
+ * @returns the broker's author and version
+ *
+ * @example Read the broker version
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { VERSION } from "../protocol/mod.ts";
+ * import { brokerInfo, enableCoreRpc, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const rpc = new RpcClient(broker.registerClient("app"));
  * const { version } = await brokerInfo(rpc);
+ * assert.equal(version, VERSION);
+ * await rpc.close();
+ * await broker.close();
  * ```
  */
 export async function brokerInfo(rpc: RpcClient, options?: CallOptions): Promise<BrokerInfo> {
@@ -47,9 +73,22 @@ export async function brokerInfo(rpc: RpcClient, options?: CallOptions): Promise
 /**
  * Calls `.broker` `stats`: uptime and broker-wide frame/byte counters.
  *
- * @example
- * ```ts ignore
+ * @param rpc the RPC client making the call
+ * @param options call options (timeout, QoS)
+ * @returns the broker's uptime and traffic counters
+ *
+ * @example Read the broker counters
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { brokerStats, enableCoreRpc, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const rpc = new RpcClient(broker.registerClient("app"));
  * const { uptime, r_frames } = await brokerStats(rpc);
+ * assert.ok(uptime >= 0 && r_frames >= 0);
+ * await rpc.close();
+ * await broker.close();
  * ```
  */
 export async function brokerStats(rpc: RpcClient, options?: CallOptions): Promise<BrokerStats> {
@@ -60,9 +99,25 @@ export async function brokerStats(rpc: RpcClient, options?: CallOptions): Promis
  * Calls `.broker` `client.list`: primary clients sorted by name, optionally
  * filtered by a regular expression (unanchored search on the name).
  *
- * @example
- * ```ts ignore
- * for (const c of await listClients(rpc, "^app")) console.log(c.name, c.kind, c.instances);
+ * @param rpc the RPC client making the call
+ * @param filter a regular expression the client names must match
+ * @param options call options (timeout, QoS)
+ * @returns the matching clients
+ *
+ * @example List the clients whose name starts with "app"
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { enableCoreRpc, listClients, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * const other = broker.registerClient("other");
+ * const clients = await listClients(rpc, "^app");
+ * assert.deepEqual(clients.map((c) => [c.name, c.kind, c.instances]), [["app", "internal", 1]]);
+ * await other.close();
+ * await rpc.close();
+ * await broker.close();
  * ```
  */
 export async function listClients(
@@ -85,9 +140,23 @@ export async function listClients(
  * Calls `.broker` `benchmark.test`, which echoes the params; resolves with
  * the echoed bytes.
  *
- * @example
- * ```ts ignore
- * const echo = await benchmarkTest(rpc, new Uint8Array(100));
+ * @param rpc the RPC client making the call
+ * @param payload the bytes to send as params
+ * @param options call options (timeout, QoS)
+ * @returns the bytes echoed by the broker
+ *
+ * @example Echo 100 bytes
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { benchmarkTest, enableCoreRpc, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * const payload = new Uint8Array(100).fill(7);
+ * assert.deepEqual(await benchmarkTest(rpc, payload), payload);
+ * await rpc.close();
+ * await broker.close();
  * ```
  */
 export async function benchmarkTest(

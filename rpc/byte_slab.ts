@@ -17,13 +17,18 @@ let used = 0;
 /**
  * A zero-filled byte array of length `n`, usually a view into a shared slab.
  *
- * @example
+ * @param n the length in bytes
+ * @returns a zero-filled array of `n` bytes, not shared with any other caller
+ *
+ * @example Two allocations do not overlap
  * ```ts
+ * import assert from "node:assert/strict";
  * import { allocateBytes } from "./byte_slab.ts";
  * const a = allocateBytes(10);
  * const b = allocateBytes(10);
  * a[0] = 1;
- * console.assert(a.length === 10 && b[0] === 0);
+ * assert.equal(a.length, 10);
+ * assert.equal(b[0], 0);
  * ```
  */
 export function allocateBytes(n: number): Uint8Array {

@@ -98,7 +98,12 @@ export class CoreRpc {
   readonly rpc: RpcClient;
   readonly #methods = new Map<string, CoreMethod>();
 
-  /** @internal Use {@linkcode enableCoreRpc}. */
+  /**
+   * @internal Use {@linkcode enableCoreRpc}.
+   *
+   * @param broker the broker to serve
+   * @param options methods and handler options
+   */
   constructor(broker: Broker, options: CoreRpcOptions) {
     this.broker = broker;
     if (options.builtins ?? true) {
@@ -121,16 +126,33 @@ export class CoreRpc {
   /**
    * Adds (or replaces) a method.
    *
-   * @example
-   * ```ts ignore
+   * @param name the method name
+   * @param method the function serving it
+   *
+   * @example Add a method to a running core RPC
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "../broker/mod.ts";
+   * import { enableCoreRpc, RpcClient } from "./mod.ts";
+   * const broker = new Broker();
+   * const core = enableCoreRpc(broker);
    * core.addMethod("hello", (call) => ({ hello: call.sender }));
+   * const rpc = new RpcClient(broker.registerClient("app"));
+   * assert.deepEqual((await rpc.call(".broker", "hello")).unpack(), { hello: "app" });
+   * await rpc.close();
+   * await broker.close();
    * ```
    */
   addMethod(name: string, method: CoreMethod): void {
     this.#methods.set(name, method);
   }
 
-  /** Removes a method (built-in or added); returns whether it existed. */
+  /**
+   * Removes a method (built-in or added).
+   *
+   * @param name the method name
+   * @returns whether it existed
+   */
   removeMethod(name: string): boolean {
     return this.#methods.delete(name);
   }
@@ -165,16 +187,21 @@ const active = new WeakMap<Broker, CoreRpc>();
  * it again for the same broker returns the running instance, with the new
  * options' `methods` added.
  *
+ * @param broker the broker to serve
+ * @param options extra methods and handler options
+ * @returns the core RPC of `broker`
+ *
  * @example Core RPC with a custom method
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Broker } from "../broker/mod.ts";
  * import { enableCoreRpc } from "./core_rpc.ts";
  * import { RpcClient } from "./mod.ts";
  * const broker = new Broker();
  * enableCoreRpc(broker, { methods: { "hello": (call) => `hello, ${call.sender}` } });
  * const rpc = new RpcClient(broker.registerClient("app"));
- * console.assert((await rpc.call(".broker", "hello")).unpack() === "hello, app");
- * console.assert((await rpc.call(".broker", "test")).unpack<{ ok: boolean }>().ok);
+ * assert.equal((await rpc.call(".broker", "hello")).unpack(), "hello, app");
+ * assert.equal((await rpc.call(".broker", "test")).unpack<{ ok: boolean }>().ok, true);
  * await rpc.close();
  * await broker.close();
  * ```
@@ -198,6 +225,8 @@ function requireNoParams(call: RpcCall): void {
  * Parses `client.list` params: empty, or a map whose `filter` is a string
  * or nil. Returns the compiled filter.
  *
+ * @param params the MessagePack params of the call
+ * @returns the filter, or undefined when there is none
  * @throws {RpcError} -32700 for undecodable params or an invalid regex
  */
 export function parseClientListFilter(params: Uint8Array): RegExp | undefined {

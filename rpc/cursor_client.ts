@@ -25,10 +25,41 @@ export interface OpenCursorOptions extends CallOptions {
  * A cursor open on a remote service. Iterate it with `for await`; records
  * are decoded from MessagePack.
  *
- * @example
- * ```ts ignore
+ * @example Iterate the customers of a city
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { CursorServer, openCursor, RpcClient } from "./mod.ts";
+ * interface Customer {
+ *   name: string;
+ *   city: string;
+ * }
+ * const customers: Customer[] = [{ name: "Ann", city: "Prague" }, { name: "Bob", city: "Brno" }];
+ * const broker = new Broker();
+ * const cursors = new CursorServer();
+ * const db = new RpcClient(broker.registerClient("db"), {
+ *   handlers: {
+ *     onCall(call) {
+ *       switch (call.method) {
+ *         case "Ccustomers": {
+ *           const { city } = call.unpack<{ city: string }>();
+ *           return cursors.open(customers.filter((c) => c.city === city));
+ *         }
+ *         case "NB":
+ *           return cursors.nextBulk(call);
+ *       }
+ *     },
+ *   },
+ * });
+ * const rpc = new RpcClient(broker.registerClient("app"));
  * const cursor = await openCursor<Customer>(rpc, "db", "Ccustomers", { city: "Prague" }, { bulk: 100 });
- * for await (const customer of cursor) console.log(customer.name);
+ * const names: string[] = [];
+ * for await (const customer of cursor) names.push(customer.name);
+ * assert.deepEqual(names, ["Ann"]);
+ * await rpc.close();
+ * await db.close();
+ * await cursors.close();
+ * await broker.close();
  * ```
  */
 export class RemoteCursor<T = unknown> implements AsyncIterable<T> {
@@ -43,7 +74,15 @@ export class RemoteCursor<T = unknown> implements AsyncIterable<T> {
   readonly #options: OpenCursorOptions;
   readonly #handle: Uint8Array;
 
-  /** Wraps an open cursor id (see {@linkcode openCursor}). */
+  /**
+   * Wraps an open cursor id (see {@linkcode openCursor}).
+   *
+   * @param rpc the RPC client used for the calls
+   * @param target the service holding the cursor
+   * @param id the cursor id (16 bytes)
+   * @param options bulk size, method names and call options
+   * @throws {RangeError} when `options.bulk` is not an integer ≥ 0
+   */
   constructor(rpc: RpcClient, target: string, id: Uint8Array, options: OpenCursorOptions = {}) {
     const bulk = options.bulk ?? 0;
     if (!Number.isSafeInteger(bulk) || bulk < 0) {
@@ -76,6 +115,8 @@ export class RemoteCursor<T = unknown> implements AsyncIterable<T> {
   /**
    * Fetches up to `n` records; fewer than `n` means the cursor is exhausted.
    *
+   * @param n the maximum number of records
+   * @returns the records fetched
    * @throws {RpcError} -32001 when the cursor is unknown or expired, -32700
    * when the reply is not an array
    */
@@ -111,11 +152,38 @@ export class RemoteCursor<T = unknown> implements AsyncIterable<T> {
  * Opens a remote cursor: calls `method` on `target` with `params` and wraps
  * the returned handle.
  *
+ * @param rpc the RPC client making the calls
+ * @param target the service holding the cursor
+ * @param method the method opening the cursor
+ * @param params the params of that call
+ * @param options bulk size, method names and call options
+ * @returns the open cursor
+ *
  * @example Read a cursor in bulks of 100
- * ```ts ignore
- * for await (const row of await openCursor(rpc, "db", "Ccustomers", undefined, { bulk: 100 })) {
- *   console.log(row);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { CursorServer, openCursor, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * const cursors = new CursorServer();
+ * const db = new RpcClient(broker.registerClient("db"), {
+ *   handlers: {
+ *     onCall(call) {
+ *       if (call.method === "Ccustomers") return cursors.open(Array.from({ length: 250 }, (_, id) => ({ id })));
+ *       if (call.method === "NB") return cursors.nextBulk(call);
+ *     },
+ *   },
+ * });
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * let rows = 0;
+ * for await (const row of await openCursor<{ id: number }>(rpc, "db", "Ccustomers", undefined, { bulk: 100 })) {
+ *   assert.equal(row.id, rows++);
  * }
+ * assert.equal(rows, 250);
+ * await rpc.close();
+ * await db.close();
+ * await cursors.close();
+ * await broker.close();
  * ```
  *
  * @throws {RpcError} (as a rejection) when the call fails or the reply is not a cursor handle

@@ -18,12 +18,19 @@ export interface CursorHandle {
 /**
  * Encodes a cursor handle: `{"u": bin16}` or `{"u": bin16, "n": uint}`.
  *
+ * @param id the cursor id (16 bytes)
+ * @param n the bulk size, when set
+ * @returns the handle as MessagePack
+ *
  * @example Handle of §23.9
  * ```ts
+ * import assert from "node:assert/strict";
  * import { packCursorHandle } from "./cursor_handle.ts";
  * const id = Uint8Array.from({ length: 16 }, (_, i) => 0x10 + i);
  * const bytes = packCursorHandle(id, 100);
- * console.assert(bytes[0] === 0x82 && bytes.at(-1) === 0x64);
+ * assert.equal(bytes[0], 0x82);
+ * assert.equal(bytes.at(-1), 0x64);
+ * assert.throws(() => packCursorHandle(new Uint8Array(15)), RangeError);
  * ```
  *
  * @throws {RangeError} when `id` is not 16 bytes or `n` not an integer ≥ 0
@@ -43,11 +50,15 @@ const UUID_TEXT = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]
  * Decodes a cursor handle. `u` must be 16 bytes of binary; a UUID string is
  * accepted too. Unknown keys are ignored.
  *
- * @example
+ * @param bytes the MessagePack handle
+ * @returns the cursor id and bulk size
+ *
+ * @example Round trip a handle with a bulk size
  * ```ts
+ * import assert from "node:assert/strict";
  * import { packCursorHandle, parseCursorHandle } from "./cursor_handle.ts";
  * const id = new Uint8Array(16).fill(7);
- * console.assert(parseCursorHandle(packCursorHandle(id, 5)).n === 5);
+ * assert.deepEqual(parseCursorHandle(packCursorHandle(id, 5)), { id, n: 5 });
  * ```
  *
  * @throws {RpcError} -32700 (parse) with a message for anything else

@@ -41,6 +41,7 @@ const EMPTY_ARRAY = new Uint8Array([0x90]);
  *
  * @example Serve `Ccustomers`, `N` and `NB`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Broker } from "../broker/mod.ts";
  * import { CursorServer, openCursor, RpcClient } from "./mod.ts";
  * const broker = new Broker();
@@ -61,7 +62,7 @@ const EMPTY_ARRAY = new Uint8Array([0x90]);
  * for await (const c of await openCursor<{ id: number }>(client, "db", "Ccustomers", undefined, { bulk: 2 })) {
  *   ids.push(c.id);
  * }
- * console.assert(ids.join() === "1,2,3");
+ * assert.deepEqual(ids, [1, 2, 3]);
  * await client.close();
  * await server.close();
  * await cursors.close();
@@ -76,7 +77,11 @@ export class CursorServer {
   #cleaner: ReturnType<typeof setInterval> | undefined = undefined;
   #closed = false;
 
-  /** Creates an empty cursor table. */
+  /**
+   * Creates an empty cursor table.
+   *
+   * @param options idle time-to-live, sweep interval and clock
+   */
   constructor(options: CursorServerOptions = {}) {
     this.#ttlMs = seconds(options.ttl ?? 30, "ttl") * 1000;
     this.#intervalMs = seconds(options.cleanInterval ?? 30, "cleanInterval") * 1000;
@@ -92,6 +97,8 @@ export class CursorServer {
    * Registers a cursor over `source` and returns its handle `{u: bin16}`
    * (MessagePack), ready to be returned from a call handler.
    *
+   * @param source the records, an iterable or async iterable
+   * @returns the cursor handle as MessagePack
    * @throws {RpcError} -32255 once the server is closed
    */
   open(source: CursorSource): Uint8Array {
@@ -116,6 +123,8 @@ export class CursorServer {
    * Method `N`: the next record as MessagePack, or an empty payload when the
    * cursor is exhausted. `params` is the cursor handle (or the call carrying it).
    *
+   * @param params the cursor handle, or the call carrying it
+   * @returns the next record as MessagePack, empty when exhausted
    * @throws {RpcError} -32700 for bad params, -32001 for an unknown or expired cursor
    */
   next(params: Uint8Array | RpcCall): Promise<Uint8Array> {
@@ -138,6 +147,8 @@ export class CursorServer {
    * Method `NB`: a MessagePack array of up to `n` records (`n` from the
    * handle, default 1); a shorter array means the cursor is exhausted.
    *
+   * @param params the cursor handle, or the call carrying it
+   * @returns a MessagePack array of up to `n` records
    * @throws {RpcError} -32700 for bad params, -32001 for an unknown or expired cursor
    */
   nextBulk(params: Uint8Array | RpcCall): Promise<Uint8Array> {

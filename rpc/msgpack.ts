@@ -54,11 +54,12 @@ const I64_MIN = -(1n << 63n);
  *
  * @example Round trip with a 64-bit integer
  * ```ts
+ * import assert from "node:assert/strict";
  * import { MsgpackCodec } from "./msgpack.ts";
  * const codec = new MsgpackCodec();
  * const bytes = codec.encode({ t: 1700000000123456789n });
- * console.assert(bytes[3] === 0xcf);
- * console.assert((codec.decode(bytes) as { t: bigint }).t === 1700000000123456789n);
+ * assert.equal(bytes[3], 0xcf);
+ * assert.equal(codec.decode<{ t: bigint }>(bytes).t, 1700000000123456789n);
  * ```
  */
 export class MsgpackCodec {
@@ -67,7 +68,11 @@ export class MsgpackCodec {
   readonly #maxDepth: number;
   readonly #autoInt64: boolean;
 
-  /** Creates a codec with the given decoding limits. */
+  /**
+   * Creates a codec with the given decoding limits.
+   *
+   * @param options nesting, length and 64-bit integer options
+   */
   constructor(options: MsgpackOptions = {}) {
     this.#maxDepth = options.maxDepth ?? 100;
     this.#autoInt64 = (options.int64 ?? "auto") === "auto";
@@ -85,6 +90,8 @@ export class MsgpackCodec {
   /**
    * Encodes a value (see the module docs for the conversions made).
    *
+   * @param value the value to encode
+   * @returns the MessagePack bytes
    * @throws {TypeError} for values MessagePack cannot carry without extensions
    * @throws {RangeError} for integers beyond 64 bits or nesting beyond `maxDepth`
    */
@@ -95,6 +102,8 @@ export class MsgpackCodec {
   /**
    * Decodes one MessagePack value that must span all of `bytes`.
    *
+   * @param bytes one MessagePack value
+   * @returns the decoded value
    * @throws {RpcError} with code -32700 (parse) and the decoder's message
    */
   decode<T = unknown>(bytes: Uint8Array): T {
@@ -206,10 +215,14 @@ const EMPTY = new Uint8Array(0);
 /**
  * Encodes a value as MessagePack (a `Uint8Array` becomes a MessagePack bin).
  *
- * @example
+ * @param value the value to encode
+ * @returns the MessagePack bytes
+ *
+ * @example Encode a map
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pack } from "./msgpack.ts";
- * console.assert(pack({ ok: true }).join() === [0x81, 0xa2, 0x6f, 0x6b, 0xc3].join());
+ * assert.deepEqual(pack({ ok: true }), new Uint8Array([0x81, 0xa2, 0x6f, 0x6b, 0xc3]));
  * ```
  */
 export function pack(value: unknown): Uint8Array {
@@ -219,10 +232,15 @@ export function pack(value: unknown): Uint8Array {
 /**
  * Decodes a MessagePack value; an empty payload gives `undefined`.
  *
- * @example
+ * @param bytes one MessagePack value, or nothing
+ * @returns the decoded value, or `undefined` for an empty payload
+ *
+ * @example Round trip a map
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pack, unpack } from "./msgpack.ts";
- * console.assert(unpack<{ n: number }>(pack({ n: 5 })).n === 5);
+ * assert.equal(unpack<{ n: number }>(pack({ n: 5 })).n, 5);
+ * assert.equal(unpack(new Uint8Array(0)), undefined);
  * ```
  *
  * @throws {RpcError} with code -32700 when the bytes are not one MessagePack value
@@ -236,13 +254,17 @@ export function unpack<T = unknown>(bytes: Uint8Array): T {
  * Turns RPC params (or a handler result) into bytes: a `Uint8Array` is sent
  * as it is, `undefined` as an empty payload, anything else as MessagePack.
  *
- * @example
+ * @param params raw bytes, `undefined` or a value to encode
+ * @returns the payload bytes
+ *
+ * @example Raw, empty and MessagePack params
  * ```ts
+ * import assert from "node:assert/strict";
  * import { packParams } from "./msgpack.ts";
  * const raw = new Uint8Array([1, 2, 3]);
- * console.assert(packParams(raw) === raw);
- * console.assert(packParams(undefined).length === 0);
- * console.assert(packParams({ filter: "^a" })[0] === 0x81);
+ * assert.equal(packParams(raw), raw);
+ * assert.equal(packParams(undefined).length, 0);
+ * assert.equal(packParams({ filter: "^a" })[0], 0x81);
  * ```
  */
 export function packParams(params: unknown): Uint8Array {

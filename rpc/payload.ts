@@ -37,12 +37,18 @@ export const MAX_CALL_ID = 0xffffffff;
 /**
  * Encodes a request payload. Call id 0 asks for no reply (call0).
  *
+ * @param id the call id (0: no reply wanted)
+ * @param method the method name as UTF-8
+ * @param params the params bytes
+ * @returns the request payload
+ *
  * @example RPC request of §23.7
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeRequest } from "./payload.ts";
  * const method = new TextEncoder().encode("ping");
  * const bytes = encodeRequest(7, method, new Uint8Array(0));
- * console.assert(bytes.length === 10 && bytes[1] === 7 && bytes[9] === 0);
+ * assert.deepEqual(bytes, new Uint8Array([0x01, 7, 0, 0, 0, 0x70, 0x69, 0x6e, 0x67, 0x00]));
  * ```
  */
 export function encodeRequest(id: number, method: Uint8Array, params: Uint8Array): Uint8Array {
@@ -62,10 +68,15 @@ export function encodeRequest(id: number, method: Uint8Array, params: Uint8Array
 /**
  * Encodes a successful reply payload.
  *
- * @example
+ * @param id the call id answered
+ * @param result the result bytes
+ * @returns the reply payload
+ *
+ * @example Empty reply to call 7
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeReply } from "./payload.ts";
- * console.assert(encodeReply(7, new Uint8Array(0)).join() === "17,7,0,0,0");
+ * assert.deepEqual(encodeReply(7, new Uint8Array(0)), new Uint8Array([0x11, 7, 0, 0, 0]));
  * ```
  */
 export function encodeReply(id: number, result: Uint8Array): Uint8Array {
@@ -82,11 +93,18 @@ export function encodeReply(id: number, result: Uint8Array): Uint8Array {
 /**
  * Encodes an error reply payload; `code` is an i16 written little-endian.
  *
- * @example
+ * @param id the call id answered
+ * @param code the error code (i16)
+ * @param data the error data bytes
+ * @returns the error reply payload
+ *
+ * @example "Method not found" reply to call 7
  * ```ts
- * import { encodeErrorReply } from "./payload.ts";
+ * import assert from "node:assert/strict";
+ * import { encodeErrorReply, readErrorCode } from "./payload.ts";
  * const bytes = encodeErrorReply(7, -32601, new Uint8Array(0));
- * console.assert(bytes[5] === 0xa7 && bytes[6] === 0x80);
+ * assert.deepEqual(bytes, new Uint8Array([0x12, 7, 0, 0, 0, 0xa7, 0x80]));
+ * assert.equal(readErrorCode(bytes), -32601);
  * ```
  */
 export function encodeErrorReply(id: number, code: number, data: Uint8Array): Uint8Array {
@@ -105,10 +123,14 @@ export function encodeErrorReply(id: number, code: number, data: Uint8Array): Ui
 /**
  * Encodes a notification payload.
  *
- * @example
+ * @param data the notification data
+ * @returns the notification payload
+ *
+ * @example Notification carrying "h"
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeNotification } from "./payload.ts";
- * console.assert(encodeNotification(new Uint8Array([0x68]))[0] === 0);
+ * assert.deepEqual(encodeNotification(new Uint8Array([0x68])), new Uint8Array([0x00, 0x68]));
  * ```
  */
 export function encodeNotification(data: Uint8Array): Uint8Array {
@@ -117,12 +139,22 @@ export function encodeNotification(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Reads the u32 LE call id at `payload[1..5]`. */
+/**
+ * Reads the u32 LE call id at `payload[1..5]`.
+ *
+ * @param payload a request, reply or error reply payload
+ * @returns the call id
+ */
 export function readCallId(payload: Uint8Array): number {
   return (payload[1] | (payload[2] << 8) | (payload[3] << 16) | (payload[4] << 24)) >>> 0;
 }
 
-/** Reads the i16 LE error code at `payload[5..7]` of an error reply. */
+/**
+ * Reads the i16 LE error code at `payload[5..7]` of an error reply.
+ *
+ * @param payload an error reply payload
+ * @returns the error code
+ */
 export function readErrorCode(payload: Uint8Array): number {
   return ((payload[5] | (payload[6] << 8)) << 16) >> 16;
 }
@@ -130,6 +162,9 @@ export function readErrorCode(payload: Uint8Array): number {
 /**
  * Index of the NUL ending the method name of a request (searched from byte
  * 5), or -1 when the request is malformed (shorter than 6 bytes or no NUL).
+ *
+ * @param payload a request payload
+ * @returns the index of the NUL, or -1
  */
 export function findMethodEnd(payload: Uint8Array): number {
   if (payload.length < 6) return -1;

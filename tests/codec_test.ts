@@ -17,7 +17,8 @@ import {
 } from "../protocol/encode.ts";
 import { BusError } from "../protocol/errors.ts";
 import type { Link } from "../transport/link.ts";
-import { isSecondaryName, parseAddress, primaryName } from "../protocol/names.ts";
+import { isSecondaryName, primaryName } from "../protocol/names.ts";
+import { parseAddress } from "../transport/address.ts";
 import { decodeUtf8, encodeUtf8 } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 import {

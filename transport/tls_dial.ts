@@ -19,7 +19,7 @@
  */
 
 import type { Link } from "./link.ts";
-import { parseAddress } from "../protocol/names.ts";
+import { AddressError, parseAddress, TLS_SCHEME } from "./address.ts";
 import { NodeSocketLink } from "./node_socket_link.ts";
 
 /** Options of {@linkcode tlsDial}. */
@@ -51,6 +51,9 @@ export interface TlsDialOptions {
  * const secondary = await client.registerSecondary(); // dials the same way
  * ```
  *
+ * @param options trusted CAs, the client certificate and the name to verify
+ * @returns the dial function; it rejects with an `AddressError` (a `TypeError`)
+ *   for an address that is not `tls://host:port` or `host:port`
  * @throws {TypeError} when only one of `cert` and `key` is given
  */
 export function tlsDial(options: TlsDialOptions = {}): (address: string) => Promise<Link> {
@@ -59,9 +62,10 @@ export function tlsDial(options: TlsDialOptions = {}): (address: string) => Prom
   }
   const caCerts = options.caCerts === undefined ? undefined : [...options.caCerts];
   return async (address: string): Promise<Link> => {
-    const hostPort = address.startsWith("tls://") ? address.slice("tls://".length) : address;
-    const addr = parseAddress(hostPort);
-    if (addr.transport !== "tcp") throw new TypeError(`Cannot dial TLS to "${address}": not host:port`);
+    const addr = parseAddress(address);
+    if (addr.transport !== "tls" && addr.transport !== "tcp") {
+      throw new AddressError(address, `cannot dial TLS: not ${TLS_SCHEME}host:port or host:port`);
+    }
     const verifyName = options.hostname ?? addr.hostname;
     if (verifyName === addr.hostname) {
       // Deno's native TLS: the fast path

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parseAddress } from "../../protocol/names.ts";
+import { parseAddress } from "../../transport/address.ts";
 
 type Kind = "busrt" | "nats" | "redis" | "mqtt";
 
@@ -101,6 +101,9 @@ async function main(): Promise<void> {
   const [kind, address, countText, prefix] = Deno.args as [Kind, string, string, string];
   const count = Number(countText);
   const addr = parseAddress(address);
+  if (addr.transport !== "unix" && addr.transport !== "tcp") {
+    throw new TypeError(`not unix or tcp: ${address}`);
+  }
   const conns: Deno.Conn[] = [];
   let next = 0;
   const opener = async (): Promise<void> => {
