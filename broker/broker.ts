@@ -12,7 +12,7 @@ import type { ClientKind } from "./registered_client.ts";
 import { Router } from "./router.ts";
 import { InProcessClient } from "./inprocess_client.ts";
 import { type Acceptor, BrokerListener, parseBind } from "./listener.ts";
-import { type ServeOptions, serveTls } from "./tls_listener.ts";
+import { openTlsAcceptor, type ServeOptions, type TlsListenerOptions } from "./tls_listener.ts";
 import type { ListenerOptions } from "./listener_options.ts";
 
 /** Broker-wide options. */
@@ -207,7 +207,7 @@ export class Broker {
   /**
    * Listens on a bind: a unix socket path (starting with `/` or ending
    * `.sock`, `.socket`, `.ipc`), `host:port`, or `tls://host:port` (which
-   * needs `cert` and `key`, see `serveTls`). `ws://`, `wss://` and `fifo:`
+   * needs `cert` and `key`, see {@linkcode Broker.serveTls}). `ws://`, `wss://` and `fifo:`
    * binds are refused as not served yet.
    *
    * @example Serve a TCP and a unix bind
@@ -239,7 +239,27 @@ export class Broker {
     if (cert === undefined || key === undefined) {
       throw new TypeError(`Cannot listen on "${bind}": a tls:// bind needs the cert and key options`);
     }
-    return await serveTls(this, bind, { ...config, cert, key });
+    return await this.serveTls(bind, { ...config, cert, key });
+  }
+
+  /**
+   * Listens for TLS connections on `tls://host:port` (or `host:port`; port 0
+   * picks a free port, see `listener.bind`). Clients are of kind `tcp`.
+   *
+   * With `requireClientCert`, a client without a valid certificate fails the
+   * TLS handshake, and a client whose certificate names do not include its
+   * primary name is refused with ERR_ACCESS (0x79), also when the listener
+   * has no AAA map. Secondaries (`name%%x`) use their primary's certificate.
+   *
+   * @param address `tls://host:port` or `host:port`
+   * @param config listener and TLS settings
+   * @returns the running listener
+   * @throws {TypeError} for a bad address or `requireClientCert` without `ca`
+   */
+  async serveTls(address: string, config: TlsListenerOptions): Promise<BrokerListener> {
+    if (this.#closed) throw new BusError(ErrorCode.Other, "Cannot listen: the broker is closed");
+    const plan = await openTlsAcceptor(address, config, this.#router.queueSize, this.log);
+    return await this.serveAcceptor(plan.acceptor, plan.config);
   }
 
   /**

@@ -58,7 +58,6 @@ export {
   certificateBoundPolicy,
   certificateNames,
   type ServeOptions,
-  serveTls,
   TLS_SCHEME,
   type TlsListenerOptions,
   type TlsOptions,

@@ -24,8 +24,7 @@ import type { Logger } from "../log/logger.ts";
 import { parseAddress, TLS_SCHEME } from "../transport/address.ts";
 import { listenTls, type TlsOptions } from "../transport/tls_acceptor.ts";
 import type { AccessPolicy, ClientAcl, PeerInfo } from "./access_policy.ts";
-import type { Broker } from "./broker.ts";
-import type { BrokerListener } from "./listener.ts";
+import type { Acceptor } from "../transport/acceptor.ts";
 import { type ListenerOptions, resolveListenerOptions } from "./listener_options.ts";
 
 export { TLS_SCHEME };
@@ -41,43 +40,40 @@ export type TlsListenerOptions = ListenerOptions & TlsOptions;
  */
 export type ServeOptions = ListenerOptions & Partial<TlsOptions>;
 
+/** A TLS acceptor ready to be served, and the access policy its listener must use. */
+export interface TlsAcceptorPlan {
+  /** The bound TLS server. */
+  acceptor: Acceptor;
+  /** The listener options, with the policy bound to client certificates when they are required. */
+  config: ListenerOptions;
+}
+
 /**
- * Listens for TLS connections on `tls://host:port` (or `host:port`; port 0
- * picks a free port, see `listener.bind`). Clients are of kind `tcp`.
- * `broker.serve("tls://host:port", options)` does the same.
+ * Binds a TLS server for `tls://host:port` (or `host:port`) and works out
+ * the listener options the broker must serve it with. Used by
+ * `broker.serveTls` and `broker.serve`.
  *
- * With `requireClientCert`, a client without a valid certificate fails the
- * TLS handshake, and a client whose certificate names do not include its
- * primary name is refused with ERR_ACCESS (0x79) — also when the listener
- * has no AAA map. Secondaries (`name%%x`) use their primary's certificate.
- *
- * @example
- * ```ts ignore
- * const listener = await serveTls(broker, "tls://127.0.0.1:0", { cert, key, ca, requireClientCert: true, policy: aaa });
- * console.log(listener.bind);
- * ```
- *
- * @param broker the broker that runs the sessions
  * @param address `tls://host:port` or `host:port`
  * @param config listener and TLS settings
- * @returns the running listener
+ * @param queueSize the broker's default queue size
+ * @param log where TLS handshake failures are logged
+ * @returns the acceptor and the options to serve it with
  * @throws {TypeError} for a bad address or `requireClientCert` without `ca`
  */
-export async function serveTls(
-  broker: Broker,
+export async function openTlsAcceptor(
   address: string,
   config: TlsListenerOptions,
-): Promise<BrokerListener> {
+  queueSize: number,
+  log: Logger,
+): Promise<TlsAcceptorPlan> {
   const addr = parseAddress(address);
   if (addr.transport !== "tls" && addr.transport !== "tcp") {
     throw new TypeError(`Cannot listen on "${address}": not ${TLS_SCHEME}host:port`);
   }
   // checked before binding anything
-  const resolved = resolveListenerOptions(config, broker.queueSize);
+  const resolved = resolveListenerOptions(config, queueSize);
   const requireCert = config.requireClientCert ?? false;
-  const policy = requireCert
-    ? certificateBoundPolicy(config.policy ?? null, broker.log)
-    : config.policy ?? null;
+  const policy = requireCert ? certificateBoundPolicy(config.policy ?? null, log) : config.policy ?? null;
   const acceptor = await listenTls({
     hostname: addr.hostname,
     port: addr.port,
@@ -87,9 +83,9 @@ export async function serveTls(
     requireClientCert: requireCert,
     handshakeTimeout: resolved.timeout,
     highWaterMark: Math.max(resolved.bufSize * 4, 256 * 1024),
-    log: broker.log,
+    log,
   });
-  return await broker.serveAcceptor(acceptor, { ...config, policy });
+  return { acceptor, config: { ...config, policy } };
 }
 
 /**

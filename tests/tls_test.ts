@@ -12,7 +12,6 @@ import type { BrokerListener } from "../broker/listener.ts";
 import {
   certificateBoundPolicy,
   certificateNames,
-  serveTls,
   type TlsListenerOptions,
 } from "../broker/tls_listener.ts";
 import { connect, type IpcClient } from "../client/ipc_client.ts";
@@ -53,7 +52,7 @@ class TlsBus {
   static async start(pki: TestPki, config: Partial<TlsListenerOptions> = {}): Promise<TlsBus> {
     const log = memoryLogger();
     const broker = new Broker({ logger: log });
-    const listener = await serveTls(broker, "tls://127.0.0.1:0", {
+    const listener = await broker.serveTls("tls://127.0.0.1:0", {
       cert: pki.server.cert,
       key: pki.server.key,
       ca: pki.ca.cert,
@@ -293,7 +292,7 @@ Deno.test({
       await t.step("requireClientCert without a CA is refused", async () => {
         const broker = new Broker();
         await assert.rejects(
-          serveTls(broker, "127.0.0.1:0", {
+          broker.serveTls("127.0.0.1:0", {
             cert: pki.server.cert,
             key: pki.server.key,
             requireClientCert: true,

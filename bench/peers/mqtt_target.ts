@@ -4,7 +4,7 @@
  * @module
  */
 import type { Buffer } from "node:buffer";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { type IClientOptions, mqtt, type MqttClient } from "./peer_clients.ts";
 import { BufferView } from "./buffer_view.ts";
 import { emulatedRequestReply } from "./emulated_request_reply.ts";
 import type { BenchConnection, Requester, Target, Transport } from "./target.ts";

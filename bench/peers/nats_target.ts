@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { connect, type NatsConnection } from "nats";
+import { connect, type NatsConnection } from "./peer_clients.ts";
 import type { BenchConnection, Requester, Target } from "./target.ts";
 
 const REQUEST_TIMEOUT_MS = 30_000;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Buffer } from "node:buffer";
-import { Redis, type RedisOptions } from "ioredis";
+import { Redis, type RedisOptions } from "./peer_clients.ts";
 import { BufferView } from "./buffer_view.ts";
 import { emulatedRequestReply } from "./emulated_request_reply.ts";
 import type { BenchConnection, Requester, Target, Transport } from "./target.ts";
