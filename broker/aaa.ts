@@ -5,11 +5,18 @@
  *
  * @example Restrict one client, refuse everyone else
  * ```ts
- * import { AaaMap, Broker, ClientAaa } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { AaaMap, Broker, BusError, ClientAaa, connect, QoS } from "../mod.ts";
  * const aaa = new AaaMap();
  * aaa.set("sensor", new ClientAaa().allowHosts(["127.0.0.1"]).allowPublishTo(["sensors/#"]).denySubscribe());
  * const broker = new Broker();
- * await broker.serveTcp("127.0.0.1:0", { policy: aaa });
+ * const { bind } = await broker.serveTcp("127.0.0.1:0", { policy: aaa });
+ * const sensor = await connect(bind, { name: "sensor" });
+ * await sensor.publish("sensors/t1", "21.5", QoS.Processed);
+ * const denied = (err: BusError) => err.isAccessDenied();
+ * await assert.rejects(sensor.publish("config/t1", "0", QoS.Processed), denied);
+ * await assert.rejects(connect(bind, { name: "intruder" }), denied);
+ * await sensor.close();
  * await broker.close();
  * ```
  *
@@ -122,13 +129,15 @@ const ANY_V4 = IpNetwork.parse("0.0.0.0/0");
  * wildcard (`*` for names, `#` for topics) makes it "any" again;
  * `deny*()` allows nothing.
  *
- * @example
+ * @example Direct messages to one group only, no broadcasts
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ClientAaa } from "./mod.ts";
  * const aaa = new ClientAaa().allowP2pTo(["svc.*"]).denyBroadcast();
- * console.assert(aaa.allowP2p("svc.db"));
- * console.assert(!aaa.allowP2p("svc"));
- * console.assert(!aaa.allowBroadcast("svc.*"));
+ * assert.ok(aaa.allowP2p("svc.db"));
+ * assert.ok(!aaa.allowP2p("svc"));
+ * assert.ok(!aaa.allowBroadcast("svc.*"));
+ * assert.ok(aaa.allowPublish("any/topic"));
  * ```
  */
 export class ClientAaa implements ClientAcl {
@@ -141,6 +150,8 @@ export class ClientAaa implements ClientAcl {
   /**
    * Builds an entry from plain data (see {@linkcode ClientAaaSpec}).
    *
+   * @param spec the hosts and permissions, as in a configuration file
+   * @returns the entry
    * @throws {TypeError} for a malformed network or permission
    */
   static fromSpec(spec: ClientAaaSpec): ClientAaa {
@@ -159,6 +170,8 @@ export class ClientAaa implements ClientAcl {
    * Replaces the networks the client may connect from (CIDR, or a bare
    * address meaning a single host). An empty list allows unix sockets only.
    *
+   * @param networks the networks, as text or parsed
+   * @returns this entry
    * @throws {TypeError} for text that is not a network
    */
   allowHosts(networks: readonly (string | IpNetwork)[]): this {
@@ -166,7 +179,12 @@ export class ClientAaa implements ClientAcl {
     return this;
   }
 
-  /** Allows direct messages to names matching these masks (`group.*`, `group.?.x`). */
+  /**
+   * Allows direct messages to names matching these masks (`group.*`, `group.?.x`).
+   *
+   * @param masks the name masks
+   * @returns this entry
+   */
   allowP2pTo(masks: readonly string[]): this {
     this.#p2p.allow(masks);
     return this;
@@ -178,7 +196,12 @@ export class ClientAaa implements ClientAcl {
     return this;
   }
 
-  /** Allows publishing to topics matching these patterns (`topic/+/#`). */
+  /**
+   * Allows publishing to topics matching these patterns (`topic/+/#`).
+   *
+   * @param patterns the topic patterns
+   * @returns this entry
+   */
   allowPublishTo(patterns: readonly string[]): this {
     this.#publish.allow(patterns);
     return this;
@@ -190,7 +213,12 @@ export class ClientAaa implements ClientAcl {
     return this;
   }
 
-  /** Allows subscribing to topic patterns that these patterns match. */
+  /**
+   * Allows subscribing to topic patterns that these patterns match.
+   *
+   * @param patterns the topic patterns
+   * @returns this entry
+   */
   allowSubscribeTo(patterns: readonly string[]): this {
     this.#subscribe.allow(patterns);
     return this;
@@ -202,7 +230,12 @@ export class ClientAaa implements ClientAcl {
     return this;
   }
 
-  /** Allows broadcasting to masks that these patterns match. */
+  /**
+   * Allows broadcasting to masks that these patterns match.
+   *
+   * @param masks the name masks
+   * @returns this entry
+   */
   allowBroadcastTo(masks: readonly string[]): this {
     this.#broadcast.allow(masks);
     return this;
@@ -216,29 +249,54 @@ export class ClientAaa implements ClientAcl {
 
   // ---------------------------------------------------------------- checks
 
-  /** Whether a peer address may connect; `null` (a unix socket) always may. */
+  /**
+   * Whether a peer address may connect; `null` (a unix socket) always may.
+   *
+   * @param ip the peer IP address, or `null` for a unix socket
+   * @returns true when the address is in one of the hosts
+   */
   allowHost(ip: string | null): boolean {
     if (ip === null) return true;
     for (const n of this.#hosts) if (n.contains(ip)) return true;
     return false;
   }
 
-  /** Whether a direct message to `target` is allowed. */
+  /**
+   * Whether a direct message to `target` is allowed.
+   *
+   * @param target the target name
+   * @returns true when allowed
+   */
   allowP2p(target: string): boolean {
     return this.#p2p.matches(target);
   }
 
-  /** Whether publishing to `topic` is allowed. */
+  /**
+   * Whether publishing to `topic` is allowed.
+   *
+   * @param topic the topic
+   * @returns true when allowed
+   */
   allowPublish(topic: string): boolean {
     return this.#publish.matches(topic);
   }
 
-  /** Whether subscribing to the pattern `topic` is allowed (its wildcards are literal segments here). */
+  /**
+   * Whether subscribing to the pattern `topic` is allowed (its wildcards are literal segments here).
+   *
+   * @param topic the topic pattern
+   * @returns true when allowed
+   */
   allowSubscribe(topic: string): boolean {
     return this.#subscribe.matches(topic);
   }
 
-  /** Whether broadcasting to `mask` is allowed (its wildcards are literal segments here). */
+  /**
+   * Whether broadcasting to `mask` is allowed (its wildcards are literal segments here).
+   *
+   * @param mask the name mask
+   * @returns true when allowed
+   */
   allowBroadcast(mask: string): boolean {
     return this.#broadcast.matches(mask);
   }
@@ -293,20 +351,26 @@ function applyPermission(
  * {@linkcode AaaMap.replace} or {@linkcode AaaMap.revoke} to apply them to a
  * connected client.
  *
- * @example
+ * @example The rules a connecting client gets
  * ```ts
- * import { AaaMap, Broker, ClientAaa } from "./mod.ts";
- * const broker = new Broker();
+ * import assert from "node:assert/strict";
+ * import { AaaMap, ClientAaa } from "./mod.ts";
  * const aaa = new AaaMap({ "app": new ClientAaa(), "viewer": new ClientAaa().denyPublish() });
- * await broker.serveTcp("127.0.0.1:0", { policy: aaa });
- * aaa.replace("viewer", new ClientAaa().denyPublish().denyP2p(), broker);
- * await broker.close();
+ * const viewer = aaa.authorize("viewer", { ip: "127.0.0.1" });
+ * assert.ok(viewer !== null && !viewer.allowPublish("news"));
+ * assert.equal(aaa.authorize("stranger", { ip: "127.0.0.1" }), null);
+ * assert.equal(aaa.authorize("app", { ip: "::1" }), null); // IPv6 is outside the default hosts
+ * assert.ok(aaa.authorize("app", { ip: null }) !== null); // unix sockets skip the host check
  * ```
  */
 export class AaaMap implements AccessPolicy {
   readonly #entries = new Map<string, ClientAaa>();
 
-  /** Creates a map, optionally filled from entries or a plain object. */
+  /**
+   * Creates a map, optionally filled from entries or a plain object.
+   *
+   * @param entries `[name, entry]` pairs or an object of entries by name
+   */
   constructor(entries?: Iterable<readonly [string, ClientAaa]> | Record<string, ClientAaa>) {
     if (entries === undefined) return;
     const list = Symbol.iterator in entries
@@ -318,6 +382,9 @@ export class AaaMap implements AccessPolicy {
   /**
    * Sets the entry of a primary name. Connected clients keep their old copy.
    *
+   * @param name the primary name
+   * @param aaa the entry
+   * @returns this map
    * @throws {TypeError} for an empty name or a secondary name (with `%%`)
    */
   set(name: string, aaa: ClientAaa): this {
@@ -331,17 +398,32 @@ export class AaaMap implements AccessPolicy {
     return this;
   }
 
-  /** The entry of a primary name (the live object, not a copy). */
+  /**
+   * The entry of a primary name (the live object, not a copy).
+   *
+   * @param name the primary name
+   * @returns the entry, or `undefined`
+   */
   get(name: string): ClientAaa | undefined {
     return this.#entries.get(name);
   }
 
-  /** Whether a primary name has an entry. */
+  /**
+   * Whether a primary name has an entry.
+   *
+   * @param name the primary name
+   * @returns true when it has one
+   */
   has(name: string): boolean {
     return this.#entries.has(name);
   }
 
-  /** Removes an entry; connected clients are not affected. */
+  /**
+   * Removes an entry; connected clients are not affected.
+   *
+   * @param name the primary name
+   * @returns true when there was an entry
+   */
   delete(name: string): boolean {
     return this.#entries.delete(name);
   }
@@ -366,10 +448,24 @@ export class AaaMap implements AccessPolicy {
    * and its secondaries) so it reconnects under the new rules. Returns the
    * number of connections closed.
    *
-   * @example
-   * ```ts ignore
-   * aaa.replace("viewer", new ClientAaa().denyPublish(), broker);
+   * @example Apply new rules to a connected client
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { AaaMap, Broker, ClientAaa, connect } from "../mod.ts";
+   * const aaa = new AaaMap({ "viewer": new ClientAaa() });
+   * const broker = new Broker();
+   * const { bind } = await broker.serveTcp("127.0.0.1:0", { policy: aaa });
+   * const viewer = await connect(bind, { name: "viewer" });
+   * assert.equal(aaa.replace("viewer", new ClientAaa().denyPublish(), broker), 1);
+   * await viewer.closed;
+   * assert.ok(!viewer.isConnected());
+   * await broker.close();
    * ```
+   *
+   * @param name the primary name
+   * @param aaa the new entry
+   * @param broker the broker whose connections to close
+   * @returns the number of connections closed
    */
   replace(name: string, aaa: ClientAaa, broker: Broker): number {
     this.set(name, aaa);
@@ -380,6 +476,10 @@ export class AaaMap implements AccessPolicy {
    * Removes an entry and disconnects the client's live connections: it can
    * no longer connect through listeners using this map. Returns the number
    * of connections closed.
+   *
+   * @param name the primary name
+   * @param broker the broker whose connections to close
+   * @returns the number of connections closed
    */
   revoke(name: string, broker: Broker): number {
     this.#entries.delete(name);
@@ -390,6 +490,10 @@ export class AaaMap implements AccessPolicy {
    * The access policy hook: a private copy of the entry of `primary`, or null
    * when it has none or its IP address is outside the entry's hosts (unix
    * socket clients skip the host check).
+   *
+   * @param primary the primary name of the connecting client
+   * @param peer where it connects from
+   * @returns its permissions, or `null` to refuse it
    */
   authorize(primary: string, peer: PeerInfo): ClientAcl | null {
     const entry = this.#entries.get(primary);

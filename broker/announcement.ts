@@ -23,12 +23,20 @@ export function nowNanos(): bigint {
 /**
  * Encodes an announcement payload.
  *
- * @example
+ * @example A `reg` announcement decodes to its three fields
  * ```ts
+ * import assert from "node:assert/strict";
+ * import { unpack } from "../rpc/msgpack.ts";
  * import { encodeAnnouncement } from "./announcement.ts";
  * const bytes = encodeAnnouncement("reg", "test.client", 1700000000123456789n);
- * console.assert(bytes[0] === 0x83);
+ * assert.equal(bytes[0], 0x83);
+ * assert.deepEqual(unpack(bytes), { s: "reg", d: "test.client", t: 1700000000123456789n });
  * ```
+ *
+ * @param subject the subject (`reg`, `unreg`, `shutdown`)
+ * @param data the data (a client name), or `null` for none
+ * @param t the time in nanoseconds since the UNIX epoch
+ * @returns the MessagePack map `{s, d, t}`
  */
 export function encodeAnnouncement(subject: string, data: string | null, t: bigint = nowNanos()): Uint8Array {
   const out: number[] = [data === null ? 0x82 : 0x83, 0xa1, 0x73];

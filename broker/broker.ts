@@ -97,7 +97,11 @@ export class Broker {
   #startedAt = Date.now();
   #closed = false;
 
-  /** Creates a broker. */
+  /**
+   * Creates a broker.
+   *
+   * @param options the default queue size, force-register and the logger
+   */
   constructor(options: BrokerOptions = {}) {
     this.queueSize = options.queueSize ?? DEFAULT_QUEUE_SIZE;
     this.log = options.logger ?? silentLogger;
@@ -118,7 +122,12 @@ export class Broker {
 
   // ---------------------------------------------------------------- clients
 
-  /** Whether a client with this exact name is registered. */
+  /**
+   * Whether a client with this exact name is registered.
+   *
+   * @param name the exact client name
+   * @returns true when registered
+   */
   isRegistered(name: string): boolean {
     return this.#router.lookup(name) !== undefined;
   }
@@ -132,6 +141,9 @@ export class Broker {
    * Registers an in-process client. Names are not validated (they may start
    * with `.`); a name with `%%` is a secondary and needs its primary.
    *
+   * @param name the client name
+   * @param options the client's queue size (default: the broker's)
+   * @returns the registered client
    * @throws {BusError} 0x71 when a secondary's primary is absent, 0x76 when taken
    */
   registerClient(name: string, options: { queueSize?: number } = {}): InProcessClient {
@@ -141,6 +153,8 @@ export class Broker {
   /**
    * Registers the next free secondary `<primary>%%<n>` of an in-process client.
    *
+   * @param client the primary client
+   * @returns the registered secondary
    * @throws {BusError} 0x71 when the primary is not registered
    */
   registerSecondaryFor(client: InProcessClient): InProcessClient {
@@ -166,6 +180,10 @@ export class Broker {
   /**
    * Publishes an announcement `{s: subject, d: data, t: now}` on `topic` as
    * `.broker`. Does nothing unless the core client is registered.
+   *
+   * @param topic the topic, e.g. `.broker/info`
+   * @param subject the subject, e.g. `reg`
+   * @param data the data (a client name), or `null` for none
    */
   announce(topic: string, subject: string, data: string | null = null): void {
     this.#router.announce(topic, subject, data);
@@ -182,10 +200,22 @@ export class Broker {
    * Listens on a unix socket. An existing stale socket file is replaced; a
    * live one (a broker answers on it) is an error.
    *
-   * @example
-   * ```ts ignore
-   * await broker.serveUnix("/tmp/busrt.sock", { timeout: 5, socketMode: 0o660 });
+   * @example A socket for the owner and the group
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "./mod.ts";
+   * const dir = await Deno.makeTempDir();
+   * const broker = new Broker();
+   * const listener = await broker.serveUnix(`${dir}/busrt.sock`, { timeout: 5, socketMode: 0o660 });
+   * assert.equal((await Deno.stat(listener.bind)).mode! & 0o777, 0o660);
+   * await broker.close();
+   * await assert.rejects(Deno.stat(listener.bind), Deno.errors.NotFound);
+   * await Deno.remove(dir);
    * ```
+   *
+   * @param path the socket file path
+   * @param config listener settings
+   * @returns the running listener
    */
   serveUnix(path: string, config: ListenerOptions = {}): Promise<BrokerListener> {
     return this.#addListener((router) => BrokerListener.unix(router, path, config));
@@ -194,11 +224,23 @@ export class Broker {
   /**
    * Listens on TCP `host:port` (port 0 picks a free port: read `listener.bind`).
    *
-   * @example
-   * ```ts ignore
-   * const l = await broker.serveTcp("127.0.0.1:0");
-   * console.log(l.bind);
+   * @example Listen on a free port and connect to it
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { connect } from "../client/mod.ts";
+   * import { Broker } from "./mod.ts";
+   * const broker = new Broker();
+   * const listener = await broker.serveTcp("127.0.0.1:0");
+   * assert.match(listener.bind, /^127\.0\.0\.1:[1-9]\d*$/);
+   * const client = await connect(listener.bind, { name: "app" });
+   * assert.equal(broker.clientList()[0].kind, "tcp");
+   * await client.close();
+   * await broker.close();
    * ```
+   *
+   * @param address `host:port`
+   * @param config listener settings
+   * @returns the running listener
    */
   serveTcp(address: string, config: ListenerOptions = {}): Promise<BrokerListener> {
     return this.#addListener((router) => BrokerListener.tcp(router, address, config));
@@ -326,6 +368,7 @@ export class Broker {
    * Disconnects an IPC client (and its secondaries) without a message; `unreg`
    * is announced for a primary.
    *
+   * @param name the exact client name
    * @throws {BusError} 0x71 for an unknown name, 0x75 for an in-process client
    */
   forceDisconnect(name: string): void {
@@ -352,7 +395,12 @@ export class Broker {
     };
   }
 
-  /** Primary clients sorted by name, optionally filtered by an unanchored regex search. */
+  /**
+   * Primary clients sorted by name, optionally filtered by an unanchored regex search.
+   *
+   * @param filter a regular expression the names must match
+   * @returns the primary clients
+   */
   clientList(filter?: RegExp): ClientInfo[] {
     const out: ClientInfo[] = [];
     for (const c of this.#router.clients()) {

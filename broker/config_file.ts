@@ -5,12 +5,20 @@
  * (`listeners[1].aaa.clientA.hosts[0]`) and the reason. The schema is
  * documented in docs/CONFIG.md.
  *
- * @example
- * ```ts ignore
+ * @example Start a broker from a configuration file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { silentLogger } from "../log/logger.ts";
  * import { applyBrokerConfig, Broker, brokerOptionsFromConfig, loadBrokerConfig } from "./mod.ts";
- * const config = await loadBrokerConfig("/etc/busrt/busrt.config.json");
- * const broker = new Broker(brokerOptionsFromConfig(config));
+ * const dir = await Deno.makeTempDir();
+ * const file = `${dir}/busrt.config.json`;
+ * await Deno.writeTextFile(file, JSON.stringify({ listeners: [{ bind: `${dir}/busrt.sock` }] }));
+ * const config = await loadBrokerConfig(file);
+ * const broker = new Broker(brokerOptionsFromConfig(config, silentLogger));
  * const listeners = await applyBrokerConfig(broker, config);
+ * assert.deepEqual(listeners.map((l) => l.bind), [`${dir}/busrt.sock`]);
+ * await broker.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -153,12 +161,21 @@ class Checker {
  * Parses and validates configuration text. TLS file paths are resolved
  * against the directory of `sourceName` when it is a path.
  *
- * @example
+ * @example A listener with an AAA map, then a field out of range
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseBrokerConfig } from "./config_file.ts";
  * const config = parseBrokerConfig('{"listeners": [{"bind": "127.0.0.1:7777", "aaa": {"app": {}}}]}', "inline");
- * console.assert(config.listeners[0].aaa?.has("app"));
+ * assert.ok(config.listeners[0].aaa?.has("app"));
+ * assert.throws(
+ *   () => parseBrokerConfig('{"listeners": [{"bind": "127.0.0.1:7777", "timeout": 0}]}', "inline"),
+ *   RangeError,
+ * );
  * ```
+ *
+ * @param jsonText the configuration as JSON text
+ * @param sourceName the file path (or a label) named in error messages
+ * @returns the validated configuration
  *
  * @throws {SyntaxError} when the text is not JSON
  * @throws {TypeError} naming the first bad field (and how many more there are)
@@ -389,10 +406,20 @@ function parsePermission(c: Checker, value: unknown, path: string): PermissionSp
 /**
  * Reads and validates a configuration file (see {@linkcode parseBrokerConfig}).
  *
- * @example
- * ```ts ignore
- * const config = await loadBrokerConfig("busrt.config.json");
+ * @example Read a file, then a missing one
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadBrokerConfig } from "./config_file.ts";
+ * const dir = await Deno.makeTempDir();
+ * const text = JSON.stringify({ logLevel: "warn", listeners: [{ bind: "127.0.0.1:7777" }] });
+ * await Deno.writeTextFile(`${dir}/busrt.config.json`, text);
+ * assert.equal((await loadBrokerConfig(`${dir}/busrt.config.json`)).logLevel, "warn");
+ * await assert.rejects(loadBrokerConfig(`${dir}/missing.json`), /^Error: Cannot read config/);
+ * await Deno.remove(dir, { recursive: true });
  * ```
+ *
+ * @param path the file path
+ * @returns the validated configuration
  */
 export async function loadBrokerConfig(path: string): Promise<BrokerConfig> {
   let text: string;
@@ -407,6 +434,10 @@ export async function loadBrokerConfig(path: string): Promise<BrokerConfig> {
 /**
  * The options for `new Broker(...)` from a configuration: queue size,
  * force-register and a console logger at the configured level (or `logger`).
+ *
+ * @param config the validated configuration
+ * @param logger the logger to use instead of a console logger
+ * @returns the broker options
  */
 export function brokerOptionsFromConfig(config: BrokerConfig, logger?: Logger): BrokerOptions {
   return { ...config.broker, logger: logger ?? consoleLogger(config.logLevel) };
@@ -435,12 +466,22 @@ export interface ApplyConfigOptions {
  * is in use) closes the ones already started, so either all start or none.
  * A `forceRegister` in the file is applied to the broker.
  *
- * @example
- * ```ts ignore
- * const config = await loadBrokerConfig("busrt.config.json");
- * const listeners = await applyBrokerConfig(broker, config, { defaults: { timeout: 5 } });
+ * @example Defaults for what the file leaves out
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { applyBrokerConfig, Broker, parseBrokerConfig } from "./mod.ts";
+ * const config = parseBrokerConfig('{"listeners": [{"bind": "127.0.0.1:0", "timeout": 2}]}', "inline");
+ * const broker = new Broker();
+ * const [listener] = await applyBrokerConfig(broker, config, { defaults: { timeout: 5, bufSize: 4096 } });
+ * assert.equal(listener.config.timeout, 2);
+ * assert.equal(listener.config.bufSize, 4096);
+ * await broker.close();
  * ```
  *
+ * @param broker the broker to start the listeners on
+ * @param config the validated configuration
+ * @param options listener settings used where the file gives none
+ * @returns the started listeners, in file order
  * @throws {Error} naming the field (`listeners[1].tls.cert`, `listeners[0].bind`) and the reason
  */
 export async function applyBrokerConfig(

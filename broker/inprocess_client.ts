@@ -120,7 +120,7 @@ export class InProcessClient extends BusClientBase implements BusClient {
 
   /**
    * Checks the client is registered, counts the frame as received and
-   * points the reused payload at it. §20: in-process frames count their
+   * points the reused payload at it. PROTOCOL.md §20: in-process frames count their
    * payload bytes only.
    */
   #take(bytes: Uint8Array): RoutedPayload {

@@ -18,13 +18,17 @@ export interface IpAddress {
  * Parses an IPv4 or IPv6 address. Brackets (`[::1]`) and an IPv6 zone
  * (`fe80::1%eth0`) are accepted and ignored. Returns null for anything else.
  *
- * @example
+ * @example IPv4, IPv4-mapped IPv6, and a host name
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseIp } from "./ip_network.ts";
- * console.assert(parseIp("127.0.0.1")?.family === 4);
- * console.assert(parseIp("::ffff:127.0.0.1")?.family === 6);
- * console.assert(parseIp("localhost") === null);
+ * assert.equal(parseIp("127.0.0.1")?.family, 4);
+ * assert.equal(parseIp("::ffff:127.0.0.1")?.family, 6);
+ * assert.equal(parseIp("localhost"), null);
  * ```
+ *
+ * @param text the address text
+ * @returns the address, or `null`
  */
 export function parseIp(text: string): IpAddress | null {
   let s = text;
@@ -98,12 +102,14 @@ function parseIpv6(s: string): Uint8Array | null {
  * An IPv4 or IPv6 CIDR network, e.g. `10.0.0.0/8`, `127.0.0.1` (a /32) or
  * `fd00::/8`. Host bits after the prefix are ignored, as by the reference.
  *
- * @example
+ * @example An IPv4 network does not contain IPv6 addresses
  * ```ts
+ * import assert from "node:assert/strict";
  * import { IpNetwork } from "./ip_network.ts";
  * const lan = IpNetwork.parse("192.168.0.0/16");
- * console.assert(lan.contains("192.168.1.20"));
- * console.assert(!lan.contains("::ffff:192.168.1.20"));
+ * assert.ok(lan.contains("192.168.1.20"));
+ * assert.ok(!lan.contains("::ffff:192.168.1.20"));
+ * assert.throws(() => IpNetwork.parse("192.168.0.0/33"), TypeError);
  * ```
  */
 export class IpNetwork {
@@ -114,7 +120,12 @@ export class IpNetwork {
   /** Prefix length in bits. */
   readonly prefix: number;
 
-  /** Creates a network from an address and a prefix length. */
+  /**
+   * Creates a network from an address and a prefix length.
+   *
+   * @param address the address
+   * @param prefix the prefix length in bits
+   */
   constructor(address: IpAddress, prefix: number) {
     const bits = address.family === 4 ? 32 : 128;
     if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) {
@@ -129,6 +140,8 @@ export class IpNetwork {
   /**
    * Parses `address/prefix` or a bare address (full-length prefix).
    *
+   * @param text the network text
+   * @returns the network
    * @throws {TypeError} when the text is not a network
    */
   static parse(text: string): IpNetwork {
@@ -152,7 +165,12 @@ export class IpNetwork {
     return new IpNetwork(address, prefix);
   }
 
-  /** Whether `ip` (text or parsed) is inside this network; unparsable text is not. */
+  /**
+   * Whether `ip` (text or parsed) is inside this network; unparsable text is not.
+   *
+   * @param ip the address, as text or parsed
+   * @returns true when inside
+   */
   contains(ip: string | IpAddress): boolean {
     const addr = typeof ip === "string" ? parseIp(ip) : ip;
     if (addr === null || addr.family !== this.family) return false;

@@ -77,7 +77,15 @@ export class IpcSession implements ClientSink {
   #topic: Topic = Topic.of("");
   readonly #payload = new RoutedPayload();
 
-  /** Creates a session over an accepted link. */
+  /**
+   * Creates a session over an accepted link.
+   *
+   * @param router the broker's router
+   * @param link the accepted connection
+   * @param config the listener's settings
+   * @param origin where the connection comes from
+   * @param onEnd called once when the session has ended
+   */
   constructor(
     router: Router,
     link: Link,
@@ -396,7 +404,16 @@ export class IpcSession implements ClientSink {
 
   // ---------------------------------------------------------------- ClientSink
 
-  /** @internal */
+  /**
+   * @internal
+   *
+   * @param kind the frame kind (message, broadcast or publish)
+   * @param realtime whether the sender used a realtime QoS
+   * @param sender the sending client
+   * @param topic the topic of a publication, else `null`
+   * @param payload the payload
+   * @returns whether the frame was queued
+   */
   deliver(
     kind: number,
     realtime: boolean,
@@ -416,7 +433,12 @@ export class IpcSession implements ClientSink {
     return this.#writer.pendingFrames;
   }
 
-  /** @internal */
+  /**
+   * @internal
+   *
+   * @param reason why, for the log
+   * @param flush whether to write what is queued first
+   */
   disconnect(reason: string, flush: boolean): void {
     if (this.#ended) return;
     this.#router.log.info(`${this.#who()} disconnected: ${reason}`);
@@ -428,6 +450,8 @@ export class IpcSession implements ClientSink {
   /**
    * Called every `timeout/2` by the listener: enforces the silence, body and
    * write timeouts and queues a NOP.
+   *
+   * @param now `performance.now()` of the tick
    */
   tick(now: number): void {
     if (this.entry === null || this.#ended) return;

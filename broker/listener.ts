@@ -41,7 +41,7 @@ export const SERVED_FORMS: string = `a unix socket path, host:port or ${TLS_SCHE
  * to what the broker serves today. `ws://`, `wss://` and `fifo:` are valid
  * addresses the broker does not serve yet.
  *
- * @example
+ * @example A TLS bind, and a FIFO that is not served yet
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseBind } from "./listener.ts";
@@ -81,7 +81,13 @@ export class BrokerListener {
     this.#sessions.delete(session);
   };
 
-  /** Starts accepting from `acceptor`. @internal */
+  /**
+   * Starts accepting from `acceptor`. @internal
+   *
+   * @param router the broker's router
+   * @param acceptor the source of connections
+   * @param config the resolved listener settings
+   */
   constructor(router: Router, acceptor: Acceptor, config: ResolvedListenerOptions) {
     this.#router = router;
     this.bind = acceptor.bind;
@@ -141,6 +147,11 @@ export class BrokerListener {
   /**
    * Creates a listener over an open acceptor; closes the acceptor when the
    * options are invalid. @internal
+   *
+   * @param router the broker's router
+   * @param acceptor the source of connections
+   * @param config the listener settings
+   * @returns the listener
    */
   static accept(router: Router, acceptor: Acceptor, config: ListenerOptions): BrokerListener {
     let resolved: ResolvedListenerOptions;
@@ -153,14 +164,28 @@ export class BrokerListener {
     return new BrokerListener(router, acceptor, resolved);
   }
 
-  /** Creates a unix-socket listener. @internal */
+  /**
+   * Creates a unix-socket listener. @internal
+   *
+   * @param router the broker's router
+   * @param path the socket file path
+   * @param config the listener settings
+   * @returns the listener
+   */
   static async unix(router: Router, path: string, config: ListenerOptions): Promise<BrokerListener> {
     const resolved = resolveListenerOptions(config, router.queueSize);
     const acceptor = await listenUnix(path, { socketMode: resolved.socketMode });
     return new BrokerListener(router, acceptor, resolved);
   }
 
-  /** Creates a TCP listener on `host:port`. @internal */
+  /**
+   * Creates a TCP listener on `host:port`. @internal
+   *
+   * @param router the broker's router
+   * @param address `host:port`
+   * @param config the listener settings
+   * @returns the listener
+   */
   static tcp(router: Router, address: string, config: ListenerOptions): Promise<BrokerListener> {
     const resolved = resolveListenerOptions(config, router.queueSize);
     const addr = parseAddress(address);

@@ -50,7 +50,13 @@ export interface ResolvedListenerOptions {
   socketMode: number | null;
 }
 
-/** Applies defaults and validates ranges. @internal */
+/**
+ * Applies defaults and validates ranges. @internal
+ *
+ * @param config the listener settings
+ * @param brokerQueueSize the broker's queue size, the default of `queueSize`
+ * @returns the settings with every default applied
+ */
 export function resolveListenerOptions(
   config: ListenerOptions,
   brokerQueueSize: number,

@@ -5,13 +5,17 @@
  * `.broker` core RPC (`enableCoreRpc`), which needs MessagePack, comes from
  * `@busrt/busrt/rpc`.
  *
- * @example
+ * @example A TCP listener and an in-process client
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Broker } from "./mod.ts";
  * const broker = new Broker();
  * const listener = await broker.serveTcp("127.0.0.1:0");
- * console.log(listener.bind);
+ * assert.deepEqual(broker.listeners, [listener]);
+ * const app = broker.registerClient("app");
+ * assert.deepEqual(broker.clientList().map((c) => [c.name, c.kind]), [["app", "internal"]]);
  * await broker.close();
+ * assert.ok(!app.isConnected());
  * ```
  *
  * @module

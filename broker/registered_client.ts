@@ -38,6 +38,13 @@ export interface ClientSink {
    * the target is an in-process client whose queue is full (the sender
    * waits). `topic` is set for publications only. The router counts what
    * was queued; the sink counts only frames it writes on its own (ACKs).
+   *
+   * @param kind the frame kind (message, broadcast or publish)
+   * @param realtime whether the sender used a realtime QoS
+   * @param sender the sending client
+   * @param topic the topic of a publication, else `null`
+   * @param payload the payload
+   * @returns whether the frame was queued, or a promise of it
    */
   deliver(
     kind: number,
@@ -51,6 +58,9 @@ export interface ClientSink {
   /**
    * Ends the connection: after writing what is queued when `flush` is true,
    * at once otherwise. In-process clients just end their frame stream.
+   *
+   * @param reason why, for the log
+   * @param flush whether to write what is queued first
    */
   disconnect(reason: string, flush: boolean): void;
 }

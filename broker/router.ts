@@ -48,7 +48,11 @@ export class Router {
   readonly #infoTopic = Topic.of(BROKER_INFO_TOPIC);
   readonly #warnTopic = Topic.of(BROKER_WARN_TOPIC);
 
-  /** Creates an empty router. */
+  /**
+   * Creates an empty router.
+   *
+   * @param options the queue size, force-register and the logger
+   */
   constructor(options: RouterOptions) {
     this.queueSize = options.queueSize;
     this.forceRegister = options.forceRegister;
@@ -152,27 +156,47 @@ export class Router {
 
   // ---------------------------------------------------------------- subscriptions
 
-  /** Subscribes a client to a topic pattern. */
+  /**
+   * Subscribes a client to a topic pattern.
+   *
+   * @param c the client
+   * @param pattern the topic pattern
+   */
   subscribe(c: RegisteredClient, pattern: string): void {
     if (!c.registered || c.subscriptions.has(pattern)) return;
     c.subscriptions.add(pattern);
     this.#subscriptions.insert(pattern, c);
   }
 
-  /** Removes a client's subscription (the exact pattern string). */
+  /**
+   * Removes a client's subscription (the exact pattern string).
+   *
+   * @param c the client
+   * @param pattern the pattern, as subscribed
+   */
   unsubscribe(c: RegisteredClient, pattern: string): void {
     if (!c.subscriptions.delete(pattern)) return;
     this.#subscriptions.remove(pattern, c);
   }
 
-  /** Adds an exclusion pattern. */
+  /**
+   * Adds an exclusion pattern.
+   *
+   * @param c the client
+   * @param pattern the topic pattern
+   */
   exclude(c: RegisteredClient, pattern: string): void {
     if (!c.registered) return;
     const exclusions = c.exclusions ??= new Map();
     if (!exclusions.has(pattern)) exclusions.set(pattern, pattern.split("/"));
   }
 
-  /** Removes an exclusion pattern. */
+  /**
+   * Removes an exclusion pattern.
+   *
+   * @param c the client
+   * @param pattern the pattern, as excluded
+   */
   unexclude(c: RegisteredClient, pattern: string): void {
     c.exclusions?.delete(pattern);
     if (c.exclusions?.size === 0) c.exclusions = null;

@@ -6,7 +6,7 @@
  * proves its name — the certificate's subject CN or one of its DNS names
  * must equal the client's primary name.
  *
- * @example
+ * @example Require client certificates (needs the PEM files)
  * ```ts ignore
  * import { Broker } from "./mod.ts";
  * const broker = new Broker();
@@ -92,13 +92,18 @@ export async function openTlsAcceptor(
  * Wraps a policy so that a client is admitted only when the names proven by
  * its TLS certificate include its primary name; then `inner` (if any) decides.
  *
- * @example
+ * @example Admit a name only with its certificate
  * ```ts
+ * import assert from "node:assert/strict";
  * import { certificateBoundPolicy } from "./tls_listener.ts";
  * const policy = certificateBoundPolicy(null);
- * console.assert(policy.authorize("app", { ip: "127.0.0.1", certNames: ["app"] }) !== null);
- * console.assert(policy.authorize("app", { ip: "127.0.0.1", certNames: ["other"] }) === null);
+ * assert.ok(policy.authorize("app", { ip: "127.0.0.1", certNames: ["app"] }) !== null);
+ * assert.equal(policy.authorize("app", { ip: "127.0.0.1", certNames: ["other"] }), null);
  * ```
+ *
+ * @param inner the policy that decides next (e.g. an AAA map), or `null` to allow all
+ * @param log where refusals are logged
+ * @returns the wrapping policy
  */
 export function certificateBoundPolicy(inner: AccessPolicy | null, log?: Logger): AccessPolicy {
   return {

@@ -9,12 +9,20 @@
 /**
  * Matches pattern segments against name/topic segments.
  *
- * @example
+ * @example `#` matches one or more segments, never zero
  * ```ts
+ * import assert from "node:assert/strict";
  * import { matchSegments } from "./topics.ts";
- * console.assert(!matchSegments(["a", "#"], ["a"], "#", "+"));
- * console.assert(matchSegments(["a", "#"], ["a", "b", "c"], "#", "+"));
+ * assert.ok(!matchSegments(["a", "#"], ["a"], "#", "+"));
+ * assert.ok(matchSegments(["a", "#"], ["a", "b", "c"], "#", "+"));
+ * assert.ok(matchSegments(["a", "+", "c"], ["a", "b", "c"], "#", "+"));
  * ```
+ *
+ * @param pattern the pattern segments
+ * @param segs the name or topic segments
+ * @param any the wildcard for the rest (`#` or `*`)
+ * @param one the wildcard for one segment (`+` or `?`)
+ * @returns true when the pattern matches
  */
 export function matchSegments(
   pattern: readonly string[],
@@ -59,7 +67,12 @@ export class TopicTree<C extends Markable> {
   #root = new TopicNode<C>();
   #mark = 0;
 
-  /** Adds `client` under `pattern`. */
+  /**
+   * Adds `client` under `pattern`.
+   *
+   * @param pattern the topic pattern
+   * @param client the subscriber
+   */
   insert(pattern: string, client: C): void {
     const segs = pattern.split("/");
     let node = this.#root;
@@ -80,7 +93,12 @@ export class TopicTree<C extends Markable> {
     (node.exact ??= new Set()).add(client);
   }
 
-  /** Removes `client` from `pattern`, pruning empty branches. */
+  /**
+   * Removes `client` from `pattern`, pruning empty branches.
+   *
+   * @param pattern the topic pattern
+   * @param client the subscriber
+   */
   remove(pattern: string, client: C): void {
     const segs = pattern.split("/");
     const path: [TopicNode<C>, string][] = [];
@@ -108,6 +126,9 @@ export class TopicTree<C extends Markable> {
   /**
    * Appends to `out` every client with a pattern matching the topic segments,
    * each once.
+   *
+   * @param segs the topic segments
+   * @param out where the matching clients are appended
    */
   match(segs: readonly string[], out: C[]): void {
     const mark = ++this.#mark;

@@ -72,12 +72,17 @@ export interface SplitArgs {
  * Cuts `args` at the first positional word, skipping the values of options
  * that take one, so that options after a subcommand belong to it.
  *
- * @example
+ * @example Global options before the command word
  * ```ts
+ * import assert from "node:assert/strict";
  * import { GLOBAL_OPTIONS, splitAtWord } from "./args.ts";
  * const s = splitAtWord(["-s", "/tmp/x.sock", "listen", "-t", "a"], GLOBAL_OPTIONS);
- * console.assert(s.word === "listen" && s.rest.length === 2);
+ * assert.deepEqual(s, { before: ["-s", "/tmp/x.sock"], word: "listen", rest: ["-t", "a"] });
  * ```
+ *
+ * @param args the command line
+ * @param options the options that may come before the word
+ * @returns the tokens before the word, the word and the rest
  */
 export function splitAtWord(args: readonly string[], options: ParseArgsOptionsConfig): SplitArgs {
   const takesValue = new Set<string>();
@@ -120,12 +125,23 @@ export type OptionValues<T extends ParseArgsOptionsConfig> = {
  * missing or surplus positionals become a {@linkcode UsageError} naming
  * `command`. `usage` names the positionals: `<REQUIRED> [OPTIONAL] [MORE...]`.
  *
- * @example
+ * @example Options and positionals of `send`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCommand } from "./args.ts";
- * const { values, positionals } = parseCommand("send", ["x", "--json"], { json: { type: "boolean" } }, "<TARGET> [PAYLOAD]");
- * console.assert(values.json === true && positionals[0] === "x");
+ * import { UsageError } from "./errors.ts";
+ * const options = { json: { type: "boolean" } } as const;
+ * const { values, positionals } = parseCommand("send", ["x", "--json"], options, "<TARGET> [PAYLOAD]");
+ * assert.equal(values.json, true);
+ * assert.deepEqual(positionals, ["x"]);
+ * assert.throws(() => parseCommand("send", [], options, "<TARGET> [PAYLOAD]"), UsageError);
  * ```
+ *
+ * @param command the command name, for error messages
+ * @param args the command's arguments
+ * @param options the options it accepts
+ * @param usage the positionals, e.g. `<TARGET> [PAYLOAD]`
+ * @returns the option values and the positionals
  */
 export function parseCommand<T extends ParseArgsOptionsConfig>(
   command: string,
@@ -190,11 +206,19 @@ export interface NumberRule {
  * Converts an option value to a number, or throws a {@linkcode UsageError}
  * quoting the option and the value. `_` digit separators are accepted.
  *
- * @example
+ * @example Parse a count with digit separators
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseNumber } from "./args.ts";
- * console.assert(parseNumber("1_000", "--iters", "benchmark", { integer: true, min: 1 }) === 1000);
+ * assert.equal(parseNumber("1_000", "--iters", "benchmark", { integer: true, min: 1 }), 1000);
+ * assert.throws(() => parseNumber("0", "--iters", "benchmark", { min: 1 }), /must be at least 1/);
  * ```
+ *
+ * @param text the option value
+ * @param option the option, for error messages
+ * @param command the command, for error messages
+ * @param rule whole number or not, and the bounds
+ * @returns the number
  */
 export function parseNumber(text: string, option: string, command: string, rule: NumberRule = {}): number {
   const clean = text.replaceAll("_", "");
@@ -222,12 +246,18 @@ export function parseNumber(text: string, option: string, command: string, rule:
  * Applies defaults to global options; later sources (options given after the
  * command word) override earlier ones.
  *
- * @example
+ * @example Options after the command word win
  * ```ts
+ * import assert from "node:assert/strict";
  * import { resolveGlobals } from "./args.ts";
- * const g = resolveGlobals("send", { socket: "/a.sock" }, { timeout: "2" });
- * console.assert(g.socket === "/a.sock" && g.timeout === 2);
+ * const g = resolveGlobals("send", { socket: "/a.sock", timeout: "5" }, { timeout: "2" });
+ * assert.equal(g.socket, "/a.sock");
+ * assert.equal(g.timeout, 2);
  * ```
+ *
+ * @param command the command, for error messages
+ * @param sources the raw global options, earliest first
+ * @returns the global options with defaults applied
  */
 export function resolveGlobals(command: string, ...sources: RawGlobals[]): GlobalOptions {
   const raw: RawGlobals = {};
@@ -254,7 +284,12 @@ export function resolveGlobals(command: string, ...sources: RawGlobals[]): Globa
   };
 }
 
-/** Picks the global options out of a command's parsed values. */
+/**
+ * Picks the global options out of a command's parsed values.
+ *
+ * @param values a command's parsed option values
+ * @returns the global options among them
+ */
 export function pickGlobals(values: RawGlobals): RawGlobals {
   return {
     socket: values.socket,

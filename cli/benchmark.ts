@@ -180,17 +180,28 @@ const BUILTIN: Record<string, StageRunner> = {
 /**
  * Runs the benchmark stages in order, each with fresh worker connections.
  *
- * @example
- * ```ts ignore
- * import { runBenchmark } from "./benchmark.ts";
+ * @example Every stage, a thousand iterations each, over a unix socket
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
  * import { connect } from "../client/mod.ts";
+ * import { BENCHMARK_STAGES, runBenchmark } from "./benchmark.ts";
+ * const dir = await Deno.makeTempDir();
+ * const broker = new Broker();
+ * await broker.serveUnix(`${dir}/busrt.sock`);
  * const results = await runBenchmark({
  *   name: "bench",
- *   iterations: 100_000,
- *   connect: (name) => connect("/tmp/busrt.sock", { name }),
+ *   iterations: 1000,
+ *   connect: (name) => connect(`${dir}/busrt.sock`, { name }),
  * });
- * for (const r of results) console.log(r.stage, Math.round(r.rate));
+ * assert.deepEqual(results.map((r) => r.stage), BENCHMARK_STAGES);
+ * assert.ok(results.every((r) => r.iterations === 1000 && r.rate > 0));
+ * await broker.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
+ *
+ * @param options the client factory, stages, iterations, workers and payload size
+ * @returns one result per stage, in order
  */
 export async function runBenchmark(options: BenchmarkOptions): Promise<StageResult[]> {
   const workers = options.workers ?? 1;

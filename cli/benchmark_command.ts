@@ -75,7 +75,13 @@ class ProgressBar {
   }
 }
 
-/** Runs `busrt benchmark`. */
+/**
+ * Runs `busrt benchmark`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export async function runBenchmarkCommand(args: string[], base: RawGlobals): Promise<number> {
   const cmd = prepareCommand("benchmark", BENCHMARK_HELP, args, base, OPTIONS);
   if (cmd === null) return 0;

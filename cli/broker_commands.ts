@@ -168,12 +168,24 @@ const BROKER_SUBCOMMANDS: Record<string, CommandRunner> = {
   "client.list": runClientList,
 };
 
-/** Runs `busrt broker …`. */
+/**
+ * Runs `busrt broker …`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export function runBroker(args: string[], base: RawGlobals): Promise<number> {
   return runGroup("broker", BROKER_HELP, BROKER_SUBCOMMANDS, args, base);
 }
 
-/** Runs `busrt client …`. */
+/**
+ * Runs `busrt client …`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export function runClient(args: string[], base: RawGlobals): Promise<number> {
   return runGroup(
     "client",

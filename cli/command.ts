@@ -39,12 +39,23 @@ export interface PreparedCommand<V> {
  * {@linkcode parseCommand}). Returns `null` after printing `help` when
  * `--help` was given.
  *
- * @example
+ * @example Parse `publish t x --json`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { prepareCommand } from "./command.ts";
  * const cmd = prepareCommand("publish", "usage", ["t", "x", "--json"], {}, {}, "<TOPIC> [PAYLOAD]");
- * console.assert(cmd !== null && cmd.globals.json && cmd.positionals.length === 2);
+ * assert.ok(cmd !== null);
+ * assert.equal(cmd.globals.json, true);
+ * assert.deepEqual(cmd.positionals, ["t", "x"]);
  * ```
+ *
+ * @param path the command, e.g. `rpc call`
+ * @param help the help text printed for `--help`
+ * @param args the command's arguments
+ * @param base the global options given before the command word
+ * @param options the command's own options
+ * @param usage the positionals, e.g. `<TOPIC> [PAYLOAD]`
+ * @returns the parsed command, or `null` when help was printed
  */
 export function prepareCommand<T extends ParseArgsOptionsConfig>(
   path: string,
@@ -79,6 +90,13 @@ export const GLOBAL_HELP = `Global options (before or after the command):
 /**
  * Dispatches a command group (`rpc`, `broker`, `client`): global options may
  * come before the subcommand word; `--help` without a word shows `help`.
+ *
+ * @param group the group name
+ * @param help the group's help text
+ * @param subcommands the runners by subcommand word
+ * @param args the arguments after the group name
+ * @param base the global options given before the group name
+ * @returns the exit status
  */
 export async function runGroup(
   group: string,

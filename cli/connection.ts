@@ -17,6 +17,9 @@ const PING_INTERVAL = 0.5;
 /**
  * Connects and registers `name` (default: `--name`) at `--socket`.
  *
+ * @param globals the global options (`--socket`, `--timeout`, TLS files)
+ * @param name the client name to register
+ * @returns the registered client
  * @throws {UsageError} when `--socket` is not an address
  * @throws {CliError} saying why the broker could not be reached or refused the name
  */
@@ -97,11 +100,19 @@ function firstLine(text: string): string {
  * Waits for `promise` at most `seconds`; otherwise fails with
  * `<what>: no answer within N s`.
  *
- * @example
+ * @example A settled promise, then one that never settles
  * ```ts
+ * import assert from "node:assert/strict";
  * import { withDeadline } from "./connection.ts";
- * console.assert(await withDeadline(Promise.resolve(1), 1, "test") === 1);
+ * assert.equal(await withDeadline(Promise.resolve(1), 1, "test"), 1);
+ * const never = new Promise<number>(() => {});
+ * await assert.rejects(withDeadline(never, 0.01, "Cannot ping"), /Cannot ping: no answer within 0\.01 s/);
  * ```
+ *
+ * @param promise what to wait for
+ * @param seconds the longest wait
+ * @param what the start of the error message
+ * @returns what `promise` resolves with
  */
 export async function withDeadline<T>(promise: Promise<T>, seconds: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -123,13 +134,18 @@ export async function withDeadline<T>(promise: Promise<T>, seconds: number, what
 /**
  * Describes a failed bus operation: `Cannot <action>: <reason>`.
  *
- * @example
+ * @example Describe a message to a client that is not connected
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BusError, ErrorCode } from "../protocol/mod.ts";
  * import { operationFailure } from "./connection.ts";
  * const err = operationFailure(new BusError(ErrorCode.NotRegistered), 'send to "x"');
- * console.assert(err.message === 'Cannot send to "x": client not registered');
+ * assert.equal(err.message, 'Cannot send to "x": client not registered');
  * ```
+ *
+ * @param err the failure
+ * @param action what was attempted, e.g. `send to "x"`
+ * @returns the error to report
  */
 export function operationFailure(err: unknown, action: string): CliError {
   if (err instanceof CliError) return err;

@@ -15,18 +15,25 @@ export const EXIT_USAGE = 2;
  * A command line that cannot be understood: unknown command or flag, missing
  * or malformed argument. Reported with a pointer to `--help`.
  *
- * @example
+ * @example Point at the help of `listen`
  * ```ts
+ * import assert from "node:assert/strict";
  * import { UsageError } from "./errors.ts";
  * const err = new UsageError('Unknown option "--colour"', "listen");
- * console.assert(err.command === "listen");
+ * assert.equal(err.command, "listen");
+ * assert.equal(err.name, "UsageError");
  * ```
  */
 export class UsageError extends Error {
   /** The command whose help explains the correct usage (empty for the top level). */
   readonly command: string;
 
-  /** Creates a usage error for `command`. */
+  /**
+   * Creates a usage error for `command`.
+   *
+   * @param message what is wrong with the command line
+   * @param command the command whose help to point at (empty: the top level)
+   */
   constructor(message: string, command = "") {
     super(message);
     this.name = "UsageError";
@@ -38,18 +45,25 @@ export class UsageError extends Error {
  * A failure the user should read as is (the message is complete), with the
  * exit status to use.
  *
- * @example
+ * @example A failure with the default exit status
  * ```ts
- * import { CliError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { CliError, EXIT_FAILURE } from "./errors.ts";
  * const err = new CliError("RPC error -32601: method not found");
- * console.assert(err.exitCode === 1);
+ * assert.equal(err.exitCode, EXIT_FAILURE);
  * ```
  */
 export class CliError extends Error {
   /** Process exit status. */
   readonly exitCode: number;
 
-  /** Creates an error reported as `message`, exiting with `exitCode`. */
+  /**
+   * Creates an error reported as `message`, exiting with `exitCode`.
+   *
+   * @param message the complete message
+   * @param exitCode the process exit status
+   * @param options the error options (`cause`)
+   */
   constructor(message: string, exitCode = EXIT_FAILURE, options?: ErrorOptions) {
     super(message, options);
     this.name = "CliError";
@@ -61,12 +75,17 @@ export class CliError extends Error {
  * The one line shown for an error, and the exit status. Unknown errors keep
  * their message; only the name of an unexpected error class is added.
  *
- * @example
+ * @example Describe a usage error
  * ```ts
- * import { describeFailure, UsageError } from "./errors.ts";
+ * import assert from "node:assert/strict";
+ * import { describeFailure, EXIT_USAGE, UsageError } from "./errors.ts";
  * const { line, exitCode } = describeFailure(new UsageError("Missing TARGET", "send"));
- * console.assert(exitCode === 2 && line.includes("busrt send --help"));
+ * assert.equal(exitCode, EXIT_USAGE);
+ * assert.match(line, /busrt send --help/);
  * ```
+ *
+ * @param err the error
+ * @returns the line to print and the exit status
  */
 export function describeFailure(err: unknown): { line: string; exitCode: number } {
   if (err instanceof UsageError) {

@@ -38,7 +38,12 @@ const KIND_TITLES: Record<EventKind, string> = {
   call: "Call",
 };
 
-/** Converts a data frame to a printable event. */
+/**
+ * Converts a data frame to a printable event.
+ *
+ * @param frame the frame
+ * @returns the event
+ */
 export function frameEvent(frame: Frame): ReceivedEvent {
   const kind: EventKind = frame.kind === Op.Message
     ? "message"
@@ -59,6 +64,11 @@ export function frameEvent(frame: Frame): ReceivedEvent {
  * Prints one event. Text: a header line (local time, kind, sender and its
  * primary), `topic:` / `method:` lines, the payload rendering, `----`.
  * JSON: one object per line with the decoded payload.
+ *
+ * @param event the event
+ * @param json whether to print one JSON object instead of text
+ * @param style the styling of the text form
+ * @param now the time shown
  */
 export function printEvent(event: ReceivedEvent, json: boolean, style: Style, now: Date = new Date()): void {
   const time = localTimestamp(now);
@@ -92,11 +102,15 @@ export function printEvent(event: ReceivedEvent, json: boolean, style: Style, no
 /**
  * RFC 3339 local time with milliseconds and the UTC offset.
  *
- * @example
+ * @example The shape of a timestamp
  * ```ts
+ * import assert from "node:assert/strict";
  * import { localTimestamp } from "./frame_printer.ts";
- * console.assert(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}([+-]\d\d:\d\d|Z)$/.test(localTimestamp(new Date())));
+ * assert.match(localTimestamp(new Date()), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}([+-]\d\d:\d\d|Z)$/);
  * ```
+ *
+ * @param d the time
+ * @returns the RFC 3339 text
  */
 export function localTimestamp(d: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, "0");

@@ -35,7 +35,13 @@ const OPTIONS = {
   exclude: { type: "string", multiple: true },
 } as const;
 
-/** Runs `busrt listen`. */
+/**
+ * Runs `busrt listen`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export async function runListen(args: string[], base: RawGlobals): Promise<number> {
   const cmd = prepareCommand("listen", LISTEN_HELP, args, base, OPTIONS);
   if (cmd === null) return 0;

@@ -66,11 +66,20 @@ const TOP_OPTIONS = { ...GLOBAL_OPTIONS, version: { type: "boolean", short: "V" 
  * 1 when the command failed, 2 when the command line was wrong. Errors are
  * printed as one line on stderr.
  *
- * @example
- * ```ts ignore
+ * @example Call the broker's `test` method (prints its reply)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker, enableCoreRpc } from "../mod.ts";
  * import { main } from "./main.ts";
- * Deno.exit(await main(["rpc", "call", ".broker", "test"]));
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const { bind } = await broker.serveTcp("127.0.0.1:0");
+ * assert.equal(await main(["rpc", "call", "-s", bind, ".broker", "test"]), 0);
+ * await broker.close();
  * ```
+ *
+ * @param args the command line, without the program name
+ * @returns the exit status
  */
 export async function main(args: readonly string[]): Promise<number> {
   try {

@@ -22,12 +22,17 @@ const FLOAT = /^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)$/
  * Converts one value as the reference: `true`/`false` → boolean; a signed
  * 64-bit integer → integer; a float → float; anything else → string.
  *
- * @example
+ * @example Integers, floats and strings
  * ```ts
+ * import assert from "node:assert/strict";
  * import { convertParamValue } from "./params.ts";
- * console.assert(convertParamValue("12") === 12n);
- * console.assert(convertParamValue("yes") === "yes");
+ * assert.equal(convertParamValue("12"), 12n);
+ * assert.deepEqual(convertParamValue("1.5"), { float: 1.5 });
+ * assert.equal(convertParamValue("yes"), "yes");
  * ```
+ *
+ * @param text the value of a `key=value` token
+ * @returns the converted value
  */
 export function convertParamValue(text: string): ParamValue {
   if (text === "true") return true;
@@ -52,13 +57,19 @@ export function convertParamValue(text: string): ParamValue {
  * skipped; the value is the text between the first and the second `=`
  * (as the reference); a later duplicate key replaces the earlier value.
  *
- * @throws {UsageError} for a token without `=`
- * @example
+ * @example One boolean
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeKeyValueParams } from "./params.ts";
  * const bytes = encodeKeyValueParams(["on=true"], "rpc call");
- * console.assert(bytes.length === 5 && bytes[0] === 0x81 && bytes[4] === 0xc3);
+ * assert.deepEqual(bytes, new Uint8Array([0x81, 0xa2, 0x6f, 0x6e, 0xc3])); // {on: true}
+ * assert.throws(() => encodeKeyValueParams(["on"], "rpc call"), /expected key=value/);
  * ```
+ *
+ * @param tokens the `key=value` tokens
+ * @param command the command, for error messages
+ * @returns the MessagePack map
+ * @throws {UsageError} for a token without `=`
  */
 export function encodeKeyValueParams(tokens: readonly string[], command: string): Uint8Array {
   const map = new Map<string, ParamValue>();
@@ -90,12 +101,18 @@ export type ParamsSource =
  * exactly `-` → raw stdin; one argument that is a JSON object → that object
  * as MessagePack; otherwise `key=value` tokens.
  *
- * @example
+ * @example Stdin, none, and `key=value` tokens
  * ```ts
+ * import assert from "node:assert/strict";
  * import { paramsFromArgs } from "./params.ts";
- * console.assert(paramsFromArgs(["-"], "rpc call").kind === "stdin");
- * console.assert(paramsFromArgs([], "rpc call").kind === "none");
+ * assert.equal(paramsFromArgs(["-"], "rpc call").kind, "stdin");
+ * assert.equal(paramsFromArgs([], "rpc call").kind, "none");
+ * assert.equal(paramsFromArgs(["on=true"], "rpc call").kind, "bytes");
  * ```
+ *
+ * @param args the PARAMS arguments
+ * @param command the command, for error messages
+ * @returns where the params come from
  */
 export function paramsFromArgs(args: readonly string[], command: string): ParamsSource {
   if (args.length === 0) return { kind: "none" };

@@ -4,14 +4,23 @@
  * and files need, and say in plain words which flag is missing.
  *
  * @example At the start of `serve`
- * ```ts ignore
- * import { checkServePermissions, formatPermissionProblems, servePlanFromBinds } from "./permissions.ts";
- * const plan = servePlanFromBinds(["/run/busrt.sock", "127.0.0.1:7777"], { socketMode: true, pidFile: "/run/busrt.pid" });
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   checkServePermissions,
+ *   formatPermissionProblems,
+ *   permissionFlags,
+ *   servePlanFromBinds,
+ * } from "./permissions.ts";
+ * const plan = servePlanFromBinds(["/run/busrt.sock", "127.0.0.1:7777"], { pidFile: "/run/busrt.pid" });
+ * assert.deepEqual(permissionFlags(plan), [
+ *   "--allow-net=unix:/run/busrt.sock,127.0.0.1:7777",
+ *   "--allow-read=/run/busrt.sock",
+ *   "--allow-write=/run/busrt.sock,/run/busrt.pid",
+ * ]);
  * const problems = await checkServePermissions(plan);
- * if (problems.some((p) => p.fatal)) {
- *   console.error(formatPermissionProblems(problems));
- *   Deno.exit(1);
- * }
+ * // serve stops here, naming each missing flag, before it binds anything
+ * if (problems.some((p) => p.fatal)) throw new Error(formatPermissionProblems(problems));
  * ```
  *
  * @module
@@ -129,12 +138,17 @@ function netHost(bind: string): string {
  * missing ones (empty when all are granted). Only `fatal` problems stop a
  * broker from working.
  *
- * @example
+ * @example Check one TCP bind
  * ```ts
+ * import assert from "node:assert/strict";
  * import { checkServePermissions } from "./permissions.ts";
  * const problems = await checkServePermissions({ tcpBinds: ["127.0.0.1:7777"] });
- * for (const p of problems) console.error(p.message);
+ * const { state } = await Deno.permissions.query({ name: "net", host: "127.0.0.1:7777" });
+ * assert.deepEqual(problems.map((p) => p.flag), state === "granted" ? [] : ["--allow-net=127.0.0.1:7777"]);
  * ```
+ *
+ * @param plan what the broker is about to do
+ * @returns the missing permissions
  */
 export async function checkServePermissions(plan: ServePlan): Promise<PermissionProblem[]> {
   const problems: PermissionProblem[] = [];
@@ -169,12 +183,22 @@ export interface PermissionFlagsOptions {
  * permission has no scoped flag in Deno 2.9: use {@linkcode permissionSet}
  * for it, or `allowSys`.
  *
- * @example
+ * @example The flags of a unix socket with a mode
  * ```ts
+ * import assert from "node:assert/strict";
  * import { permissionFlags } from "./permissions.ts";
- * console.log(permissionFlags({ unixSockets: ["/run/busrt.sock"], socketMode: true }).join(" "));
- * // --allow-net=unix:/run/busrt.sock --allow-read=/run/busrt.sock --allow-write=/run/busrt.sock
+ * const plan = { unixSockets: ["/run/busrt.sock"], socketMode: true };
+ * assert.deepEqual(permissionFlags(plan), [
+ *   "--allow-net=unix:/run/busrt.sock",
+ *   "--allow-read=/run/busrt.sock",
+ *   "--allow-write=/run/busrt.sock",
+ * ]);
+ * assert.equal(permissionFlags(plan, { allowSys: true }).at(-1), "--allow-sys");
  * ```
+ *
+ * @param plan what the broker is about to do
+ * @param options whether to add `--allow-sys` for the umask
+ * @returns the flags, one per permission
  */
 export function permissionFlags(plan: ServePlan, options: PermissionFlagsOptions = {}): string[] {
   const groups = new Map<string, string[]>();
@@ -209,12 +233,17 @@ export interface PermissionSet {
  * `"permissions": { "busrt": <this> }` and `deno run -P=busrt`. Unlike the
  * flags, it can grant the umask permission alone.
  *
- * @example
+ * @example Grant the umask alone
  * ```ts
+ * import assert from "node:assert/strict";
  * import { permissionSet } from "./permissions.ts";
  * const set = permissionSet({ unixSockets: ["/run/busrt.sock"], socketMode: true });
- * console.assert(set.sys?.[0] === "umask");
+ * assert.deepEqual(set.sys, ["umask"]);
+ * assert.deepEqual(set.net, ["unix:/run/busrt.sock"]);
  * ```
+ *
+ * @param plan what the broker is about to do
+ * @returns the permission set
  */
 export function permissionSet(plan: ServePlan): PermissionSet {
   const set: Record<string, string[]> = {};
@@ -232,7 +261,12 @@ export function permissionSet(plan: ServePlan): PermissionSet {
   return set as PermissionSet;
 }
 
-/** Problems as printable lines, fatal ones first. */
+/**
+ * Problems as printable lines, fatal ones first.
+ *
+ * @param problems the problems found by {@linkcode checkServePermissions}
+ * @returns one line per problem
+ */
 export function formatPermissionProblems(problems: readonly PermissionProblem[]): string {
   const sorted = [...problems].sort((a, b) => Number(b.fatal) - Number(a.fatal));
   return sorted.map((p) => `${p.fatal ? "error" : "warning"}: ${p.message}`).join("\n");
@@ -257,11 +291,14 @@ export interface ServePlanOptions {
  * `fifo:<path>`. `ws://` and `wss://` binds are not served yet and are
  * ignored here.
  *
- * @example
+ * @example A unix socket, a TLS bind and a PID file
  * ```ts
+ * import assert from "node:assert/strict";
  * import { servePlanFromBinds } from "./permissions.ts";
  * const plan = servePlanFromBinds(["/tmp/busrt.sock", "tls://0.0.0.0:7777"], { pidFile: "/tmp/busrt.pid" });
- * console.assert(plan.tcpBinds?.[0] === "0.0.0.0:7777");
+ * assert.deepEqual(plan.unixSockets, ["/tmp/busrt.sock"]);
+ * assert.deepEqual(plan.tcpBinds, ["0.0.0.0:7777"]);
+ * assert.deepEqual(plan.writeFiles, ["/tmp/busrt.pid"]);
  * ```
  *
  * @param binds the binds, as given to `serve -B`
@@ -297,11 +334,23 @@ export function servePlanFromBinds(binds: readonly string[], options: ServePlanO
  * Builds a plan from a loaded configuration file: its listeners, TLS files,
  * socket modes, and the config file itself.
  *
- * @example
- * ```ts ignore
- * const config = await loadBrokerConfig(path);
- * const problems = await checkServePermissions(servePlanFromConfig(config, { configFile: path }));
+ * @example The plan of a configuration with a unix socket mode
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseBrokerConfig } from "../broker/config_file.ts";
+ * import { servePlanFromConfig } from "./permissions.ts";
+ * const path = "/etc/busrt/busrt.config.json";
+ * const text = '{"listeners": [{"bind": "/run/busrt.sock", "socketMode": "0660"}]}';
+ * const config = parseBrokerConfig(text, path);
+ * const plan = servePlanFromConfig(config, { configFile: path });
+ * assert.deepEqual(plan.unixSockets, ["/run/busrt.sock"]);
+ * assert.deepEqual(plan.readFiles, [path]);
+ * assert.equal(plan.socketMode, true);
  * ```
+ *
+ * @param config the validated configuration
+ * @param options more files to read or write
+ * @returns what the listeners and files need
  */
 export function servePlanFromConfig(config: BrokerConfig, options: ServePlanOptions = {}): ServePlan {
   const readFiles = [...(options.readFiles ?? [])];

@@ -31,12 +31,20 @@ const msgpack = new Decoder({ useBigInt64: true });
  * object; otherwise MessagePack when it decodes (completely) to a value JSON
  * can show; otherwise hex.
  *
- * @example
+ * @example Text, MessagePack and bytes
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodePayload } from "./render.ts";
- * console.assert(decodePayload(new TextEncoder().encode("hi")).format === "text");
- * console.assert(decodePayload(new Uint8Array([0x81, 0xa2, 0x6f, 0x6b, 0xc3])).format === "msgpack");
+ * assert.equal(decodePayload(new TextEncoder().encode("hi")).format, "text");
+ * assert.deepEqual(decodePayload(new Uint8Array([0x81, 0xa2, 0x6f, 0x6b, 0xc3])), {
+ *   format: "msgpack",
+ *   value: { ok: true },
+ * });
+ * assert.equal(decodePayload(new Uint8Array([0x00, 0xc1])).format, "hex");
  * ```
+ *
+ * @param payload the payload bytes
+ * @returns the format and the decoded value
  */
 export function decodePayload(payload: Uint8Array): DecodedPayload {
   const text = asText(payload);
@@ -53,12 +61,16 @@ export function decodePayload(payload: Uint8Array): DecodedPayload {
  * Decodes a whole payload as one MessagePack value representable in JSON, or
  * returns `undefined`.
  *
- * @example
+ * @example A value, and a byte that is never MessagePack
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeMessagePack } from "./render.ts";
- * console.assert(decodeMessagePack(new Uint8Array([0xc3])) === true);
- * console.assert(decodeMessagePack(new Uint8Array([0xc1])) === undefined);
+ * assert.equal(decodeMessagePack(new Uint8Array([0xc3])), true);
+ * assert.equal(decodeMessagePack(new Uint8Array([0xc1])), undefined);
  * ```
+ *
+ * @param payload the payload bytes
+ * @returns the value, or `undefined`
  */
 export function decodeMessagePack(payload: Uint8Array): unknown {
   if (payload.length === 0) return undefined;
@@ -74,12 +86,17 @@ export function decodeMessagePack(payload: Uint8Array): unknown {
  * The lines that show a payload on a terminal: `JSON:` / `MSGPACK:` and
  * pretty JSON, `STR:  text`, or `HEX: …` of the first 256 bytes.
  *
- * @example
+ * @example Show a text payload
  * ```ts
+ * import assert from "node:assert/strict";
  * import { renderPayload } from "./render.ts";
  * import { makeStyle } from "./style.ts";
- * console.assert(renderPayload(new TextEncoder().encode("hi"), makeStyle(false)) === "STR:  hi");
+ * assert.equal(renderPayload(new TextEncoder().encode("hi"), makeStyle(false)), "STR:  hi");
  * ```
+ *
+ * @param payload the payload bytes
+ * @param style the styling of the labels
+ * @returns the lines, without a trailing newline
  */
 export function renderPayload(payload: Uint8Array, style: Style): string {
   const decoded = decodePayload(payload);
@@ -97,7 +114,12 @@ export function renderPayload(payload: Uint8Array, style: Style): string {
   }
 }
 
-/** Lowercase hex of the bytes. */
+/**
+ * Lowercase hex of the bytes.
+ *
+ * @param bytes the bytes
+ * @returns two hex digits per byte
+ */
 export function toHex(bytes: Uint8Array): string {
   let out = "";
   for (const b of bytes) out += b.toString(16).padStart(2, "0");
@@ -109,11 +131,16 @@ export function toHex(bytes: Uint8Array): string {
  * arrays of numbers, dates as ISO strings, non-finite numbers as `null`.
  * `pretty` indents by two spaces like `JSON.stringify(v, null, 2)`.
  *
- * @example
+ * @example A bigint stays exact
  * ```ts
+ * import assert from "node:assert/strict";
  * import { stringifyJson } from "./render.ts";
- * console.assert(stringifyJson({ n: 2n ** 64n - 1n }, false) === '{"n":18446744073709551615}');
+ * assert.equal(stringifyJson({ n: 2n ** 64n - 1n }, false), '{"n":18446744073709551615}');
  * ```
+ *
+ * @param value the value
+ * @param pretty whether to indent by two spaces
+ * @returns the JSON text
  */
 export function stringifyJson(value: unknown, pretty: boolean): string {
   return write(value, pretty ? "\n" : "", pretty);
@@ -158,6 +185,9 @@ function asText(payload: Uint8Array): string | null {
 /**
  * Parses text that is a JSON object, keeping integers beyond 2⁵³ exact as
  * bigints; anything else gives `undefined`.
+ *
+ * @param text the text
+ * @returns the object, or `undefined`
  */
 export function parseJsonObject(text: string): Record<string, unknown> | undefined {
   const first = text.trimStart()[0];

@@ -131,6 +131,10 @@ async function runCall(args: string[], base: RawGlobals): Promise<number> {
 /**
  * Prints an RPC result: JSON mode `{"format", "result"}`; text mode pretty
  * JSON for MessagePack and JSON, the text itself, or `HEX:`.
+ *
+ * @param result the result bytes
+ * @param globals the global options (`--json`)
+ * @param style the styling of the text form
  */
 export function printResult(result: Uint8Array, globals: GlobalOptions, style: Style): void {
   if (result.length === 0) {
@@ -266,7 +270,13 @@ const SUBCOMMANDS: Record<string, CommandRunner> = {
   listen: runRpcListen,
 };
 
-/** Runs `busrt rpc …`. */
+/**
+ * Runs `busrt rpc …`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export function runRpc(args: string[], base: RawGlobals): Promise<number> {
   return runGroup("rpc", RPC_HELP, SUBCOMMANDS, args, base);
 }

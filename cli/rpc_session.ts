@@ -13,6 +13,11 @@ import { CliError } from "./errors.ts";
 /**
  * Connects, wraps the client in an {@linkcode RpcClient} (call timeout =
  * `--timeout`), runs `body`, and closes the client whatever happens.
+ *
+ * @param globals the global options (`--socket`, `--name`, `--timeout` …)
+ * @param body what to do with the RPC client
+ * @param handlers handlers for incoming calls, notifications and frames
+ * @returns what `body` resolves with
  */
 export async function withRpc<T>(
   globals: GlobalOptions,
@@ -33,13 +38,20 @@ export async function withRpc<T>(
  * reads `RPC error <code>: <data>` (as the reference); a transport failure
  * reads `Cannot <action>: <reason> (<code>)`.
  *
- * @example
+ * @example A remote error and a transport failure
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RpcError } from "../rpc/rpc_error.ts";
  * import { rpcFailure } from "./rpc_session.ts";
- * const err = rpcFailure(new RpcError(-32601, "no such method", { remote: true }), 'call "x" on "y"');
- * console.assert(err.message === "RPC error -32601: no such method");
+ * const remote = rpcFailure(new RpcError(-32601, "no such method", { remote: true }), 'call "x" on "y"');
+ * assert.equal(remote.message, "RPC error -32601: no such method");
+ * const local = rpcFailure(new RpcError(-32113), 'call "x" on "y"');
+ * assert.match(local.message, /^Cannot call "x" on "y": /);
  * ```
+ *
+ * @param err the failure
+ * @param action what was attempted, e.g. `call "x" on "y"`
+ * @returns the error to report
  */
 export function rpcFailure(err: unknown, action: string): CliError {
   if (err instanceof CliError) return err;

@@ -82,17 +82,35 @@ function sendOne(client: IpcClient, kind: Op, target: string, payload: Uint8Arra
   }
 }
 
-/** Runs `busrt send`. */
+/**
+ * Runs `busrt send`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export function runSend(args: string[], base: RawGlobals): Promise<number> {
   return deliver("send", args, base, SEND_HELP);
 }
 
-/** Runs `busrt broadcast`. */
+/**
+ * Runs `busrt broadcast`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export function runBroadcast(args: string[], base: RawGlobals): Promise<number> {
   return deliver("broadcast", args, base, BROADCAST_HELP);
 }
 
-/** Runs `busrt publish`. */
+/**
+ * Runs `busrt publish`.
+ *
+ * @param args the arguments after the command name
+ * @param base the global options given before the command name
+ * @returns the exit status
+ */
 export function runPublish(args: string[], base: RawGlobals): Promise<number> {
   return deliver("publish", args, base, PUBLISH_HELP);
 }

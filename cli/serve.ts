@@ -113,7 +113,12 @@ function number(values: ServeValues, key: keyof typeof OPTIONS, rule: Parameters
   return typeof text === "string" ? parseNumber(text, `--${key}`, "serve", rule) : undefined;
 }
 
-/** Validates the options of `serve` (without touching the network). */
+/**
+ * Validates the options of `serve` (without touching the network).
+ *
+ * @param values the parsed options of `serve`
+ * @returns the settings to serve with
+ */
 export async function planServe(values: ServeValues): Promise<ServeSettings> {
   const binds = values.bind ?? [];
   const parsed = binds.map(checkBind);
@@ -234,7 +239,12 @@ async function writePidFile(path: string): Promise<void> {
   }
 }
 
-/** Runs `busrt serve` until SIGINT or SIGTERM. */
+/**
+ * Runs `busrt serve` until SIGINT or SIGTERM.
+ *
+ * @param args the arguments after `serve`
+ * @returns the exit status
+ */
 export async function runServe(args: string[]): Promise<number> {
   const { values } = parseCommand("serve", args, OPTIONS);
   if (values.help === true) {

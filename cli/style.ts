@@ -9,21 +9,61 @@
 export interface Style {
   /** Whether decorations are applied. */
   readonly enabled: boolean;
-  /** Bold text. */
+  /**
+   * Bold text.
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   bold(text: string): string;
-  /** Dimmed text. */
+  /**
+   * Dimmed text.
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   dim(text: string): string;
-  /** Red text (errors). */
+  /**
+   * Red text (errors).
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   red(text: string): string;
-  /** Green text (success). */
+  /**
+   * Green text (success).
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   green(text: string): string;
-  /** Yellow text (kinds, warnings). */
+  /**
+   * Yellow text (kinds, warnings).
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   yellow(text: string): string;
-  /** Blue text (values). */
+  /**
+   * Blue text (values).
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   blue(text: string): string;
-  /** Magenta text (topics). */
+  /**
+   * Magenta text (topics).
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   magenta(text: string): string;
-  /** Cyan text (names). */
+  /**
+   * Cyan text (names).
+   *
+   * @param text the text to decorate
+   * @returns the decorated text
+   */
   cyan(text: string): string;
 }
 
@@ -36,12 +76,16 @@ const identity = (text: string): string => text;
 /**
  * A style that colours when `enabled`.
  *
- * @example
+ * @example Plain and coloured
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeStyle } from "./style.ts";
- * console.assert(makeStyle(false).bold("x") === "x");
- * console.assert(makeStyle(true).bold("x") === "\x1b[1mx\x1b[22m");
+ * assert.equal(makeStyle(false).bold("x"), "x");
+ * assert.equal(makeStyle(true).bold("x"), "\x1b[1mx\x1b[22m");
  * ```
+ *
+ * @param enabled whether to apply ANSI decorations
+ * @returns the style
  */
 export function makeStyle(enabled: boolean): Style {
   if (!enabled) {

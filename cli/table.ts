@@ -22,13 +22,19 @@ export interface Column {
  * Formats rows as an aligned table: bold titles, a dashed rule, cells
  * separated by two spaces, trailing spaces trimmed.
  *
- * @example
+ * @example A two-column table without colours
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatTable } from "./table.ts";
  * import { makeStyle } from "./style.ts";
  * const text = formatTable([{ title: "name" }, { title: "n", align: "right" }], [["a", "10"]], makeStyle(false));
- * console.assert(text === "name   n\n----  --\na     10");
+ * assert.equal(text, "name   n\n----  --\na     10");
  * ```
+ *
+ * @param columns the columns: title, alignment, colour
+ * @param rows the cells, one array per row
+ * @param style the styling of titles and cells
+ * @returns the table text, without a trailing newline
  */
 export function formatTable(
   columns: readonly Column[],
@@ -52,11 +58,16 @@ export function formatTable(
 /**
  * A whole number with `_` thousands separators, as the reference CLI.
  *
- * @example
+ * @example Group the thousands
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatCount } from "./table.ts";
- * console.assert(formatCount(1234567) === "1_234_567");
+ * assert.equal(formatCount(1234567), "1_234_567");
+ * assert.equal(formatCount(2n ** 64n - 1n), "18_446_744_073_709_551_615");
  * ```
+ *
+ * @param n the number
+ * @returns the number with `_` separators
  */
 export function formatCount(n: number | bigint): string {
   const text = typeof n === "bigint" ? n.toString() : Math.round(n).toString();

@@ -32,8 +32,19 @@ export interface QoSOperation<A extends unknown[]> {
  * are an async iterator.
  *
  * @example Receive frames
- * ```ts ignore
- * for await (const frame of client) console.log(frame.sender, frame.payload);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import type { BusClient } from "./bus_client.ts";
+ * async function firstText(client: BusClient): Promise<string> {
+ *   for await (const frame of client) return new TextDecoder().decode(frame.payload);
+ *   throw new Error(`${client.name} was disconnected`);
+ * }
+ * const broker = new Broker();
+ * const client = broker.registerClient("app");
+ * client.send("app", "hello");
+ * assert.equal(await firstText(client), "hello");
+ * await broker.close();
  * ```
  */
 export interface BusClient extends AsyncIterable<Frame> {

@@ -72,65 +72,234 @@ export abstract class BusClientBase implements BusClient {
    */
   protected abstract sendTopics(op: TopicOp, topics: readonly string[], qos: QoS): OpResult;
 
-  /** Sends a direct message to the client named `target` (exact name). */
+  /**
+   * Sends a direct message to the client named `target` (exact name).
+   *
+   * @param target the receiver's exact name
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   send(target: string, payload: Payload, qos?: UnackedQoS): undefined;
+  /**
+   * Sends a direct message to the client named `target` (exact name). Waits for the broker's ACK.
+   *
+   * @param target the receiver's exact name
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   send(target: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  /**
+   * Sends a direct message to the client named `target` (exact name).
+   *
+   * @param target the receiver's exact name
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   send(target: string, payload: Payload, qos?: QoS): OpResult;
   send(target: string, payload: Payload, qos: QoS = QoS.No): OpResult {
     return this.sendData(Op.Message, target, null, toBytes(payload), qos);
   }
 
-  /** Sends to every client whose name matches `mask` (`?` one segment, `*` the rest). */
+  /**
+   * Sends to every client whose name matches `mask` (`?` one segment, `*` the rest).
+   *
+   * @param mask the name mask
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   broadcast(mask: string, payload: Payload, qos?: UnackedQoS): undefined;
+  /**
+   * Sends to every client whose name matches `mask` (`?` one segment, `*` the rest).
+   * Waits for the broker's ACK.
+   *
+   * @param mask the name mask
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   broadcast(mask: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  /**
+   * Sends to every client whose name matches `mask` (`?` one segment, `*` the rest).
+   *
+   * @param mask the name mask
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   broadcast(mask: string, payload: Payload, qos?: QoS): OpResult;
   broadcast(mask: string, payload: Payload, qos: QoS = QoS.No): OpResult {
     return this.sendData(Op.Broadcast, mask, null, toBytes(payload), qos);
   }
 
-  /** Publishes to `topic`. */
+  /**
+   * Publishes to `topic`.
+   *
+   * @param topic the topic
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   publish(topic: string, payload: Payload, qos?: UnackedQoS): undefined;
+  /**
+   * Publishes to `topic`. Waits for the broker's ACK.
+   *
+   * @param topic the topic
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   publish(topic: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  /**
+   * Publishes to `topic`.
+   *
+   * @param topic the topic
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   publish(topic: string, payload: Payload, qos?: QoS): OpResult;
   publish(topic: string, payload: Payload, qos: QoS = QoS.No): OpResult {
     return this.sendData(Op.Publish, topic, null, toBytes(payload), qos);
   }
 
-  /** Publishes to `topic`, delivered only to subscribers whose primary name is `receiver`. */
+  /**
+   * Publishes to `topic`, delivered only to subscribers whose primary name is `receiver`.
+   *
+   * @param topic the topic
+   * @param receiver the primary name of the subscribers to deliver to
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   publishFor(topic: string, receiver: string, payload: Payload, qos?: UnackedQoS): undefined;
+  /**
+   * Publishes to `topic`, delivered only to subscribers whose primary name is `receiver`.
+   * Waits for the broker's ACK.
+   *
+   * @param topic the topic
+   * @param receiver the primary name of the subscribers to deliver to
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   publishFor(topic: string, receiver: string, payload: Payload, qos: AckedQoS): Promise<void>;
+  /**
+   * Publishes to `topic`, delivered only to subscribers whose primary name is `receiver`.
+   *
+   * @param topic the topic
+   * @param receiver the primary name of the subscribers to deliver to
+   * @param payload the payload: bytes, or a string sent as UTF-8
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   publishFor(topic: string, receiver: string, payload: Payload, qos?: QoS): OpResult;
   publishFor(topic: string, receiver: string, payload: Payload, qos: QoS = QoS.No): OpResult {
     return this.sendData(Op.PublishFor, topic, receiver, toBytes(payload), qos);
   }
 
-  /** Subscribes to topic patterns (`+` one segment, `#` one or more). */
+  /**
+   * Subscribes to topic patterns (`+` one segment, `#` one or more).
+   *
+   * @param topics one topic pattern or a list of them
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   subscribe(topics: string | string[], qos?: UnackedQoS): undefined;
+  /**
+   * Subscribes to topic patterns (`+` one segment, `#` one or more). Waits for the broker's ACK.
+   *
+   * @param topics one topic pattern or a list of them
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   subscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
+  /**
+   * Subscribes to topic patterns (`+` one segment, `#` one or more).
+   *
+   * @param topics one topic pattern or a list of them
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   subscribe(topics: string | string[], qos?: QoS): OpResult;
   subscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
     return this.sendTopics(Op.Subscribe, topicList(topics), qos);
   }
 
-  /** Removes subscriptions (exact pattern strings). */
+  /**
+   * Removes subscriptions (exact pattern strings).
+   *
+   * @param topics the patterns to remove, as subscribed
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   unsubscribe(topics: string | string[], qos?: UnackedQoS): undefined;
+  /**
+   * Removes subscriptions (exact pattern strings). Waits for the broker's ACK.
+   *
+   * @param topics the patterns to remove, as subscribed
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   unsubscribe(topics: string | string[], qos: AckedQoS): Promise<void>;
+  /**
+   * Removes subscriptions (exact pattern strings).
+   *
+   * @param topics the patterns to remove, as subscribed
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   unsubscribe(topics: string | string[], qos?: QoS): OpResult;
   unsubscribe(topics: string | string[], qos: QoS = QoS.No): OpResult {
     return this.sendTopics(Op.Unsubscribe, topicList(topics), qos);
   }
 
-  /** Excludes topic patterns from publications received. */
+  /**
+   * Excludes topic patterns from publications received.
+   *
+   * @param topics one topic pattern or a list of them
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   exclude(topics: string | string[], qos?: UnackedQoS): undefined;
+  /**
+   * Excludes topic patterns from publications received. Waits for the broker's ACK.
+   *
+   * @param topics one topic pattern or a list of them
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   exclude(topics: string | string[], qos: AckedQoS): Promise<void>;
+  /**
+   * Excludes topic patterns from publications received.
+   *
+   * @param topics one topic pattern or a list of them
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   exclude(topics: string | string[], qos?: QoS): OpResult;
   exclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
     return this.sendTopics(Op.Exclude, topicList(topics), qos);
   }
 
-  /** Removes exclusions. */
+  /**
+   * Removes exclusions.
+   *
+   * @param topics the patterns to remove, as excluded
+   * @param qos QoS 0 (default) or 2: nothing to wait for
+   */
   unexclude(topics: string | string[], qos?: UnackedQoS): undefined;
+  /**
+   * Removes exclusions. Waits for the broker's ACK.
+   *
+   * @param topics the patterns to remove, as excluded
+   * @param qos QoS 1 or 3
+   * @returns a promise that resolves on the ACK and rejects with a `BusError` for a non-OK code
+   */
   unexclude(topics: string | string[], qos: AckedQoS): Promise<void>;
+  /**
+   * Removes exclusions.
+   *
+   * @param topics the patterns to remove, as excluded
+   * @param qos any QoS (default 0)
+   * @returns `undefined` for QoS 0/2, a promise of the ACK for QoS 1/3
+   */
   unexclude(topics: string | string[], qos?: QoS): OpResult;
   unexclude(topics: string | string[], qos: QoS = QoS.No): OpResult {
     return this.sendTopics(Op.Unexclude, topicList(topics), qos);

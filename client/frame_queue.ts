@@ -19,7 +19,11 @@ export class FrameQueue<T> implements AsyncIterable<T> {
   #closed = false;
   #error: unknown = null;
 
-  /** Creates a queue holding up to `capacity` items before it reports full. */
+  /**
+   * Creates a queue holding up to `capacity` items before it reports full.
+   *
+   * @param capacity the number of items at which the queue reports full
+   */
   constructor(capacity: number) {
     this.#capacity = capacity;
   }
@@ -39,7 +43,11 @@ export class FrameQueue<T> implements AsyncIterable<T> {
     return this.#closed;
   }
 
-  /** Appends an item, handing it straight to a waiting reader if there is one. */
+  /**
+   * Appends an item, handing it straight to a waiting reader if there is one.
+   *
+   * @param item the item to append
+   */
   push(item: T): void {
     if (this.#closed) return;
     const reader = this.#reader;
@@ -59,7 +67,11 @@ export class FrameQueue<T> implements AsyncIterable<T> {
     return promise;
   }
 
-  /** Ends the iteration once the queued items are consumed; with `error`, it throws it. */
+  /**
+   * Ends the iteration once the queued items are consumed; with `error`, it throws it.
+   *
+   * @param error what the iteration throws at the end, or `null` to end it normally
+   */
   close(error: unknown = null): void {
     if (this.#closed) return;
     this.#closed = true;

@@ -73,12 +73,28 @@ interface AckWaiter {
  * Connects to a broker and registers `options.name`.
  *
  * @example Message round trip
- * ```ts ignore
- * import { connect, QoS } from "@busrt/busrt";
- * const client = await connect("/tmp/busrt.sock", { name: "app" });
- * await client.send("other.app", "hello", QoS.Processed);
- * for await (const frame of client) console.log(frame.sender, frame.payload);
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker, BusError, connect, QoS } from "@busrt/busrt";
+ * const broker = new Broker();
+ * const { bind } = await broker.serveTcp("127.0.0.1:0");
+ * const app = await connect(bind, { name: "app" });
+ * const other = await connect(bind, { name: "other.app" });
+ * await app.send("other.app", "hello", QoS.Processed);
+ * for await (const frame of other) {
+ *   assert.equal(frame.sender, "app");
+ *   assert.equal(new TextDecoder().decode(frame.payload), "hello");
+ *   break;
+ * }
+ * await assert.rejects(app.send("nobody", "hello", QoS.Processed), BusError);
+ * await app.close();
+ * await other.close();
+ * await broker.close();
  * ```
+ *
+ * @param address a unix socket path, `host:port` or `tls://host:port`
+ * @param options the name to register, timeouts, buffers and transport
+ * @returns the registered client
  *
  * @throws {BusError} with the broker's code when the registration is refused
  * @throws {AddressError} (a `TypeError`) for an address that is not a unix socket path,
@@ -211,7 +227,13 @@ export class IpcClient extends BusClientBase implements BusClient {
   #topicBytes: Uint8Array = new Uint8Array(0);
   #topic = "";
 
-  /** @internal Use {@linkcode connect}. */
+  /**
+   * @internal Use {@linkcode connect}.
+   *
+   * @param address the address connected to
+   * @param link the registered connection
+   * @param options the options given to {@linkcode connect}
+   */
   constructor(address: string, link: Link, options: ConnectOptions) {
     super();
     this.name = options.name;

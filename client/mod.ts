@@ -1,12 +1,26 @@
 /**
  * BUS/RT clients: the IPC client (unix socket or TCP) and the shared client interface.
  *
- * @example
- * ```ts ignore
+ * @example Subscribe over a unix socket
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { QoS } from "../protocol/mod.ts";
  * import { connect } from "./mod.ts";
- * const client = await connect("/tmp/busrt.sock", { name: "app" });
- * await client.subscribe("sensors/#");
- * for await (const frame of client) console.log(frame.topic, frame.payload);
+ * const dir = await Deno.makeTempDir();
+ * const broker = new Broker();
+ * await broker.serveUnix(`${dir}/busrt.sock`);
+ * const client = await connect(`${dir}/busrt.sock`, { name: "app" });
+ * await client.subscribe("sensors/#", QoS.Processed);
+ * broker.registerClient("sensor").publish("sensors/t1", "21.5");
+ * for await (const frame of client) {
+ *   assert.equal(frame.topic, "sensors/t1");
+ *   assert.equal(new TextDecoder().decode(frame.payload), "21.5");
+ *   break;
+ * }
+ * await client.close();
+ * await broker.close();
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module

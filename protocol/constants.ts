@@ -50,12 +50,22 @@ export type AckedQoS = typeof QoS.Processed | typeof QoS.RealtimeProcessed;
 /** QoS levels that are not acknowledged. */
 export type UnackedQoS = typeof QoS.No | typeof QoS.Realtime;
 
-/** Whether a QoS asks for an ACK. */
+/**
+ * Whether a QoS asks for an ACK.
+ *
+ * @param qos a QoS value (0–3)
+ * @returns true for QoS 1 and 3
+ */
 export function qosNeedsAck(qos: number): boolean {
   return (qos & 1) === 1;
 }
 
-/** Whether a QoS is realtime (flushed at once). */
+/**
+ * Whether a QoS is realtime (flushed at once).
+ *
+ * @param qos a QoS value (0–3)
+ * @returns true for QoS 2 and 3
+ */
 export function qosIsRealtime(qos: number): boolean {
   return (qos & 2) === 2;
 }

@@ -13,7 +13,12 @@ import { flagsOp, flagsQos, isPingFlags } from "./flags.ts";
 export class FrameTooLargeError extends RangeError {
   /** The length the header announced. */
   readonly length: number;
-  /** Creates the error for an announced length and the limit. */
+  /**
+   * Creates the error for an announced length and the limit.
+   *
+   * @param length the body length the header announced
+   * @param limit the largest accepted body length
+   */
   constructor(length: number, limit: number) {
     super(`Cannot accept a frame of ${length} bytes: the limit is ${limit}`);
     this.name = "FrameTooLargeError";
@@ -88,7 +93,11 @@ export class ReadBuffer {
     return this.buf.subarray(this.end);
   }
 
-  /** Records `n` bytes read into the region; grows the buffer if reads fill it. */
+  /**
+   * Records `n` bytes read into the region; grows the buffer if reads fill it.
+   *
+   * @param n the number of bytes read into the region
+   */
   commit(n: number): void {
     const region = this.buf.length - this.end;
     this.end += n;
@@ -102,7 +111,11 @@ export class ReadBuffer {
     }
   }
 
-  /** Copies a chunk in (tests, WebSocket messages). */
+  /**
+   * Copies a chunk in (tests, WebSocket messages).
+   *
+   * @param chunk the bytes received
+   */
   feed(chunk: Uint8Array): void {
     // without a next() between regions `need` is stale; past the adaptive cap the region would be empty
     const total = this.end - this.start + chunk.length;
@@ -167,7 +180,13 @@ export class ClientFrameDecoder extends ReadBuffer {
   /** Largest accepted body length. */
   maxBody: number;
 
-  /** Creates a decoder with a body limit (default: none). */
+  /**
+   * Creates a decoder with a body limit (default: none).
+   *
+   * @param maxBody the largest accepted body length
+   * @param size the initial buffer capacity
+   * @param maxAdaptive the capacity the buffer may grow to when reads keep filling it
+   */
   constructor(maxBody = 0xffffffff, size?: number, maxAdaptive?: number) {
     super(size, maxAdaptive);
     this.maxBody = maxBody;
@@ -251,7 +270,13 @@ export class BrokerFrameDecoder extends ReadBuffer {
   /** Largest accepted body length. */
   maxBody: number;
 
-  /** Creates a decoder with a body limit (default: none). */
+  /**
+   * Creates a decoder with a body limit (default: none).
+   *
+   * @param maxBody the largest accepted body length
+   * @param size the initial buffer capacity
+   * @param maxAdaptive the capacity the buffer may grow to when reads keep filling it
+   */
   constructor(maxBody = 0xffffffff, size?: number, maxAdaptive?: number) {
     super(size, maxAdaptive);
     this.maxBody = maxBody;

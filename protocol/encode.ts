@@ -14,13 +14,30 @@ import { BROKER_HEADER_SIZE, CLIENT_HEADER_SIZE, Op } from "./constants.ts";
 export interface FrameSink {
   /** The bytes being filled; valid until the next {@linkcode FrameSink.reserve}. */
   readonly buf: Uint8Array;
-  /** Makes room for `n` bytes and returns the offset in `buf` to write them at. */
+  /**
+   * Makes room for `n` bytes and returns the offset in `buf` to write them at.
+   *
+   * @param n the number of bytes to reserve
+   * @returns the offset in `buf` to write them at
+   */
   reserve(n: number): number;
-  /** Commits `n` bytes written at the reserved offset, counting `frames` frames. */
+  /**
+   * Commits `n` bytes written at the reserved offset, counting `frames` frames.
+   *
+   * @param n the number of bytes written
+   * @param instant whether to flush at once (realtime)
+   * @param frames the number of frames the bytes hold (default 1)
+   */
   commit(n: number, instant: boolean, frames?: number): void;
 }
 
-/** Stores `v` as u32 little-endian at `buf[at]`. */
+/**
+ * Stores `v` as u32 little-endian at `buf[at]`.
+ *
+ * @param buf the bytes to write into
+ * @param at the offset
+ * @param v the value
+ */
 export function putU32(buf: Uint8Array, at: number, v: number): void {
   buf[at] = v;
   buf[at + 1] = v >>> 8;
@@ -28,7 +45,13 @@ export function putU32(buf: Uint8Array, at: number, v: number): void {
   buf[at + 3] = v >>> 24;
 }
 
-/** Reads a u32 little-endian from `buf[at]`. */
+/**
+ * Reads a u32 little-endian from `buf[at]`.
+ *
+ * @param buf the bytes
+ * @param at the offset
+ * @returns the value
+ */
 export function getU32(buf: Uint8Array, at: number): number {
   return (buf[at] | (buf[at + 1] << 8) | (buf[at + 2] << 16) | (buf[at + 3] << 24)) >>> 0;
 }
@@ -37,6 +60,14 @@ export function getU32(buf: Uint8Array, at: number): number {
  * Appends a client → broker frame: `id flags len` + `field \0` for each field
  * (target, receiver …) + payload. `flags` packs the op and the QoS: build it
  * with `packFlags` (`flags.ts`).
+ *
+ * @param w the sink to append to
+ * @param id the frame id
+ * @param flags the flags byte (op and QoS)
+ * @param field1 the first field: target, mask or topic
+ * @param field2 the second field (the receiver of PUBLISH_FOR), or `null`
+ * @param payload the payload bytes
+ * @param instant whether to flush at once (realtime)
  */
 export function writeClientFrame(
   w: FrameSink,
@@ -70,6 +101,12 @@ export function writeClientFrame(
 /**
  * Appends a topic-list frame (SUBSCRIBE …): topics joined by `\0`, no trailing
  * NUL. `flags` packs the op and the QoS: build it with `packFlags` (`flags.ts`).
+ *
+ * @param w the sink to append to
+ * @param id the frame id
+ * @param flags the flags byte (op and QoS)
+ * @param topics the topic patterns as UTF-8
+ * @param instant whether to flush at once (realtime)
  */
 export function writeTopicsFrame(
   w: FrameSink,
@@ -95,7 +132,11 @@ export function writeTopicsFrame(
   w.commit(total, instant);
 }
 
-/** Appends the client keepalive: 9 zero bytes. */
+/**
+ * Appends the client keepalive: 9 zero bytes.
+ *
+ * @param w the sink to append to
+ */
 export function writePing(w: FrameSink): void {
   const p = w.reserve(CLIENT_HEADER_SIZE);
   w.buf.fill(0, p, p + CLIENT_HEADER_SIZE);
@@ -105,6 +146,15 @@ export function writePing(w: FrameSink): void {
 /**
  * Appends a broker → client data frame. `senderZ` is the sender name with its
  * terminating NUL; `topicZ` likewise, or `null` for non-publish kinds.
+ *
+ * @param w the sink to append to
+ * @param kind the frame kind (message, broadcast or publish)
+ * @param realtime whether the sender used a realtime QoS
+ * @param senderZ the sender name with its NUL
+ * @param topicZ the topic with its NUL, or `null`
+ * @param src the bytes holding the payload
+ * @param payloadStart the offset of the payload in `src`
+ * @param payloadEnd the offset after the payload in `src`
  */
 export function writeDelivery(
   w: FrameSink,
@@ -141,7 +191,15 @@ export function writeDelivery(
   w.commit(total, realtime);
 }
 
-/** Appends an ACK: `FE id(4) code`, copying the id bytes from `src[idAt]`. */
+/**
+ * Appends an ACK: `FE id(4) code`, copying the id bytes from `src[idAt]`.
+ *
+ * @param w the sink to append to
+ * @param src the bytes holding the acknowledged frame
+ * @param idAt the offset of its frame id in `src`
+ * @param code the result code
+ * @param instant whether to flush at once (realtime)
+ */
 export function writeAck(
   w: FrameSink,
   src: Uint8Array,
@@ -160,7 +218,11 @@ export function writeAck(
   w.commit(6, instant);
 }
 
-/** Appends the broker keepalive: 6 zero bytes. */
+/**
+ * Appends the broker keepalive: 6 zero bytes.
+ *
+ * @param w the sink to append to
+ */
 export function writeNop(w: FrameSink): void {
   const p = w.reserve(BROKER_HEADER_SIZE);
   w.buf.fill(0, p, p + BROKER_HEADER_SIZE);

@@ -18,7 +18,12 @@ const CODE_NAMES: Record<number, string> = {
   [ErrorCode.Eof]: "connection closed",
 };
 
-/** Human-readable name of a protocol code. */
+/**
+ * Human-readable name of a protocol code.
+ *
+ * @param code a one-byte response or error code
+ * @returns the name, or `code 0x..` for an unknown code
+ */
 export function describeCode(code: number): string {
   return CODE_NAMES[code] ?? `code 0x${code.toString(16).padStart(2, "0")}`;
 }
@@ -29,16 +34,25 @@ export function describeCode(code: number): string {
  *
  * @example Branch on the kind of failure
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BusError, ErrorCode } from "./mod.ts";
  * const err = new BusError(ErrorCode.NotRegistered);
- * if (err.isNotRegistered()) console.log("target is not connected");
+ * assert.ok(err.isNotRegistered());
+ * assert.ok(!err.isTimeout());
+ * assert.equal(err.message, "client not registered");
  * ```
  */
 export class BusError extends Error {
   /** The one-byte protocol code (see {@linkcode ErrorCode}). */
   readonly code: number;
 
-  /** Creates an error for a protocol code, with an optional detail message. */
+  /**
+   * Creates an error for a protocol code, with an optional detail message.
+   *
+   * @param code the one-byte protocol code
+   * @param message the detail message (default: the code's name)
+   * @param options the error options (`cause`)
+   */
   constructor(code: number, message?: string, options?: ErrorOptions) {
     super(message ?? describeCode(code), options);
     this.name = "BusError";

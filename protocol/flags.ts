@@ -1,8 +1,9 @@
 /**
- * The flags byte of a client → broker frame header (PROTOCOL.md §1.1, §1.2,
- * §4): the operation in the low 6 bits, the QoS in the top 2 bits. A flags
- * byte of 0 is a ping. These helpers are the only place that knows the bit
- * layout; they are small enough for the JIT to inline on the hot path.
+ * The flags byte of a client → broker frame header (docs/PROTOCOL.md §4): the
+ * operation in the low 6 bits (docs/PROTOCOL.md §1.1), the QoS in the top 2
+ * bits (docs/PROTOCOL.md §1.2). A flags byte of 0 is a ping. These helpers
+ * are the only place that knows the bit layout; they are small enough for the
+ * JIT to inline on the hot path.
  *
  * @module
  */

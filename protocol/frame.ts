@@ -10,11 +10,13 @@ import { primaryName } from "./names.ts";
  * An incoming data frame. `payload` may view a buffer shared with other
  * frames of the same read: copy it (`slice()`) if you modify it.
  *
- * @example
+ * @example Read the primary name of a secondary sender
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Frame, Op } from "./mod.ts";
  * const f = new Frame(Op.Message, "app%%1", null, new Uint8Array([1]), false);
- * console.assert(f.primarySender === "app");
+ * assert.equal(f.primarySender, "app");
+ * assert.ok(f.isMessage);
  * ```
  */
 export class Frame {
@@ -29,7 +31,15 @@ export class Frame {
   /** Whether the sender used a realtime QoS. */
   readonly realtime: boolean;
 
-  /** Creates a frame. */
+  /**
+   * Creates a frame.
+   *
+   * @param kind the frame kind (message, broadcast or publication)
+   * @param sender the full sender name
+   * @param topic the topic of a publication, else `null`
+   * @param payload the payload bytes
+   * @param realtime whether the sender used a realtime QoS
+   */
   constructor(
     kind: FrameKind,
     sender: string,

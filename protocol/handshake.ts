@@ -1,5 +1,5 @@
 /**
- * The connection handshake layout (PROTOCOL.md §3), shared by the broker and
+ * The connection handshake layout (docs/PROTOCOL.md §3), shared by the broker and
  * the IPC client:
  *
  * 1. broker → client: greeting `EB 01 00` (`GREETINGS`, protocol version u16 LE);

@@ -1,6 +1,7 @@
 /**
- * Typed calls to the broker's core RPC client `.broker` (§12): `test`,
- * `info`, `stats`, `client.list` and `benchmark.test`.
+ * Typed calls to the broker's core RPC client `.broker`
+ * (docs/PROTOCOL.md §12): `test`, `info`, `stats`, `client.list` and
+ * `benchmark.test`.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
- * The broker's core RPC (§12): the internal client `.broker` answering
- * `test`, `info`, `stats`, `client.list` and `benchmark.test`, byte-exact
- * with the reference, plus methods the embedding application adds.
+ * The broker's core RPC (docs/PROTOCOL.md §12): the internal client
+ * `.broker` answering `test`, `info`, `stats`, `client.list` and
+ * `benchmark.test`, byte-exact with the reference, plus methods the
+ * embedding application adds.
  *
  * Note: `client.list` filters are JavaScript regular expressions (with the
  * `u` flag, Rust-style leading inline flags such as `(?i)` and `(?P<name>…)`

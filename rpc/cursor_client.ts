@@ -1,6 +1,7 @@
 /**
- * Client side of cursors (§14): opens a remote cursor and reads it as an
- * async iterator, one record per call (`N`) or in bulks (`NB`).
+ * Client side of cursors (docs/PROTOCOL.md §14): opens a remote cursor and
+ * reads it as an async iterator, one record per call (`N`) or in bulks
+ * (`NB`).
  *
  * @module
  */

@@ -1,6 +1,7 @@
 /**
- * The cursor handle of §14.1: a MessagePack map `{u: bin16}` (the cursor id,
- * a random v4 UUID as 16 raw bytes), with `n` (bulk size) when set.
+ * The cursor handle of docs/PROTOCOL.md §14.1: a MessagePack map
+ * `{u: bin16}` (the cursor id, a random v4 UUID as 16 raw bytes), with `n`
+ * (bulk size) when set.
  *
  * @module
  */
@@ -22,7 +23,7 @@ export interface CursorHandle {
  * @param n the bulk size, when set
  * @returns the handle as MessagePack
  *
- * @example Handle of §23.9
+ * @example Handle of PROTOCOL.md §23.9
  * ```ts
  * import assert from "node:assert/strict";
  * import { packCursorHandle } from "./cursor_handle.ts";

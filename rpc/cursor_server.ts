@@ -1,8 +1,8 @@
 /**
- * Server side of cursors (§14): exposes any iterable or async iterable as a
- * cursor a remote client pulls records from, one (`N`) or many (`NB`) at a
- * time. Cursors expire when idle; a periodic cleaner removes expired and
- * exhausted ones.
+ * Server side of cursors (docs/PROTOCOL.md §14): exposes any iterable or
+ * async iterable as a cursor a remote client pulls records from, one (`N`)
+ * or many (`NB`) at a time. Cursors expire when idle; a periodic cleaner
+ * removes expired and exhausted ones.
  *
  * @module
  */

@@ -9,6 +9,7 @@
  *
  * @example Call a handler client and the broker
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Broker } from "../broker/mod.ts";
  * import { brokerTest, enableCoreRpc, RpcClient, RpcError } from "./mod.ts";
  * const broker = new Broker();
@@ -22,8 +23,9 @@
  *   },
  * });
  * const rpc = new RpcClient(broker.registerClient("app"));
- * console.assert((await rpc.call("echo", "echo", { hello: "world" })).unpack<{ hello: string }>().hello === "world");
- * console.assert(await brokerTest(rpc));
+ * const reply = await rpc.call("echo", "echo", { hello: "world" });
+ * assert.deepEqual(reply.unpack(), { hello: "world" });
+ * assert.equal(await brokerTest(rpc), true);
  * await rpc.close();
  * await echo.close();
  * await broker.close();

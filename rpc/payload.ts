@@ -1,6 +1,7 @@
 /**
- * RPC payload layouts (§13.1): the bytes carried in a MESSAGE frame after
- * the target/sender field. Multi-byte integers are little-endian.
+ * RPC payload layouts (docs/PROTOCOL.md §13.1): the bytes carried in a
+ * MESSAGE frame after the target/sender field. Multi-byte integers are
+ * little-endian.
  *
  * | Kind         | Layout                                   |
  * |--------------|------------------------------------------|
@@ -42,7 +43,7 @@ export const MAX_CALL_ID = 0xffffffff;
  * @param params the params bytes
  * @returns the request payload
  *
- * @example RPC request of §23.7
+ * @example RPC request of PROTOCOL.md §23.7
  * ```ts
  * import assert from "node:assert/strict";
  * import { encodeRequest } from "./payload.ts";

@@ -33,14 +33,18 @@ export interface PendingCall<R> {
 /**
  * Pending calls by id, with expiry.
  *
- * @example
+ * @example Settle a call, then close the table
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PendingCalls } from "./pending_calls.ts";
  * const calls = new PendingCalls<string>(() => new Error("timed out"));
  * const { id, promise } = calls.add(1000);
- * calls.resolve(id, "done");
- * console.assert((await promise) === "done" && calls.size === 0);
+ * assert.ok(calls.resolve(id, "done"));
+ * assert.equal(await promise, "done");
+ * assert.equal(calls.size, 0);
+ * assert.ok(!calls.resolve(id, "again"));
  * calls.close(new Error("closed"));
+ * assert.throws(() => calls.add(1000), /closed/);
  * ```
  */
 export class PendingCalls<R> {
@@ -55,6 +59,9 @@ export class PendingCalls<R> {
   /**
    * Creates the table; `timeoutError` builds the error of an expired call.
    * `lastId` is the id issued before the first call (0: the first id is 1).
+   *
+   * @param timeoutError builds the error of an expired call from its id and timeout
+   * @param lastId the id issued before the first call
    */
   constructor(timeoutError: (id: number, timeoutMs: number) => Error, lastId = 0) {
     this.#timeoutError = timeoutError;
@@ -86,7 +93,12 @@ export class PendingCalls<R> {
     this.#lastId = id;
   }
 
-  /** Whether a call id is waiting. */
+  /**
+   * Whether a call id is waiting.
+   *
+   * @param id the call id
+   * @returns true while the call waits for its reply
+   */
   has(id: number): boolean {
     return this.#calls.has(id);
   }
@@ -95,6 +107,8 @@ export class PendingCalls<R> {
    * Registers a call with a new id (1…2³²−1, wrapping to 1) that expires
    * after `timeoutMs` (Infinity or 0: never).
    *
+   * @param timeoutMs the timeout in milliseconds
+   * @returns the call id and the promise of the reply
    * @throws {Error} the close reason once {@linkcode PendingCalls.close} was called
    */
   add(timeoutMs: number): { id: number; promise: Promise<R> } {
@@ -122,7 +136,13 @@ export class PendingCalls<R> {
     return { id, promise };
   }
 
-  /** Settles call `id` with a reply. Returns false for an unknown id (orphaned reply). */
+  /**
+   * Settles call `id` with a reply. Returns false for an unknown id (orphaned reply).
+   *
+   * @param id the call id
+   * @param reply the reply
+   * @returns false for an unknown id
+   */
   resolve(id: number, reply: R): boolean {
     const call = this.#take(id);
     if (call === undefined) return false;
@@ -130,7 +150,13 @@ export class PendingCalls<R> {
     return true;
   }
 
-  /** Fails call `id`. Returns false for an unknown id. */
+  /**
+   * Fails call `id`. Returns false for an unknown id.
+   *
+   * @param id the call id
+   * @param err the error the call rejects with
+   * @returns false for an unknown id
+   */
   reject(id: number, err: Error): boolean {
     const call = this.#take(id);
     if (call === undefined) return false;
@@ -138,7 +164,11 @@ export class PendingCalls<R> {
     return true;
   }
 
-  /** Fails every waiting call with `err`, stops the timer and refuses new calls. */
+  /**
+   * Fails every waiting call with `err`, stops the timer and refuses new calls.
+   *
+   * @param err the error waiting and later calls fail with
+   */
   close(err: Error): void {
     if (this.#closed === null) this.#closed = err;
     clearTimeout(this.#timer);

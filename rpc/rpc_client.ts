@@ -27,6 +27,7 @@
  *
  * @example Handler and caller
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Broker } from "../broker/mod.ts";
  * import { RpcClient } from "./mod.ts";
  * const broker = new Broker();
@@ -35,7 +36,7 @@
  * });
  * const caller = new RpcClient(broker.registerClient("caller"));
  * const reply = await caller.call("server", "add", [1, 2, 3]);
- * console.assert(reply.unpack<number>() === 6);
+ * assert.equal(reply.unpack<number>(), 6);
  * await caller.close();
  * await server.close();
  * await broker.close();
@@ -80,11 +81,26 @@ export type RpcHandlerMode = "blocking" | "concurrent";
  * other exception becomes -32603 (internal) with the error message.
  */
 export interface RpcHandlers {
-  /** Handles an RPC request. Without it, calls get -32601. */
+  /**
+   * Handles an RPC request. Without it, calls get -32601.
+   *
+   * @param call the request
+   * @returns the result (or a promise of it), sent back unless the call is a call0
+   */
   onCall?(call: RpcCall): unknown;
-  /** Handles an RPC notification. */
+  /**
+   * Handles an RPC notification.
+   *
+   * @param notification the notification
+   * @returns nothing, or a promise the blocking mode waits for
+   */
   onNotification?(notification: RpcNotification): void | Promise<void>;
-  /** Handles a broadcast or publication (non-RPC frames). */
+  /**
+   * Handles a broadcast or publication (non-RPC frames).
+   *
+   * @param frame the frame
+   * @returns nothing, or a promise the blocking mode waits for
+   */
   onFrame?(frame: Frame): void | Promise<void>;
 }
 
@@ -131,12 +147,19 @@ const EMPTY = new Uint8Array(0);
  * frames: do not iterate the client yourself.
  *
  * @example Call the broker
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
  * import { connect } from "../client/mod.ts";
- * import { RpcClient } from "./mod.ts";
- * const rpc = new RpcClient(await connect("/tmp/busrt.sock", { name: "app" }));
- * console.log((await rpc.call(".broker", "info")).unpack());
+ * import { VERSION } from "../protocol/mod.ts";
+ * import { enableCoreRpc, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const { bind } = await broker.serveTcp("127.0.0.1:0");
+ * const rpc = new RpcClient(await connect(bind, { name: "app" }));
+ * assert.equal((await rpc.call(".broker", "info")).unpack<{ version: string }>().version, VERSION);
  * await rpc.close();
+ * await broker.close();
  * ```
  */
 export class RpcClient {
@@ -165,7 +188,12 @@ export class RpcClient {
   #closing = false;
   #resolveClosed!: () => void;
 
-  /** Wraps `client`; starts reading its frames at once. */
+  /**
+   * Wraps `client`; starts reading its frames at once.
+   *
+   * @param client the bus client to take over
+   * @param options handlers, handler mode, timeout, QoS and logger
+   */
   constructor(client: BusClient, options: RpcClientOptions = {}) {
     this.client = client;
     this.#options = options;
@@ -209,11 +237,27 @@ export class RpcClient {
    * `Uint8Array` is sent as it is, `undefined` as no params, anything else
    * as MessagePack.
    *
-   * @example
-   * ```ts ignore
+   * @example Call a method of `.broker` with params
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "../broker/mod.ts";
+   * import { enableCoreRpc, RpcClient, RpcError } from "./mod.ts";
+   * const broker = new Broker();
+   * enableCoreRpc(broker);
+   * const rpc = new RpcClient(broker.registerClient("app"));
    * const reply = await rpc.call(".broker", "client.list", { filter: "^app" });
-   * console.log(reply.unpack());
+   * const { clients } = reply.unpack<{ clients: { name: string }[] }>();
+   * assert.deepEqual(clients.map((c) => c.name), ["app"]);
+   * await assert.rejects(rpc.call(".broker", "nope"), (err: RpcError) => err.isMethodNotFound());
+   * await rpc.close();
+   * await broker.close();
    * ```
+   *
+   * @param target the name of the client to call
+   * @param method the method name
+   * @param params the params: bytes as they are, `undefined` for none, else MessagePack
+   * @param options timeout, QoS and abort signal of this call
+   * @returns the reply
    *
    * @throws {RpcError} (as a rejection) with the remote code for an error
    * reply, or a transport code (-32113 not registered, -32120 timeout,
@@ -251,6 +295,10 @@ export class RpcClient {
    * Calls `method` without wanting a reply (call id 0). Resolves when the
    * broker acknowledged the frame (QoS 1/3) or at once (QoS 0/2).
    *
+   * @param target the name of the client to call
+   * @param method the method name
+   * @param params the params: bytes as they are, `undefined` for none, else MessagePack
+   * @param options the QoS of the frame
    * @throws {RpcError} (as a rejection) for a transport failure
    */
   call0(target: string, method: string, params?: unknown, options?: SendOptions): Promise<void> {
@@ -266,6 +314,9 @@ export class RpcClient {
    * Sends a notification (`data` as for call params). Resolves when the
    * broker acknowledged it (QoS 1/3) or at once (QoS 0/2).
    *
+   * @param target the name of the client to notify
+   * @param data the data: bytes as they are, `undefined` for none, else MessagePack
+   * @param options the QoS of the frame
    * @throws {RpcError} (as a rejection) for a transport failure
    */
   notify(target: string, data?: unknown, options?: SendOptions): Promise<void> {
@@ -282,16 +333,32 @@ export class RpcClient {
    * timeout, QoS and logger but no handlers, and closed with this client.
    *
    * @example Call another service from inside a handler
-   * ```ts ignore
-   * const rpc = new RpcClient(client, {
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "../broker/mod.ts";
+   * import { RpcClient } from "./mod.ts";
+   * const broker = new Broker();
+   * const other = new RpcClient(broker.registerClient("other.service"), {
+   *   handlers: { onCall: (call) => call.unpack<string>().toUpperCase() },
+   * });
+   * const rpc: RpcClient = new RpcClient(broker.registerClient("app"), {
    *   handlers: {
    *     async onCall(call) {
    *       const helper = await rpc.secondary();
+   *       assert.equal(helper.name, "app%%0");
    *       return (await helper.call("other.service", "lookup", call.params)).payload;
    *     },
    *   },
    * });
+   * const caller = new RpcClient(broker.registerClient("caller"));
+   * assert.equal((await caller.call("app", "lookup", "abc")).unpack(), "ABC");
+   * await caller.close();
+   * await rpc.close();
+   * await other.close();
+   * await broker.close();
    * ```
+   *
+   * @returns the secondary RPC client
    *
    * @throws {BusError} (as a rejection) when the secondary cannot be registered
    */

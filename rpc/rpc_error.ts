@@ -84,9 +84,12 @@ export interface RpcErrorOptions extends ErrorOptions {
  *
  * @example Branch on the code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RpcError, RpcErrorCode } from "./mod.ts";
  * const err = new RpcError(RpcErrorCode.MethodNotFound, "no such method");
- * console.assert(err.isMethodNotFound() && err.message === "no such method");
+ * assert.ok(err.isMethodNotFound());
+ * assert.equal(err.message, "no such method");
+ * assert.equal(new RpcError(RpcErrorCode.MethodNotFound).message, "method not found");
  * ```
  */
 export class RpcError extends Error {
@@ -102,6 +105,9 @@ export class RpcError extends Error {
    * The message is the data decoded as UTF-8, or the code's description when
    * the data is empty.
    *
+   * @param code the i16 error code
+   * @param data the error data: bytes, or a string sent as UTF-8
+   * @param options `cause`, and whether the error came from the remote handler
    * @throws {RangeError} when `code` is not an i16
    */
   constructor(code: number, data?: Uint8Array | string | null, options?: RpcErrorOptions) {
@@ -182,11 +188,16 @@ export class RpcError extends Error {
 /**
  * Human-readable name of an RPC error code.
  *
- * @example
+ * @example Name a standard code
  * ```ts
+ * import assert from "node:assert/strict";
  * import { describeRpcCode } from "./mod.ts";
- * console.assert(describeRpcCode(-32601) === "method not found");
+ * assert.equal(describeRpcCode(-32601), "method not found");
+ * assert.equal(describeRpcCode(42), "RPC error 42");
  * ```
+ *
+ * @param code an RPC error code
+ * @returns its name, or `RPC error <code>` for an unknown code
  */
 export function describeRpcCode(code: number): string {
   return CODE_NAMES[code] ?? `RPC error ${code}`;
@@ -196,12 +207,16 @@ export function describeRpcCode(code: number): string {
  * The RPC code of a transport failure: `-32000 - code` for a known bus error
  * code (0x71…0x79, 0xFF), -32116 ("other") for anything else.
  *
- * @example
+ * @example Map "not registered"
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ErrorCode } from "../protocol/mod.ts";
  * import { rpcCodeOfBusCode } from "./mod.ts";
- * console.assert(rpcCodeOfBusCode(ErrorCode.NotRegistered) === -32113);
+ * assert.equal(rpcCodeOfBusCode(ErrorCode.NotRegistered), -32113);
  * ```
+ *
+ * @param code a one-byte bus error code
+ * @returns the RPC error code
  */
 export function rpcCodeOfBusCode(code: number): number {
   if ((code >= ErrorCode.NotRegistered && code <= ErrorCode.Access) || code === ErrorCode.Eof) {
@@ -215,12 +230,18 @@ export function rpcCodeOfBusCode(code: number): number {
  * {@linkcode BusError} keeps its code (mapped), anything else is an I/O error
  * (-32115). An `RpcError` is returned unchanged.
  *
- * @example
+ * @example Convert a refused operation
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BusError, ErrorCode } from "../protocol/mod.ts";
  * import { toRpcError } from "./mod.ts";
- * console.assert(toRpcError(new BusError(ErrorCode.Access)).isAccessDenied());
+ * const err = toRpcError(new BusError(ErrorCode.Access));
+ * assert.ok(err.isAccessDenied());
+ * assert.ok(err.cause instanceof BusError);
  * ```
+ *
+ * @param err the failure
+ * @returns the failure as an `RpcError`
  */
 export function toRpcError(err: unknown): RpcError {
   if (err instanceof RpcError) return err;

@@ -16,7 +16,11 @@ export abstract class RpcIncoming {
   /** The frame the request or notification came in. */
   readonly frame: Frame;
 
-  /** @internal */
+  /**
+   * @internal
+   *
+   * @param frame the frame the request or notification came in
+   */
   constructor(frame: Frame) {
     this.frame = frame;
   }
@@ -42,12 +46,22 @@ export abstract class RpcIncoming {
  *
  * @example A handler reading MessagePack params
  * ```ts
- * import { type RpcCall, RpcError, RpcErrorCode } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { type RpcCall, RpcClient, RpcError, RpcErrorCode } from "./mod.ts";
  * function onCall(call: RpcCall): unknown {
  *   if (call.method !== "hello") throw new RpcError(RpcErrorCode.MethodNotFound);
  *   const { name } = call.unpack<{ name: string }>();
  *   return `hello, ${name}`;
  * }
+ * const broker = new Broker();
+ * const greeter = new RpcClient(broker.registerClient("greeter"), { handlers: { onCall } });
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * assert.equal((await rpc.call("greeter", "hello", { name: "Ann" })).unpack(), "hello, Ann");
+ * await assert.rejects(rpc.call("greeter", "bye"), (err: RpcError) => err.isMethodNotFound());
+ * await rpc.close();
+ * await greeter.close();
+ * await broker.close();
  * ```
  */
 export class RpcCall extends RpcIncoming {
@@ -62,6 +76,12 @@ export class RpcCall extends RpcIncoming {
   /**
    * @internal Created by the RPC client; `method` is the already decoded
    * name (null: not UTF-8), when known.
+   *
+   * @param frame the frame the request came in
+   * @param id the call id
+   * @param methodBytes the method name as sent
+   * @param params the params bytes
+   * @param method the decoded method name, when known
    */
   constructor(
     frame: Frame,
@@ -109,19 +129,35 @@ export class RpcCall extends RpcIncoming {
 /**
  * An incoming RPC notification, given to the `onNotification` handler.
  *
- * @example
+ * @example A handler reading text notifications
  * ```ts
- * import type { RpcNotification } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { RpcClient, type RpcNotification } from "./mod.ts";
+ * const received = Promise.withResolvers<string>();
  * function onNotification(n: RpcNotification): void {
- *   console.log(n.sender, n.text());
+ *   received.resolve(`${n.sender}: ${n.text()}`);
  * }
+ * const broker = new Broker();
+ * const listener = new RpcClient(broker.registerClient("listener"), { handlers: { onNotification } });
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * await rpc.notify("listener", new TextEncoder().encode("started"));
+ * assert.equal(await received.promise, "app: started");
+ * await rpc.close();
+ * await listener.close();
+ * await broker.close();
  * ```
  */
 export class RpcNotification extends RpcIncoming {
   /** The notification data (after the kind byte). */
   readonly payload: Uint8Array;
 
-  /** @internal Created by the RPC client. */
+  /**
+   * @internal Created by the RPC client.
+   *
+   * @param frame the frame the notification came in
+   * @param payload the notification data
+   */
   constructor(frame: Frame, payload: Uint8Array) {
     super(frame);
     this.payload = payload;
@@ -145,10 +181,19 @@ export class RpcNotification extends RpcIncoming {
 /**
  * The successful result of a call.
  *
- * @example
- * ```ts ignore
+ * @example Read a MessagePack result
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { enableCoreRpc, RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * enableCoreRpc(broker);
+ * const rpc = new RpcClient(broker.registerClient("app"));
  * const reply = await rpc.call(".broker", "test");
- * console.log(reply.unpack<{ ok: boolean }>().ok);
+ * assert.equal(reply.sender, ".broker");
+ * assert.equal(reply.unpack<{ ok: boolean }>().ok, true);
+ * await rpc.close();
+ * await broker.close();
  * ```
  */
 export class RpcReply {
@@ -157,7 +202,12 @@ export class RpcReply {
   /** The result bytes (may be empty). */
   readonly payload: Uint8Array;
 
-  /** @internal Created by the RPC client. */
+  /**
+   * @internal Created by the RPC client.
+   *
+   * @param sender the full name of the client that replied
+   * @param payload the result bytes
+   */
   constructor(sender: string, payload: Uint8Array) {
     this.sender = sender;
     this.payload = payload;

@@ -9,11 +9,7 @@ import * as tls from "node:tls";
 import { AaaMap, ClientAaa } from "../broker/aaa.ts";
 import { Broker } from "../broker/broker.ts";
 import type { BrokerListener } from "../broker/listener.ts";
-import {
-  certificateBoundPolicy,
-  certificateNames,
-  type TlsListenerOptions,
-} from "../broker/tls_listener.ts";
+import { certificateBoundPolicy, certificateNames, type TlsListenerOptions } from "../broker/tls_listener.ts";
 import { connect, type IpcClient } from "../client/ipc_client.ts";
 import { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
 import { ErrorCode, QoS } from "../protocol/constants.ts";

@@ -11,7 +11,7 @@
  * | `wss://host[:port][/path]`   | `{ transport: "wss", hostname, port, path }`     |
  * | `fifo:PATH`                  | `{ transport: "fifo", path }`                    |
  *
- * A unix socket is classified as the reference tools do (PROTOCOL.md §2): a
+ * A unix socket is classified as the reference tools do (docs/PROTOCOL.md §2): a
  * path starting with `/`, or ending with `.sock`, `.socket` or `.ipc`.
  * Anything else of the form `scheme://…` with another scheme is refused
  * with one {@linkcode AddressError} naming the accepted forms. IPv6 hosts
@@ -283,7 +283,7 @@ function parseHostPort(
 /**
  * A host for `host:port` text: IPv6 addresses in brackets, anything else as is.
  *
- * @example
+ * @example Bracket an IPv6 address
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatHost } from "./address.ts";
@@ -301,7 +301,7 @@ export function formatHost(hostname: string): string {
 /**
  * `host:port`, with an IPv6 host in brackets.
  *
- * @example
+ * @example Join a host and a port
  * ```ts
  * import assert from "node:assert/strict";
  * import { formatHostPort } from "./address.ts";

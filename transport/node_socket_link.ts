@@ -24,11 +24,25 @@ export const CLOSE_FLUSH_MS = 2000;
 /**
  * Adapts a Node socket to the {@linkcode Link} interface.
  *
- * @example
- * ```ts ignore
- * import * as tls from "node:tls";
- * const socket = tls.connect({ host: "127.0.0.1", port: 7777, ca });
+ * @example Read from a `node:net` socket
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import * as net from "node:net";
+ * import { NodeSocketLink } from "./node_socket_link.ts";
+ * const server = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+ * const socket = net.connect({ host: "127.0.0.1", port: server.addr.port });
+ * const conn = await server.accept();
  * const link = new NodeSocketLink(socket);
+ * await conn.write(new TextEncoder().encode("hi"));
+ * const buf = new Uint8Array(16);
+ * const n = await link.read(buf);
+ * assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "hi");
+ * const closed = new Promise((resolve) => socket.once("close", resolve));
+ * link.close();
+ * await closed;
+ * assert.equal(await link.read(buf), null);
+ * conn.close();
+ * server.close();
  * ```
  */
 export class NodeSocketLink implements Link {
@@ -45,7 +59,12 @@ export class NodeSocketLink implements Link {
   #reader: { buf: Uint8Array; resolve: (n: number | null) => void; reject: (e: Error) => void } | null = null;
   #drainWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
-  /** Wraps `socket`; reading pauses it once `highWater` bytes are buffered. */
+  /**
+   * Wraps `socket`; reading pauses it once `highWater` bytes are buffered.
+   *
+   * @param socket a connected `net.Socket` or `tls.TLSSocket`
+   * @param highWater the bytes buffered before the socket is paused
+   */
   constructor(socket: NodeSocketLike, highWater: number = DEFAULT_HIGH_WATER) {
     this.#socket = socket;
     this.#highWater = highWater;
@@ -56,7 +75,12 @@ export class NodeSocketLink implements Link {
     socket.on("drain", () => this.#wakeWriters(null));
   }
 
-  /** Reads buffered bytes into `buf`, waiting for some if none are buffered. */
+  /**
+   * Reads buffered bytes into `buf`, waiting for some if none are buffered.
+   *
+   * @param buf where to store the bytes read
+   * @returns the number of bytes read, or `null` at end of stream
+   */
   read(buf: Uint8Array): Promise<number | null> {
     if (this.#buffered > 0) return Promise.resolve(this.#copyInto(buf));
     if (this.#error !== null) return Promise.reject(this.#error);
@@ -67,7 +91,12 @@ export class NodeSocketLink implements Link {
     return new Promise((resolve, reject) => this.#reader = { buf, resolve, reject });
   }
 
-  /** Queues a copy of `data` on the socket; waits while the socket's buffer is full. */
+  /**
+   * Queues a copy of `data` on the socket; waits while the socket's buffer is full.
+   *
+   * @param data the bytes to write
+   * @returns the number of bytes written (all of `data`)
+   */
   write(data: Uint8Array): Promise<number> {
     if (this.#error !== null) return Promise.reject(this.#error);
     if (this.#ended || this.#socket.destroyed) {

@@ -2,7 +2,7 @@
  * The TCP acceptor: `TCP_NODELAY` on every connection, peers recorded as
  * `ip:port` (IPv6 as `[addr]:port`).
  *
- * @example
+ * @example Listen on a free loopback port
  * ```ts
  * import assert from "node:assert/strict";
  * import { listenTcp } from "./tcp_acceptor.ts";

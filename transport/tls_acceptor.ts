@@ -5,7 +5,7 @@
  * names the certificate proves (subject CN and DNS subject-alternative
  * names) are passed on in `peer.certNames` for the access policy to check.
  *
- * @example
+ * @example Accept TLS connections (needs a certificate and its key)
  * ```ts ignore
  * import { listenTls } from "./tls_acceptor.ts";
  * const acceptor = await listenTls({
@@ -108,7 +108,7 @@ export async function listenTls(options: TlsAcceptorOptions): Promise<Acceptor> 
  * The subject CN(s) and DNS subject-alternative names of a peer certificate
  * as returned by `TLSSocket.getPeerCertificate()`.
  *
- * @example
+ * @example Names of a certificate with DNS alternative names
  * ```ts
  * import assert from "node:assert/strict";
  * import { certificateNames } from "./tls_acceptor.ts";

@@ -2,7 +2,7 @@
  * TLS for the IPC client: a `dial` factory for {@linkcode connect} that opens
  * a TLS connection, with a client certificate for brokers that require one.
  *
- * @example
+ * @example Connect to a broker that requires a client certificate
  * ```ts ignore
  * import { connect, tlsDial } from "../client/mod.ts";
  * const client = await connect("tls://broker.example:7777", {
@@ -42,13 +42,16 @@ export interface TlsDialOptions {
  * Creates a `dial` function for {@linkcode connect}: the address is
  * `tls://host:port` or `host:port`. The broker's certificate is verified
  * against `caCerts` (and the system roots) and the host name; the client
- * certificate, if given, is presented.
+ * certificate, if given, is presented. The client's secondaries
+ * (`client.registerSecondary()`) dial the same way.
  *
- * @example
- * ```ts ignore
- * const dial = tlsDial({ caCerts: [ca], cert, key });
- * const client = await connect("tls://127.0.0.1:7777", { name: "app", dial });
- * const secondary = await client.registerSecondary(); // dials the same way
+ * @example Refuse a half client certificate and a unix address
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tlsDial } from "./tls_dial.ts";
+ * assert.throws(() => tlsDial({ cert: "-----BEGIN CERTIFICATE-----" }), TypeError);
+ * const dial = tlsDial({});
+ * await assert.rejects(dial("/run/busrt.sock"), TypeError);
  * ```
  *
  * @param options trusted CAs, the client certificate and the name to verify

@@ -2,7 +2,7 @@
  * The unix socket acceptor: replaces a stale socket file, creates the socket
  * with its final mode (a umask around bind), and removes the file on close.
  *
- * @example
+ * @example Listen on a socket in a temporary directory
  * ```ts
  * import assert from "node:assert/strict";
  * import { listenUnix } from "./unix_acceptor.ts";

@@ -84,7 +84,12 @@ export class WriteBuffer implements FrameSink {
     this.#pump();
   };
 
-  /** Creates a writer for a link. */
+  /**
+   * Creates a writer for a link.
+   *
+   * @param link the link to write to
+   * @param options flush threshold, kept capacity, `buf_ttl` and error callback
+   */
   constructor(link: Link, options: WriteBufferOptions = {}) {
     this.#link = link;
     this.#threshold = options.flushThreshold ?? 65536;
@@ -105,7 +110,12 @@ export class WriteBuffer implements FrameSink {
     return this.#failed !== null || this.#closed;
   }
 
-  /** Makes room for `n` more bytes; returns the offset to write them at. */
+  /**
+   * Makes room for `n` more bytes; returns the offset to write them at.
+   *
+   * @param n the number of bytes to reserve
+   * @returns the offset in `buf` to write them at
+   */
   reserve(n: number): number {
     const need = this.len + n;
     if (need > this.buf.length) this.#grow(need);
@@ -115,6 +125,10 @@ export class WriteBuffer implements FrameSink {
   /**
    * Marks `n` reserved bytes as one frame (or `frames` frames) and arranges
    * the flush: at once if `instant`, otherwise once per microtask.
+   *
+   * @param n the number of bytes written
+   * @param instant whether to flush at once (realtime)
+   * @param frames the number of frames the bytes hold
    */
   commit(n: number, instant: boolean, frames = 1): void {
     this.len += n;
@@ -150,7 +164,11 @@ export class WriteBuffer implements FrameSink {
     return promise;
   }
 
-  /** Stops accepting writes; pending waiters are rejected with `reason`. */
+  /**
+   * Stops accepting writes; pending waiters are rejected with `reason`.
+   *
+   * @param reason the error pending and later flushes reject with
+   */
   close(reason: unknown = new Error("writer closed")): void {
     this.#closed = true;
     if (this.#failed === null) this.#failed = reason;
