@@ -139,20 +139,7 @@ export class InProcessClient extends BusClientBase implements BusClient {
     let bodyLen = topics.length - 1;
     for (const t of topics) {
       bodyLen += byteLength(t);
-      switch (op) {
-        case Op.Subscribe:
-          router.subscribe(entry, t);
-          break;
-        case Op.Unsubscribe:
-          router.unsubscribe(entry, t);
-          break;
-        case Op.Exclude:
-          router.exclude(entry, t);
-          break;
-        case Op.Unexclude:
-          router.unexclude(entry, t);
-          break;
-      }
+      router.topicOp(entry, op, t);
     }
     entry.countReceived(bodyLen);
     return qosNeedsAck(qos) ? Promise.resolve() : undefined;

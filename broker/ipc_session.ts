@@ -362,25 +362,14 @@ export class IpcSession implements ClientSink {
     const entry = this.entry!;
     const router = this.#router;
     entry.countReceived(be - bs);
+    const acl = this.#acl;
     for (const t of topics) {
-      switch (op) {
-        case Op.Subscribe:
-          if (this.#acl !== null && !this.#acl.allowSubscribe(t)) {
-            if (qosNeedsAck(qos)) {
-              writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, qosIsRealtime(qos));
-              entry.countWritten(ACK_SIZE);
-            }
-          } else router.subscribe(entry, t);
-          break;
-        case Op.Unsubscribe:
-          router.unsubscribe(entry, t);
-          break;
-        case Op.Exclude:
-          router.exclude(entry, t);
-          break;
-        default:
-          router.unexclude(entry, t);
-      }
+      if (op === Op.Subscribe && acl !== null && !acl.allowSubscribe(t)) {
+        if (qosNeedsAck(qos)) {
+          writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, qosIsRealtime(qos));
+          entry.countWritten(ACK_SIZE);
+        }
+      } else router.topicOp(entry, op, t);
     }
     return ErrorCode.Ok;
   }

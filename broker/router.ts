@@ -157,6 +157,26 @@ export class Router {
   // ---------------------------------------------------------------- subscriptions
 
   /**
+   * Applies one topic of a SUBSCRIBE, UNSUBSCRIBE, EXCLUDE or UNEXCLUDE frame.
+   *
+   * @param c the client
+   * @param op `Op.Subscribe`, `Op.Unsubscribe`, `Op.Exclude` or `Op.Unexclude`
+   * @param pattern the topic pattern
+   */
+  topicOp(c: RegisteredClient, op: number, pattern: string): void {
+    switch (op) {
+      case Op.Subscribe:
+        return this.subscribe(c, pattern);
+      case Op.Unsubscribe:
+        return this.unsubscribe(c, pattern);
+      case Op.Exclude:
+        return this.exclude(c, pattern);
+      case Op.Unexclude:
+        return this.unexclude(c, pattern);
+    }
+  }
+
+  /**
    * Subscribes a client to a topic pattern.
    *
    * @param c the client
