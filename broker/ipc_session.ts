@@ -16,7 +16,7 @@ import {
 import { ClientFrameDecoder, FrameTooLargeError } from "../protocol/decode.ts";
 import { writeAck, writeDelivery, writeNop } from "../protocol/encode.ts";
 import { closeQuietly, type Link, writeAll } from "../transport/link.ts";
-import { primaryName } from "../protocol/names.ts";
+import { isValidClientName, primaryName } from "../protocol/names.ts";
 import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 import type { ClientAcl, PeerInfo } from "./access_policy.ts";
@@ -178,7 +178,7 @@ export class IpcSession implements ClientSink {
       this.#router.log.warn(`${this.#label}: client name is not valid UTF-8; closing`);
       return false;
     }
-    if (name.length === 0 || name.startsWith(".")) {
+    if (!isValidClientName(name)) {
       this.#router.log.warn(`${this.#label}: invalid client name "${name}"; refusing`);
       await this.#refuse(ErrorCode.Data);
       return false;
