@@ -146,6 +146,7 @@ export class IpcSession implements ClientSink {
       }
     } finally {
       this.#teardown();
+      this.#decoder.release(); // this loop was its only reader
       this.#onEnd(this);
     }
   }

@@ -7,7 +7,7 @@
  * @module
  */
 import { closeQuietly } from "../transport/link.ts";
-import type { Acceptor } from "../transport/acceptor.ts";
+import type { Accepted, Acceptor } from "../transport/acceptor.ts";
 import {
   AddressError,
   type BusAddress,
@@ -104,13 +104,12 @@ export class BrokerListener {
 
   async #acceptLoop(): Promise<void> {
     try {
-      for await (const { link, origin } of this.#acceptor) {
+      for await (const accepted of this.#acceptor) {
         if (this.#stopped) {
-          closeQuietly(link);
+          closeQuietly(accepted.link);
           break;
         }
-        const session = new IpcSession(this.#router, link, this.config, origin, this.#sessionEnded);
-        this.#sessions.set(session, session.run());
+        this.#startSession(accepted);
       }
     } catch (err) {
       if (!this.#stopped) this.#router.log.error(`listener ${this.bind} failed: ${err}`);
@@ -118,6 +117,22 @@ export class BrokerListener {
       this.#stopped = true;
       clearInterval(this.#timer);
     }
+  }
+
+  /**
+   * Runs a session for one connection. A method of its own so that no
+   * variable of the accept loop, which stays suspended until the next
+   * connection, references the session (and its buffers) after it ends.
+   */
+  #startSession(accepted: Accepted): void {
+    const session = new IpcSession(
+      this.#router,
+      accepted.link,
+      this.config,
+      accepted.origin,
+      this.#sessionEnded,
+    );
+    this.#sessions.set(session, session.run());
   }
 
   #tick(): void {

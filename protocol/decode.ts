@@ -135,6 +135,13 @@ export class ReadBuffer {
     return this.end - this.start;
   }
 
+  /** Drops the storage for good (the connection has ended): nothing stays referenced. */
+  release(): void {
+    this.buf = new Uint8Array(0);
+    this.start = this.end = 0;
+    this.need = 0;
+  }
+
   /** Resets capacity to the initial size when empty (idle connections). */
   compact(): void {
     if (this.start === this.end && this.buf.length > this.#baseSize) {

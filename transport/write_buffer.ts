@@ -131,6 +131,10 @@ export class WriteBuffer implements FrameSink {
    * @param frames the number of frames the bytes hold
    */
   commit(n: number, instant: boolean, frames = 1): void {
+    if (this.#failed !== null) {
+      this.#release(); // nothing more will be written: keep no bytes
+      return;
+    }
     this.len += n;
     this.frames += frames;
     this.#appended += n;
@@ -174,6 +178,15 @@ export class WriteBuffer implements FrameSink {
     if (this.#failed === null) this.#failed = reason;
     for (const w of this.#waiters) w.reject(reason);
     this.#waiters.length = 0;
+    this.#release();
+  }
+
+  /** Drops every buffer: a closed writer holds no bytes, whoever still references it. */
+  #release(): void {
+    this.buf = EMPTY;
+    this.#spare = null;
+    this.len = 0;
+    this.frames = 0;
   }
 
   #grow(need: number): void {
@@ -186,8 +199,7 @@ export class WriteBuffer implements FrameSink {
 
   async #pump(): Promise<void> {
     if (this.#failed !== null) {
-      this.len = 0;
-      this.frames = 0;
+      this.#release();
       return;
     }
     this.#writing = true;
@@ -219,6 +231,7 @@ export class WriteBuffer implements FrameSink {
       if (this.#failed === null) this.#failed = err;
       for (const w of this.#waiters) w.reject(err);
       this.#waiters.length = 0;
+      this.#release();
       this.#onError?.(err);
     } finally {
       this.#writing = false;
