@@ -50,11 +50,58 @@ export interface ClientAaaSpec {
   broadcast?: PermissionSpec;
 }
 
+/**
+ * Whether a permission pattern covers a checked pattern or mask, whose own
+ * wildcards reach further than literal segments: a rest-wildcard (`#`, `*`)
+ * in the checked string is covered only by a rest-wildcard of the permission
+ * at that level or above, a one-segment wildcard (`+`, `?`) by a one-segment
+ * wildcard at that level or a rest-wildcard at or above it. Literal segments
+ * match as in {@linkcode matchSegments}.
+ *
+ * @example `+` does not cover `#`; `dev/#` covers `dev/+/x`
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { coversSegments } from "./aaa.ts";
+ * const covers = (p: string, c: string) => coversSegments(p.split("/"), c.split("/"), "#", "+");
+ * assert.ok(!covers("+", "#"));
+ * assert.ok(!covers("dev/+/status", "dev/#/status"));
+ * assert.ok(covers("dev/+/status", "dev/+/status"));
+ * assert.ok(covers("dev/#", "dev/+/x"));
+ * assert.ok(covers("dev/#", "dev/a/#"));
+ * ```
+ *
+ * @param permission the permission's segments
+ * @param checked the segments of the pattern or mask under check
+ * @param any the rest-wildcard (`#` or `*`)
+ * @param one the one-segment wildcard (`+` or `?`)
+ * @returns true when every string the checked pattern reaches is allowed by the permission
+ */
+export function coversSegments(
+  permission: readonly string[],
+  checked: readonly string[],
+  any: string,
+  one: string,
+): boolean {
+  const n = permission.length;
+  for (let i = 0; i < n; i++) {
+    const p = permission[i];
+    if (p === any) return checked.length > i;
+    if (i >= checked.length) return false;
+    const c = checked[i];
+    if (c === any) return false; // reaches further than anything but a rest-wildcard at or above this level
+    if (p === one) continue;
+    if (c === one || c !== p) return false;
+  }
+  return checked.length === n;
+}
+
 /** One permission category: "any", or a set of patterns matched as the reference does. */
 class PatternSet {
   readonly separator: string;
   readonly any: string;
   readonly one: string;
+  /** Whether the checked strings are patterns or masks whose wildcards must be covered (subscribe, broadcast). */
+  readonly checksWildcards: boolean;
   allowAny = true;
   patterns: string[] = [];
   #split: string[][] = [];
@@ -62,10 +109,11 @@ class PatternSet {
   #lastInput: string | null = null;
   #lastResult = false;
 
-  constructor(separator: string, any: string, one: string) {
+  constructor(separator: string, any: string, one: string, checksWildcards: boolean) {
     this.separator = separator;
     this.any = any;
     this.one = one;
+    this.checksWildcards = checksWildcards;
   }
 
   allow(patterns: readonly string[]): void {
@@ -90,11 +138,12 @@ class PatternSet {
   matches(input: string): boolean {
     if (this.allowAny) return true;
     if (input === this.#lastInput) return this.#lastResult;
-    // the checked string is a plain name/topic: its wildcards are literal segments
+    // a target or topic is a plain name (its wildcards are literal); a pattern or mask reaches further
     const segs = input.split(this.separator);
+    const match = this.checksWildcards ? coversSegments : matchSegments;
     let ok = false;
     for (const p of this.#split) {
-      if (matchSegments(p, segs, this.any, this.one)) {
+      if (match(p, segs, this.any, this.one)) {
         ok = true;
         break;
       }
@@ -142,10 +191,10 @@ const ANY_V4 = IpNetwork.parse("0.0.0.0/0");
  */
 export class ClientAaa implements ClientAcl {
   #hosts: IpNetwork[] = [ANY_V4];
-  readonly #p2p = new PatternSet(".", "*", "?");
-  readonly #publish = new PatternSet("/", "#", "+");
-  readonly #subscribe = new PatternSet("/", "#", "+");
-  readonly #broadcast = new PatternSet(".", "*", "?");
+  readonly #p2p = new PatternSet(".", "*", "?", false);
+  readonly #publish = new PatternSet("/", "#", "+", false);
+  readonly #subscribe = new PatternSet("/", "#", "+", true);
+  readonly #broadcast = new PatternSet(".", "*", "?", true);
 
   /**
    * Builds an entry from plain data (see {@linkcode ClientAaaSpec}).
@@ -282,7 +331,8 @@ export class ClientAaa implements ClientAcl {
   }
 
   /**
-   * Whether subscribing to the pattern `topic` is allowed (its wildcards are literal segments here).
+   * Whether subscribing to the pattern `topic` is allowed: its `#` must be covered by a permission `#` at
+   * that level or above, its `+` by a permission `+` at that level or a `#` at or above it.
    *
    * @param topic the topic pattern
    * @returns true when allowed
@@ -292,7 +342,8 @@ export class ClientAaa implements ClientAcl {
   }
 
   /**
-   * Whether broadcasting to `mask` is allowed (its wildcards are literal segments here).
+   * Whether broadcasting to `mask` is allowed: its `*` must be covered by a permission `*` at that level or
+   * above, its `?` by a permission `?` at that level or a `*` at or above it.
    *
    * @param mask the name mask
    * @returns true when allowed
