@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { BENCHMARK_STAGES, runBenchmark, type StageResult } from "./benchmark.ts";
-import { RPC_STAGE_RUNNERS, RPC_STAGES } from "./benchmark_rpc_stages.ts";
+import { BENCHMARK_STAGES, type BenchmarkMode, runBenchmark, type StageResult } from "./benchmark.ts";
+import { RPC_STAGE_DEFINITIONS, RPC_STAGES } from "./benchmark_rpc_stages.ts";
 import { parseNumber, type RawGlobals } from "./args.ts";
 import { GLOBAL_HELP, prepareCommand } from "./command.ts";
 import { openClient } from "./connection.ts";
@@ -14,30 +14,44 @@ import { onStopSignal, printErrorText, printJson, printLine } from "./output.ts"
 import { stderrIsTerminal, type Style } from "./style.ts";
 import { formatCount, formatTable } from "./table.ts";
 
-/** Every stage `busrt benchmark` can run, in the default order. */
+/** Every stage `busrt benchmark` can run, in the default order of the pipelined mode. */
 export const ALL_STAGES: readonly string[] = [...BENCHMARK_STAGES, ...RPC_STAGES];
+
+/** The reference tool's stages in its order: the default of the sequential mode. */
+export const REFERENCE_STAGES: readonly string[] = ALL_STAGES.filter((s) => s !== "send->recv.qos.no");
 
 /** Help of `busrt benchmark`. */
 export const BENCHMARK_HELP: string =
-  `Usage: busrt benchmark [-w N] [--payload-size BYTES] [-i N] [--stages LIST] [options]
+  `Usage: busrt benchmark [-w N] [--payload-size BYTES] [-i N] [--mode MODE] [--stages LIST] [options]
 
-Measures the broker with the reference tool's stages, each with fresh client
-connections named <name>-1 ... <name>-N (one per worker):
+Measures the broker with the reference tool's stages, run by worker clients
+named <name>-1 ... <name>-N, which keep their connections across the message
+stages and across the RPC stages:
 ${ALL_STAGES.map((s) => `  ${s}`).join("\n")}
 send.* send to a name nobody has; send+recv.* send to themselves;
-send->recv.* to a second client; rpc.call calls .broker benchmark.test,
-rpc.call+handle calls itself, rpc.call0 calls a missing name. "processed"
-stages and rpc stages use QoS 3 (realtime, acknowledged).
+send->recv.* (ours, not in the reference) to a second client; rpc.call calls
+.broker benchmark.test, rpc.call+handle calls itself, rpc.call0 calls a
+missing name. "processed" stages and rpc stages use QoS 3 (realtime,
+acknowledged); the call echoes are checked byte for byte.
+
+Modes (QoS 0 stages run alike in both):
+  pipelined   up to 4096 acknowledged frames and 256 calls in flight per
+              worker: what the broker can carry (default)
+  sequential  one acknowledged frame or call in flight per worker, as the
+              reference "busrt benchmark": figures comparable with it;
+              default stages: the reference's seven, in its order
 
 Options:
   -w, --workers <N>          worker clients (default 1)
       --payload-size <BYTES> payload size (default 100)
   -i, --iters <N>            iterations per stage, split over the workers
                              (default 1000000)
-      --stages <LIST>        comma-separated stages to run (default: all)
+      --mode <MODE>          pipelined or sequential (default pipelined)
+      --stages <LIST>        comma-separated stages to run (default: all of
+                             the mode)
 
 A terminal shows a progress bar on stderr; the results table goes to stdout
-(with --json: {workers, payloadSize, iterations, results: [{stage,
+(with --json: {mode, workers, payloadSize, iterations, results: [{stage,
 iterations, seconds, rate}]}).
 
 ${GLOBAL_HELP}`;
@@ -46,6 +60,7 @@ const OPTIONS = {
   workers: { type: "string", short: "w" },
   "payload-size": { type: "string" },
   iters: { type: "string", short: "i" },
+  mode: { type: "string" },
   stages: { type: "string" },
 } as const;
 
@@ -101,13 +116,21 @@ export async function runBenchmarkCommand(args: string[], base: RawGlobals): Pro
       "benchmark",
     );
   }
-  const stages = values.stages === undefined ? ALL_STAGES : parseStages(values.stages);
+  const mode = parseMode(values.mode);
+  const stages = values.stages === undefined
+    ? (mode === "sequential" ? REFERENCE_STAGES : ALL_STAGES)
+    : parseStages(values.stages);
   if (!globals.json) {
     printLine(
       `Starting benchmark, ${workers} worker(s), ${formatCount(iterations)} iters, ` +
         `${formatCount(Math.floor(iterations / workers))} iters/worker, ${
           formatCount(payloadSize)
         } byte(s) payload`,
+    );
+    printLine(
+      mode === "sequential"
+        ? "Mode: sequential (one acknowledged frame or call in flight per worker, as the reference tool)"
+        : "Mode: pipelined (up to 4096 frames and 256 calls in flight per worker)",
     );
   }
   const bar = stderrIsTerminal() && !globals.json ? new ProgressBar() : null;
@@ -124,17 +147,23 @@ export async function runBenchmarkCommand(args: string[], base: RawGlobals): Pro
       workers,
       payloadSize,
       iterations,
+      mode,
       stages,
-      extraStages: RPC_STAGE_RUNNERS,
+      extraStages: RPC_STAGE_DEFINITIONS,
       onProgress: bar === null ? undefined : (stage, done, total) => bar.update(stage, done, total),
     });
   } finally {
     bar?.clear();
     removeSignals();
   }
-  if (globals.json) printJson({ workers, payloadSize, iterations, results });
+  if (globals.json) printJson({ mode, workers, payloadSize, iterations, results });
   else printLine(resultsTable(results, style));
   return 0;
+}
+
+function parseMode(text: string | undefined): BenchmarkMode {
+  if (text === undefined || text === "pipelined" || text === "sequential") return text ?? "pipelined";
+  throw new UsageError(`Invalid value "${text}" for --mode: expected pipelined or sequential`, "benchmark");
 }
 
 function parseStages(text: string): string[] {
