@@ -6,6 +6,7 @@
  */
 import {
   DEFAULT_BUF_SIZE,
+  DEFAULT_PAYLOAD_LIMIT,
   DEFAULT_QUEUE_SIZE,
   DEFAULT_TIMEOUT,
   ErrorCode,
@@ -47,7 +48,12 @@ export interface ConnectOptions {
   queueSize?: number;
   /** Seconds between pings; 0 disables them. Default `timeout/2`. */
   pingInterval?: number;
-  /** Largest frame body accepted from the broker. Default: no limit. */
+  /**
+   * Largest frame body accepted from the broker, in bytes; a larger one ends
+   * the connection. Default: 64 MiB + 64 KiB, what a broker with the default
+   * payload limit can deliver (its payload limit plus the longest sender
+   * name). Set it higher when the broker's limit is.
+   */
   maxFrameSize?: number;
   /** Where the client logs protocol problems. Default: silent. */
   logger?: Logger;
@@ -62,6 +68,9 @@ export interface ConnectOptions {
    */
   tls?: TlsDialOptions;
 }
+
+/** Default of {@linkcode ConnectOptions.maxFrameSize}: the broker's default payload limit plus a sender name. */
+const DEFAULT_MAX_FRAME_SIZE = DEFAULT_PAYLOAD_LIMIT + 65536;
 
 interface AckWaiter {
   resolve: () => void;
@@ -247,7 +256,10 @@ export class IpcClient extends BusClientBase implements BusClient {
       flushThreshold: Math.max(bufSize, 65536),
       onError: (err) => this.#shutdown(new BusError(ErrorCode.Io, `write failed: ${err}`, { cause: err })),
     });
-    this.#decoder = new BrokerFrameDecoder(options.maxFrameSize ?? 0xffffffff, Math.max(bufSize, 16384));
+    this.#decoder = new BrokerFrameDecoder(
+      options.maxFrameSize ?? DEFAULT_MAX_FRAME_SIZE,
+      Math.max(bufSize, 16384),
+    );
     this.#queue = new FrameQueue(options.queueSize ?? DEFAULT_QUEUE_SIZE);
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     const ping = options.pingInterval ?? this.#timeoutMs / 2000;

@@ -69,15 +69,18 @@ export class ReadBuffer {
   readRegion(): Uint8Array {
     const pending = this.end - this.start;
     let cap = this.buf.length;
-    if (this.need > cap) cap = this.need; // one large frame: exact size
-    else if (cap > this.#maxAdaptive && this.need <= this.#maxAdaptive) {
+    if (this.need > cap) {
+      // A frame larger than the buffer grows it as its bytes arrive (doubling,
+      // never past the frame): a header alone claims no memory for its body.
+      if (cap - pending < MIN_FREE) cap = Math.min(this.need, Math.max(cap * 2, pending + MIN_FREE));
+    } else if (cap > this.#maxAdaptive && this.need <= this.#maxAdaptive) {
       cap = Math.max(this.#maxAdaptive, pending); // shrink after a large frame
     }
     if (pending === 0 && !this.#pinned && cap === this.buf.length) {
       this.start = this.end = 0;
     } else if (
       cap !== this.buf.length || this.buf.length - this.end < MIN_FREE ||
-      this.buf.length - this.start < this.need
+      (this.start > 0 && this.buf.length - this.start < this.need)
     ) {
       if (this.#pinned || cap !== this.buf.length) {
         const next = new Uint8Array(Math.max(cap, pending + MIN_FREE));

@@ -1,0 +1,126 @@
+/**
+ * Regression (issue #12, item 9): a frame header does not make the reader
+ * allocate the body it announces (the buffer grows as the body arrives), and
+ * the client refuses oversized frames by default.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { connect } from "../client/ipc_client.ts";
+import { BrokerFrameDecoder, ClientFrameDecoder } from "../protocol/decode.ts";
+import { Op, QoS } from "../protocol/constants.ts";
+import { clientFrame, fieldsBody, patternBytes, withBus, withTimeout } from "./_helpers.ts";
+
+const MiB = 1024 * 1024;
+
+function clientHeader(length: number): Uint8Array {
+  const h = new Uint8Array(9);
+  h[4] = Op.Message;
+  new DataView(h.buffer).setUint32(5, length, true);
+  return h;
+}
+
+Deno.test("frame body: a client frame header alone does not allocate the announced 60 MiB", () => {
+  const d = new ClientFrameDecoder(64 * MiB);
+  d.feed(clientHeader(60 * MiB));
+  assert.equal(d.next(), false); // the reader now knows the length
+  d.feed(new Uint8Array(1000));
+  assert.equal(d.next(), false);
+  d.readRegion(); // where the next read would go
+  assert.ok(d.buf.length < MiB, `buffer of ${d.buf.length} bytes for 1009 bytes received`);
+});
+
+Deno.test("frame body: a broker frame header alone does not allocate the announced body", () => {
+  const d = new BrokerFrameDecoder();
+  const h = new Uint8Array(6);
+  h[0] = Op.Message;
+  new DataView(h.buffer).setUint32(1, 0xfffffff0, true);
+  d.feed(h);
+  assert.equal(d.next(), false);
+  d.readRegion(); // where the next read would go
+  assert.ok(d.buf.length < MiB, `buffer of ${d.buf.length} bytes for a 6-byte header`);
+});
+
+Deno.test("frame body: the buffer grows as the body arrives and the frame parses intact", () => {
+  const body = patternBytes(5 * MiB + 123, 11);
+  const frame = clientFrame(9, Op.Message, 0, body);
+  const d = new ClientFrameDecoder(64 * MiB);
+  let fed = 0;
+  let largest = 0;
+  for (const step of [9, 1, 4096, 65536, 3 * 65536 + 7]) {
+    d.feed(frame.subarray(fed, fed + step));
+    fed += step;
+    largest = Math.max(largest, d.buf.length);
+    assert.equal(d.next(), false);
+  }
+  assert.ok(largest < 2 * MiB, `buffer of ${largest} bytes after ${fed} bytes`);
+  while (fed < frame.length) {
+    const step = Math.min(frame.length - fed, 1 + (fed % 300_000));
+    d.feed(frame.subarray(fed, fed + step));
+    fed += step;
+    // the buffer never runs ahead of the bytes received by more than twice
+    assert.ok(d.buf.length <= Math.max(2 * (d.end - d.start) + 4096, 262144 + 4096));
+  }
+  assert.ok(d.next());
+  assert.equal(d.frameId, 9);
+  assert.deepEqual(d.buf.subarray(d.bodyStart, d.bodyEnd), body);
+});
+
+Deno.test("frame body: a 6 MiB message sent in small pieces over a socket arrives intact", async () => {
+  await withBus(async (bus) => {
+    const target = await bus.client("big.target");
+    const sender = await bus.wire("big.sender");
+    const payload = patternBytes(6 * MiB, 5);
+    const frame = clientFrame(1, Op.Message, QoS.Processed, fieldsBody(["big.target"], payload));
+    for (let at = 0; at < frame.length; at += 256 * 1024) {
+      await sender.write(frame.subarray(at, Math.min(frame.length, at + 256 * 1024)));
+    }
+    const ack = await sender.readFrame();
+    assert.equal(ack[5], 0x01);
+    for await (const f of target) {
+      assert.equal(f.sender, "big.sender");
+      assert.deepEqual(f.payload, payload);
+      break;
+    }
+  });
+});
+
+Deno.test("frame body: the client refuses a frame above its default limit instead of waiting for it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "busrt-frame-" });
+  const path = `${dir}/fake.sock`;
+  const server = Deno.listen({ transport: "unix", path });
+  const fake = (async () => {
+    const conn = await server.accept();
+    const read = async (n: number) => {
+      const out = new Uint8Array(n);
+      for (let off = 0; off < n;) {
+        const got = await conn.read(out.subarray(off));
+        if (got === null) throw new Error("client closed");
+        off += got;
+      }
+      return out;
+    };
+    await conn.write(new Uint8Array([0xeb, 0x01, 0x00]));
+    await read(3);
+    await conn.write(new Uint8Array([0x01]));
+    const len = await read(2);
+    await read(len[0] | (len[1] << 8));
+    await conn.write(new Uint8Array([0x01]));
+    const header = new Uint8Array(6);
+    header[0] = Op.Message;
+    new DataView(header.buffer).setUint32(1, 1024 * MiB, true); // 1 GiB announced
+    await conn.write(header);
+    return conn;
+  })();
+  const client = await connect(path, { name: "victim", timeout: 30 });
+  const conn = await fake;
+  try {
+    await withTimeout(client.closed, 5000, "the client to refuse the 1 GiB frame");
+    assert.match(String(client.closeReason?.message), /1073741824 bytes/);
+  } finally {
+    await client.close();
+    conn.close();
+    server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
