@@ -8,6 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { benchArgs } from "./bench_args.ts";
 import { connect } from "../client/mod.ts";
 import { runBenchmark, type StageResult } from "../cli/benchmark.ts";
 
@@ -53,20 +54,34 @@ export async function measure(
   });
 }
 
+const USAGE = `Usage: deno run -A bench/e2e.ts [options]
+
+Runs the busrt benchmark stages against our broker and a raw relay (the
+ceiling), each in its own process, over unix sockets, interleaved.
+
+Options:
+  --iterations N      messages per stage (default 1000000)
+  --payload-size B    payload bytes (default 100)
+  --workers W         client workers (default 1)
+  --rounds R          rounds, best kept (default 3)
+  --stages LIST       comma-separated stage names
+  -h, --help          this text`;
+
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      iterations: { type: "string", default: "1000000" },
-      "payload-size": { type: "string", default: "100" },
-      workers: { type: "string", default: "1" },
-      rounds: { type: "string", default: "3" },
-      stages: {
-        type: "string",
-        default: "send.qos.no,send.qos.processed,send+recv.qos.no,send->recv.qos.no",
+  const values = benchArgs(USAGE, () =>
+    parseArgs({
+      args: Deno.args,
+      options: {
+        iterations: { type: "string", default: "1000000" },
+        "payload-size": { type: "string", default: "100" },
+        workers: { type: "string", default: "1" },
+        rounds: { type: "string", default: "3" },
+        stages: {
+          type: "string",
+          default: "send.qos.no,send.qos.processed,send+recv.qos.no,send->recv.qos.no",
+        },
       },
-    },
-  });
+    }).values);
   const iterations = Number(values.iterations);
   const payloadSize = Number(values["payload-size"]);
   const workers = Number(values.workers);

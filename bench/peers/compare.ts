@@ -11,6 +11,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { benchArgs } from "../bench_args.ts";
 import { type Budget, type CellResult, type Row, ROWS, runCell, supports } from "./cells.ts";
 import { describeEnvironment, loadAverage } from "./environment.ts";
 import { type IdleResult, measureIdle } from "./idle_probe.ts";
@@ -66,29 +67,51 @@ const BUDGETS: Record<Mode, Budget & { rounds: number }> = {
 
 const SMOKE_ROWS = ["1to1", "reqrep1", "8to1"];
 const SMOKE_TARGETS = ["busrt-unix", "relay-unix"];
+const USAGE = `Usage: deno run -A bench/peers/compare.ts [options]
+
+Compares our broker (unix, tcp) and the raw relay with nats-server,
+redis-server and mosquitto (installed from Debian when missing) in one
+interleaved run, and writes docs/PERFORMANCE.md and docs/performance.svg.
+
+Options:
+  --quick | --smoke          shorter runs (smoke: a few messages, no peers needed)
+  --rounds N                 rounds per cell, best kept
+  --only T1,T2,...           targets (busrt-unix, busrt-tcp, relay-unix, nats-tcp, ...)
+  --rows R1,R2,...           workloads (1to1, fanout, ...)
+  --no-idle                  skip the idle-clients probe
+  --idle-clients N           clients of the idle probe
+  --profile DIR              CPU-profile the broker into DIR
+  --plain-reqrep             request/reply without the RPC layer
+  --write | --no-write       write the docs (default: full runs only)
+  --out DIR                  where to write them
+  --json FILE                save the run as JSON
+  --from-json FILE           re-render the docs of a saved run, measuring nothing
+  -h, --help                 this text`;
+
 const IDLE_CLIENTS = 10_000;
 const IDLE_PROCESSES = 4;
 
 function parseOptions() {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      quick: { type: "boolean", default: false },
-      smoke: { type: "boolean", default: false },
-      rounds: { type: "string" },
-      only: { type: "string" },
-      rows: { type: "string" },
-      "no-idle": { type: "boolean", default: false },
-      "idle-clients": { type: "string" },
-      profile: { type: "string" },
-      "plain-reqrep": { type: "boolean", default: false },
-      write: { type: "boolean" },
-      "no-write": { type: "boolean", default: false },
-      out: { type: "string" },
-      json: { type: "string" },
-      "from-json": { type: "string" },
-    },
-  });
+  const values = benchArgs(USAGE, () =>
+    parseArgs({
+      args: Deno.args,
+      options: {
+        quick: { type: "boolean", default: false },
+        smoke: { type: "boolean", default: false },
+        rounds: { type: "string" },
+        only: { type: "string" },
+        rows: { type: "string" },
+        "no-idle": { type: "boolean", default: false },
+        "idle-clients": { type: "string" },
+        profile: { type: "string" },
+        "plain-reqrep": { type: "boolean", default: false },
+        write: { type: "boolean" },
+        "no-write": { type: "boolean", default: false },
+        out: { type: "string" },
+        json: { type: "string" },
+        "from-json": { type: "string" },
+      },
+    }).values);
   const mode: Mode = values.smoke ? "smoke" : values.quick ? "quick" : "full";
   const budget = { ...BUDGETS[mode] };
   if (values.rounds !== undefined) budget.rounds = positiveInt("rounds", values.rounds);
