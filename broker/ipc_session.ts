@@ -448,7 +448,7 @@ export class IpcSession implements ClientSink {
     const ms = this.#config.timeout * 1000;
     const w = this.#writer;
     let problem: string | null = null;
-    if (w.writeStartedAt > 0 && now - w.writeStartedAt > ms) problem = "write timed out";
+    if (w.lastProgressAt > 0 && now - w.lastProgressAt > ms) problem = "write timed out";
     else if (this.bodyFrom > 0 ? now - this.bodyFrom > ms : now - this.lastFrameAt > ms * 1.25) {
       problem = this.bodyFrom > 0 ? "frame body not received in time" : "no frames or pings in time";
     } else if (w.pendingFrames >= this.#config.queueSize) problem = "client queue overflow";

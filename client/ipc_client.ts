@@ -461,7 +461,7 @@ export class IpcClient extends BusClientBase implements BusClient {
     if (!this.#connected) return;
     const now = performance.now();
     const w = this.#writer;
-    if (w.writeStartedAt > 0 && now - w.writeStartedAt > this.#timeoutMs) {
+    if (w.lastProgressAt > 0 && now - w.lastProgressAt > this.#timeoutMs) {
       this.#shutdown(new BusError(ErrorCode.Timeout, "socket write timed out"));
       return;
     }

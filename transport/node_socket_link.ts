@@ -92,18 +92,21 @@ export class NodeSocketLink implements Link {
   }
 
   /**
-   * Queues a copy of `data` on the socket; waits while the socket's buffer is full.
+   * Queues a copy of at most `highWater` bytes of `data` on the socket;
+   * waits while the socket's buffer is full. Taking a large batch a piece at
+   * a time lets the writer see progress (its write timeout measures it) and
+   * copies no more than one piece at once.
    *
    * @param data the bytes to write
-   * @returns the number of bytes written (all of `data`)
+   * @returns the number of bytes written (a prefix of `data`)
    */
   write(data: Uint8Array): Promise<number> {
     if (this.#error !== null) return Promise.reject(this.#error);
     if (this.#ended || this.#socket.destroyed) {
       return Promise.reject(new Deno.errors.BrokenPipe("Cannot write: the connection is closed"));
     }
-    const n = data.length;
-    if (this.#socket.write(data.slice())) return Promise.resolve(n);
+    const n = Math.min(data.length, this.#highWater);
+    if (this.#socket.write(data.slice(0, n))) return Promise.resolve(n);
     return new Promise<void>((resolve, reject) => this.#drainWaiters.push({ resolve, reject })).then(() => n);
   }
 

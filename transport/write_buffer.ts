@@ -44,8 +44,13 @@ export class WriteBuffer implements FrameSink {
   frames = 0;
   /** Frames in the write currently in flight. */
   framesInFlight = 0;
-  /** `performance.now()` when the write in flight started, or 0. */
-  writeStartedAt = 0;
+  /**
+   * `performance.now()` of the last progress of the write in flight (when it
+   * started, or when the link last took some of its bytes), or 0 when no
+   * write is in flight. A write timeout compares against it: a slow reader
+   * that keeps taking bytes is never timed out by the size of a batch.
+   */
+  lastProgressAt = 0;
 
   #link: Link;
   #spare: Uint8Array | null = null;
@@ -212,14 +217,15 @@ export class WriteBuffer implements FrameSink {
         this.#spare = null;
         this.len = 0;
         this.frames = 0;
-        this.writeStartedAt = performance.now();
+        this.lastProgressAt = performance.now();
         let off = 0;
         while (off < out.length) {
           off += await this.#link.write(off === 0 ? out : out.subarray(off));
+          this.lastProgressAt = performance.now();
         }
         this.#written += out.length;
         this.framesInFlight = 0;
-        this.writeStartedAt = 0;
+        this.lastProgressAt = 0;
         // small buffers are cheap to make again; idle connections then hold none
         const cap = out.buffer.byteLength;
         if (cap > SMALL_BUFFER && cap <= this.#keep) this.#spare = new Uint8Array(out.buffer);
@@ -227,7 +233,7 @@ export class WriteBuffer implements FrameSink {
       }
     } catch (err) {
       this.framesInFlight = 0;
-      this.writeStartedAt = 0;
+      this.lastProgressAt = 0;
       if (this.#failed === null) this.#failed = err;
       for (const w of this.#waiters) w.reject(err);
       this.#waiters.length = 0;
