@@ -1,6 +1,11 @@
 /**
- * An RPC service: handles calls, notifications and publications, and calls
- * another service from inside a handler through its secondary client.
+ * An RPC service: handles calls, notifications and publications, calls the
+ * broker from inside a call handler, and keeps publications in arrival order.
+ *
+ * Call handlers always run concurrently (as in the reference RPC layer), so
+ * one may call through its own client. Publications are handled one at a
+ * time in arrival order here (`orderedFrames`); a handler that may wait long
+ * calls through the secondary client instead.
  *
  * Run:   deno run -A examples/rpc_handler.ts [/tmp/busrt.sock]
  * Then:  deno run -A examples/rpc_client.ts [/tmp/busrt.sock]
@@ -16,6 +21,7 @@ const path = Deno.args[0] ?? "/tmp/busrt.sock";
 let counter = 0;
 
 const rpc: RpcClient = new RpcClient(await connect(path, { name: "example.handler" }), {
+  orderedFrames: true,
   handlers: {
     async onCall(call) {
       switch (call.method) {
@@ -33,10 +39,8 @@ const rpc: RpcClient = new RpcClient(await connect(path, { name: "example.handle
         case "echo":
           return call.params; // raw bytes back, whatever they are
         case "clients": {
-          // In the default blocking mode, calling through `rpc` itself here would
-          // deadlock: the reply could only be read after this handler returns.
-          const helper = await rpc.secondary();
-          const reply = await helper.call(".broker", "client.list");
+          // calls are handled concurrently: the reply is read while this handler waits
+          const reply = await rpc.call(".broker", "client.list");
           return reply.unpack<{ clients: { name: string }[] }>().clients.map((c) => c.name);
         }
         default:
@@ -46,7 +50,11 @@ const rpc: RpcClient = new RpcClient(await connect(path, { name: "example.handle
     onNotification(n) {
       console.log(`notification from ${n.sender}: ${n.text()}`);
     },
-    onFrame(frame) {
+    async onFrame(frame) {
+      // ordered: the next publication waits for this handler; a call from here
+      // goes through the secondary, which never waits behind this client's frames
+      const helper = await rpc.secondary();
+      await helper.notify("example.audit", frame.payload).catch(() => {});
       console.log(
         `publication ${frame.topic} from ${frame.sender}: ${new TextDecoder().decode(frame.payload)}`,
       );

@@ -35,6 +35,7 @@
  */
 export {
   type CallOptions,
+  DEFAULT_RPC_BACKLOG,
   DEFAULT_RPC_CONCURRENCY,
   DEFAULT_RPC_TIMEOUT,
   RpcClient,

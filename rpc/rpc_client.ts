@@ -3,27 +3,39 @@
  * (IPC or in-process), and a handler side for incoming calls, notifications
  * and plain frames (broadcasts, publications).
  *
- * ## Handler modes
+ * ## How handlers run
  *
- * - `"blocking"` (default): frames, notifications and calls are handled
- *   strictly in arrival order, one at a time; the next frame is not looked at
- *   until the handler has returned (or its promise settled).
- * - `"concurrent"`: handlers overlap, at most `concurrency` at once; frames
- *   beyond that wait in a backlog (in arrival order) and reading pauses when
- *   the backlog is full.
+ * As in the reference RPC layer, calls are always handled concurrently: a
+ * call handler may await anything, including calls through this very client.
+ * Frames (broadcasts, publications) and notifications are handled
+ * concurrently too by default, or one at a time in arrival order:
  *
- * Replies to this client's own calls are always processed as they arrive,
- * in both modes, without waiting for a handler slot.
+ * | Option                 | Default | Reference (busrt 0.5.6 `rpc::Options`) |
+ * | ---------------------- | ------- | -------------------------------------- |
+ * | `orderedFrames`        | `false` | `blocking_frames()`                    |
+ * | `orderedNotifications` | `false` | `blocking_notifications()`             |
+ * | `concurrency`          | 64      | unbounded (`tokio::spawn`), or a task pool |
  *
- * ## The in-handler deadlock
+ * `mode: "blocking"` is a shorthand for both ordered options, `"concurrent"`
+ * for neither. Ordered handlers share one queue, so frames and notifications
+ * keep their relative order too. `concurrency` bounds the concurrent
+ * handlers (calls, and unordered frames and notifications together); beyond
+ * it frames wait in a backlog, in arrival order.
  *
- * In blocking mode a handler that calls RPC through the same client waits for
- * a reply that sits behind the very frame being handled: the reply cannot be
- * read until the handler returns, so the call can only time out. (In
- * concurrent mode the same happens once every slot and the backlog are
- * taken.) BUS/RT's answer is a secondary client — a separate connection named
- * `<name>%%<n>` — for calls made from handlers; {@linkcode RpcClient.secondary}
- * creates one on first use and closes it with this client.
+ * Replies to this client's own calls are processed the moment they arrive,
+ * whatever runs. Unlike the reference, whose processor awaits an ordered
+ * handler before reading on, reading goes on while an ordered handler runs:
+ * only when `backlog` frames wait (ordered and unordered together) does
+ * reading pause. So an ordered handler may call through its own client too,
+ * as long as the backlog does not fill up while it waits.
+ *
+ * ## Calls from handlers
+ *
+ * BUS/RT's way of calling from a handler without depending on any of this is
+ * a secondary client — a separate connection named `<name>%%<n>`;
+ * {@linkcode RpcClient.secondary} creates one on first use and closes it
+ * with this client. Use it from ordered handlers that may wait long, and
+ * wherever the backlog may fill up.
  *
  * @example Handler and caller
  * ```ts
@@ -66,10 +78,16 @@ import { RpcCall, RpcNotification, RpcReply } from "./rpc_event.ts";
 
 /** Default call timeout in seconds. */
 export const DEFAULT_RPC_TIMEOUT = 5;
-/** Default bound on concurrently running handlers in concurrent mode. */
+/** Default bound on concurrently running handlers. */
 export const DEFAULT_RPC_CONCURRENCY = 64;
+/** Default number of frames waiting for a handler before reading pauses. */
+export const DEFAULT_RPC_BACKLOG = 8192;
 
-/** How incoming frames are handed to the handlers. */
+/**
+ * Shorthand for the ordered options: `"blocking"` handles frames and
+ * notifications one at a time in arrival order, `"concurrent"` (the
+ * default) neither. Calls are concurrent in both.
+ */
 export type RpcHandlerMode = "blocking" | "concurrent";
 
 /**
@@ -92,14 +110,14 @@ export interface RpcHandlers {
    * Handles an RPC notification.
    *
    * @param notification the notification
-   * @returns nothing, or a promise the blocking mode waits for
+   * @returns nothing, or a promise (an ordered notification's successor waits for it)
    */
   onNotification?(notification: RpcNotification): void | Promise<void>;
   /**
    * Handles a broadcast or publication (non-RPC frames).
    *
    * @param frame the frame
-   * @returns nothing, or a promise the blocking mode waits for
+   * @returns nothing, or a promise (an ordered frame's successor waits for it)
    */
   onFrame?(frame: Frame): void | Promise<void>;
 }
@@ -108,11 +126,23 @@ export interface RpcHandlers {
 export interface RpcClientOptions {
   /** Handlers for incoming calls, notifications and frames. */
   handlers?: RpcHandlers;
-  /** `"blocking"` (default) or `"concurrent"`; see the module docs. */
+  /**
+   * Handle broadcasts and publications one at a time, in arrival order (the
+   * reference's `blocking_frames`). Default: `false`, or `true` with
+   * `mode: "blocking"`.
+   */
+  orderedFrames?: boolean;
+  /**
+   * Handle notifications one at a time, in arrival order (the reference's
+   * `blocking_notifications`). Default: `false`, or `true` with
+   * `mode: "blocking"`.
+   */
+  orderedNotifications?: boolean;
+  /** Shorthand for both ordered options; see {@linkcode RpcHandlerMode}. Default `"concurrent"`. */
   mode?: RpcHandlerMode;
-  /** Handlers running at once in concurrent mode. Default 64. */
+  /** Concurrent handlers (calls, unordered frames and notifications) running at once. Default 64. */
   concurrency?: number;
-  /** Frames waiting for a slot before reading pauses (concurrent mode). Default 8192. */
+  /** Frames waiting for a handler (ordered or not) before reading pauses. Default 8192. */
   backlog?: number;
   /** Default call timeout in seconds; 0 or Infinity waits forever. Default 5. */
   timeout?: number;
@@ -170,7 +200,8 @@ export class RpcClient {
 
   readonly #options: RpcClientOptions;
   readonly #handlers: RpcHandlers;
-  readonly #concurrent: boolean;
+  readonly #orderedFrames: boolean;
+  readonly #orderedNotifications: boolean;
   readonly #concurrency: number;
   readonly #backlogLimit: number;
   readonly #timeoutMs: number;
@@ -182,6 +213,9 @@ export class RpcClient {
   #backlogHead = 0;
   #backlogSpace: (() => void) | null = null;
   #running = 0;
+  #ordered: Frame[] = [];
+  #orderedHead = 0;
+  #orderedRunning = false;
   #secondary: Promise<RpcClient> | null = null;
   #lastMethodBytes: Uint8Array = new Uint8Array(0);
   #lastMethod: string | null = "";
@@ -198,9 +232,14 @@ export class RpcClient {
     this.client = client;
     this.#options = options;
     this.#handlers = options.handlers ?? {};
-    this.#concurrent = (options.mode ?? "blocking") === "concurrent";
+    const mode = options.mode ?? "concurrent";
+    if (mode !== "blocking" && mode !== "concurrent") {
+      throw new RangeError(`Invalid mode "${mode}": expected "blocking" or "concurrent"`);
+    }
+    this.#orderedFrames = options.orderedFrames ?? mode === "blocking";
+    this.#orderedNotifications = options.orderedNotifications ?? mode === "blocking";
     this.#concurrency = positiveInteger(options.concurrency ?? DEFAULT_RPC_CONCURRENCY, "concurrency");
-    this.#backlogLimit = positiveInteger(options.backlog ?? 8192, "backlog");
+    this.#backlogLimit = positiveInteger(options.backlog ?? DEFAULT_RPC_BACKLOG, "backlog");
     this.#timeoutMs = timeoutToMs(options.timeout ?? DEFAULT_RPC_TIMEOUT);
     this.#qos = options.qos ?? QoS.Processed;
     this.#log = options.logger ?? silentLogger;
@@ -227,9 +266,9 @@ export class RpcClient {
     return this.#pending.size;
   }
 
-  /** Handlers currently running (concurrent mode) or 0/1 (blocking mode). */
+  /** Handlers currently running: the concurrent ones, plus 1 while an ordered one runs. */
   get runningHandlers(): number {
-    return this.#running;
+    return this.#running + (this.#orderedRunning ? 1 : 0);
   }
 
   /**
@@ -486,20 +525,66 @@ export class RpcClient {
   }
 
   /**
-   * Routes one frame: replies settle their call at once; other frames go to
-   * the handlers (blocking: returns the promise to wait for; concurrent: a
-   * slot or the backlog, returning a promise only when the backlog is full).
+   * Routes one frame: replies settle their call at once; ordered frames and
+   * notifications join the ordered queue; the rest start a handler or wait
+   * in the backlog. Returns a promise only when reading must pause (the
+   * backlog is full).
    */
   #dispatch(frame: Frame): Promise<void> | undefined {
     if (this.#settleReply(frame)) return undefined;
-    if (!this.#concurrent) return this.#handle(frame);
-    if (this.#running < this.#concurrency) {
+    if (this.#isOrdered(frame)) {
+      this.#ordered.push(frame);
+      if (!this.#orderedRunning) this.#runOrdered();
+    } else if (this.#running < this.#concurrency) {
       this.#start(frame);
       return undefined;
+    } else {
+      this.#backlog.push(frame);
     }
-    this.#backlog.push(frame);
-    if (this.#backlog.length - this.#backlogHead < this.#backlogLimit) return undefined;
+    if (this.#waiting() < this.#backlogLimit) return undefined;
     return new Promise<void>((resolve) => this.#backlogSpace = resolve);
+  }
+
+  #isOrdered(frame: Frame): boolean {
+    if (frame.kind !== Op.Message) return this.#orderedFrames;
+    return this.#orderedNotifications && frame.payload[0] === RpcKind.Notification;
+  }
+
+  /** Frames waiting for a handler, ordered and concurrent. */
+  #waiting(): number {
+    return this.#backlog.length - this.#backlogHead + this.#ordered.length - this.#orderedHead;
+  }
+
+  #wakeReader(): void {
+    const wake = this.#backlogSpace;
+    if (wake !== null && this.#waiting() < this.#backlogLimit) {
+      this.#backlogSpace = null;
+      wake();
+    }
+  }
+
+  /** Runs the ordered queue, one handler at a time, until it is empty. */
+  async #runOrdered(): Promise<void> {
+    this.#orderedRunning = true;
+    try {
+      while (this.#orderedHead < this.#ordered.length) {
+        const next = this.#ordered[this.#orderedHead];
+        this.#ordered[this.#orderedHead++] = undefined as unknown as Frame;
+        if (this.#orderedHead === this.#ordered.length) {
+          this.#ordered = [];
+          this.#orderedHead = 0;
+        }
+        this.#wakeReader();
+        try {
+          const done = this.#handle(next);
+          if (done !== undefined) await done;
+        } catch (err) {
+          this.#log.error(`RPC client "${this.name}": ${errorText(err)}`);
+        }
+      }
+    } finally {
+      this.#orderedRunning = false;
+    }
   }
 
   /** Completes a pending call when the frame is a reply or an error reply. */
@@ -556,11 +641,7 @@ export class RpcClient {
       }
       this.#start(next);
     }
-    const wake = this.#backlogSpace;
-    if (wake !== null && this.#backlog.length - this.#backlogHead < this.#backlogLimit) {
-      this.#backlogSpace = null;
-      wake();
-    }
+    this.#wakeReader();
   };
 
   /** Runs the handler for one frame; returns a promise only when it is asynchronous. */

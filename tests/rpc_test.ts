@@ -5,7 +5,7 @@ import { pack, unpack } from "../rpc/msgpack.ts";
 import { PendingCalls } from "../rpc/pending_calls.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
-import type { RpcCall, RpcNotification } from "../rpc/rpc_event.ts";
+import type { RpcCall, RpcNotification, RpcReply } from "../rpc/rpc_event.ts";
 import {
   ackBytes,
   assertBytes,
@@ -361,7 +361,7 @@ Deno.test("100,000 pending calls fail with -32255 when the caller disconnects", 
   });
 });
 
-Deno.test("blocking mode hands 1,000 interleaved frames, notifications and calls to handlers in order, one at a time", async () => {
+Deno.test("mode blocking hands 1,000 interleaved frames and notifications to handlers in order, one at a time, while calls run beside them", async () => {
   await withBus(async (bus) => {
     const started: number[] = [];
     const finished: number[] = [];
@@ -374,12 +374,16 @@ Deno.test("blocking mode hands 1,000 interleaved frames, notifications and calls
       active--;
       finished.push(n);
     };
+    const callsGate = Promise.withResolvers<void>();
+    let callsStarted = 0;
     const rx = await ipcRpc(bus, "ordered", {
+      mode: "blocking",
+      concurrency: 1000,
       handlers: {
         onCall: async (call: RpcCall) => {
-          const n = call.unpack<number>();
-          await handle(n);
-          return n;
+          callsStarted++;
+          await callsGate.promise; // held until every ordered frame was handled
+          return call.unpack<number>();
         },
         onNotification: (n: RpcNotification) => handle(n.unpack<number>()),
         onFrame: (f: Frame) => handle(unpack<number>(f.payload)),
@@ -388,17 +392,26 @@ Deno.test("blocking mode hands 1,000 interleaved frames, notifications and calls
     await rx.client.subscribe("order/t", QoS.Processed);
     const tx = await ipcRpc(bus, "sender");
     const calls: Promise<unknown>[] = [];
+    const ordered: number[] = [];
     for (let i = 0; i < 1000; i++) {
       if (i % 3 === 0) calls.push(tx.call("ordered", "m", i));
       else if (i % 3 === 1) {
-        calls.push(tx.notify("ordered", i, { qos: i % 2 === 0 ? QoS.No : QoS.Processed }));
-      } else tx.client.publish("order/t", pack(i), i % 4 === 0 ? QoS.Realtime : QoS.No);
+        ordered.push(i);
+        await tx.notify("ordered", i, { qos: i % 2 === 0 ? QoS.No : QoS.Processed });
+      } else {
+        ordered.push(i);
+        tx.client.publish("order/t", pack(i), i % 4 === 0 ? QoS.Realtime : QoS.No);
+      }
     }
-    await Promise.all(calls);
-    await waitFor(() => finished.length === 1000, 10_000, "1,000 handled frames");
-    const expected = Array.from({ length: 1000 }, (_, i) => i);
-    assert.deepEqual(started, expected);
-    assert.deepEqual(finished, expected);
+    await waitFor(() => finished.length === ordered.length, 10_000, "every frame and notification handled");
+    assert.equal(callsStarted, calls.length, "every call handler started while the others were still held");
+    callsGate.resolve();
+    assert.deepEqual(
+      (await Promise.all(calls)).map((r) => (r as RpcReply).unpack()),
+      calls.map((_, k) => k * 3),
+    );
+    assert.deepEqual(started, ordered);
+    assert.deepEqual(finished, ordered);
     assert.equal(maxActive, 1);
   });
 });
@@ -411,7 +424,6 @@ Deno.test("concurrent mode overlaps handlers up to the bound", async () => {
       let started = 0;
       const gate = Promise.withResolvers<void>();
       const server = await ipcRpc(bus, `server${concurrency}`, {
-        mode: "concurrent",
         concurrency,
         handlers: {
           async onCall(call) {
@@ -452,7 +464,7 @@ Deno.test("concurrent mode overlaps handlers up to the bound", async () => {
   });
 });
 
-Deno.test("an in-handler call through the secondary completes while the primary's handler is blocked", async () => {
+Deno.test("an in-handler call completes through the secondary, and through the primary itself (calls are concurrent)", async () => {
   await withBus(async (bus) => {
     await ipcRpc(bus, "inner", { handlers: { onCall: (call) => `inner saw ${call.sender}` } });
     let secondaryName = "";
@@ -464,13 +476,8 @@ Deno.test("an in-handler call through the secondary completes while the primary'
             secondaryName = helper.name;
             return (await helper.call("inner", "x")).unpack();
           }
-          // the deadlock BUS/RT warns about: the reply queues behind this very handler
-          try {
-            await primary.call("inner", "x", undefined, { timeout: 0.2 });
-            return "unexpected reply";
-          } catch (err) {
-            return (err as RpcError).code;
-          }
+          // calls are handled concurrently, as in the reference: the reply is read while this handler waits
+          return (await primary.call("inner", "x", undefined, { timeout: 2 })).unpack();
         },
       },
     });
@@ -482,7 +489,7 @@ Deno.test("an in-handler call through the secondary completes while the primary'
       "inner saw outer%%0",
       "secondary reused",
     );
-    assert.equal((await caller.call("outer", "via-primary")).unpack(), RpcErrorCode.Timeout);
+    assert.equal((await caller.call("outer", "via-primary")).unpack(), "inner saw outer");
     const secondary = await primary.secondary();
     assert.ok(bus.broker.isRegistered("outer%%0"));
     await primary.close();
