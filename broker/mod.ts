@@ -59,6 +59,14 @@ export type { ClientKind } from "./registered_client.ts";
 export { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./aaa.ts";
 export { type IpAddress, IpNetwork, parseIp } from "./ip_network.ts";
 export {
+  FilterTooCostlyError,
+  NameFilter,
+  NameFilterError,
+  NameSearch,
+  selectByName,
+  type SelectOptions,
+} from "./name_filter.ts";
+export {
   certificateBoundPolicy,
   certificateNames,
   type ServeOptions,

@@ -4,10 +4,9 @@
  * `benchmark.test`, byte-exact with the reference, plus methods the
  * embedding application adds.
  *
- * Note: `client.list` filters are JavaScript regular expressions (with the
- * `u` flag, Rust-style leading inline flags such as `(?i)` and `(?P<name>…)`
- * groups translated). Unlike Rust's `regex`, they backtrack: a hostile
- * pattern can be slow.
+ * `client.list` filters are regular expressions in Rust `regex` syntax (the
+ * subset described in `broker/name_filter.ts`), searched in linear time and
+ * in slices that give the event loop back: no filter can freeze the broker.
  *
  * @module
  */
@@ -20,6 +19,7 @@ import { RpcError, RpcErrorCode } from "./rpc_error.ts";
 import type { RpcCall, RpcNotification } from "./rpc_event.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { InProcessClient } from "../broker/inprocess_client.ts";
+import { FilterTooCostlyError, NameFilter, NameFilterError, selectByName } from "../broker/name_filter.ts";
 
 /**
  * A `.broker` method: receives the call and the broker; returns the result
@@ -43,6 +43,12 @@ export interface CoreRpcOptions {
   /** Where handler failures are logged. Default: the broker's logger. */
   logger?: Logger;
 }
+
+/**
+ * Most work one `client.list` call may spend on its filter: about a second of
+ * CPU, spread over slices of 2 ms (docs/SECURITY.md).
+ */
+export const CLIENT_LIST_MAX_FILTER_WORK = 100_000_000;
 
 const TEST_REPLY = msgpack.encode({ ok: true });
 const INFO_REPLY = msgpack.encode({ author: AUTHOR, version: VERSION });
@@ -68,9 +74,10 @@ export const CORE_METHODS: Readonly<Record<string, CoreMethod>> = Object.freeze(
       w_bytes: s.w_bytes,
     });
   },
-  "client.list": (call: RpcCall, broker: Broker): Uint8Array => {
+  "client.list": async (call: RpcCall, broker: Broker): Promise<Uint8Array> => {
     const filter = parseClientListFilter(call.params);
-    const clients = broker.clientList(filter).map((c) => ({
+    const rows = filter === undefined ? broker.clientList() : await selectClients(filter, broker);
+    const clients = rows.map((c) => ({
       name: c.name,
       kind: c.kind,
       source: c.source,
@@ -222,15 +229,27 @@ function requireNoParams(call: RpcCall): void {
   if (call.params.length > 0) throw new RpcError(RpcErrorCode.InvalidParams);
 }
 
+/** The clients whose names `filter` matches, searched in slices within the work limit. */
+async function selectClients(filter: NameFilter, broker: Broker): Promise<ReturnType<Broker["clientList"]>> {
+  try {
+    return await selectByName(filter, broker.clientList(), (c) => c.name, {
+      maxWork: CLIENT_LIST_MAX_FILTER_WORK,
+    });
+  } catch (err) {
+    if (err instanceof FilterTooCostlyError) throw new RpcError(RpcErrorCode.InvalidParams, err.message);
+    throw err;
+  }
+}
+
 /**
  * Parses `client.list` params: empty, or a map whose `filter` is a string
  * or nil. Returns the compiled filter.
  *
  * @param params the MessagePack params of the call
  * @returns the filter, or undefined when there is none
- * @throws {RpcError} -32700 for undecodable params or an invalid regex
+ * @throws {RpcError} -32700 for undecodable params or an invalid or too large filter
  */
-export function parseClientListFilter(params: Uint8Array): RegExp | undefined {
+export function parseClientListFilter(params: Uint8Array): NameFilter | undefined {
   if (params.length === 0) return undefined;
   const value = msgpack.decode(params);
   let filter: unknown;
@@ -250,26 +269,13 @@ export function parseClientListFilter(params: Uint8Array): RegExp | undefined {
   return compileFilter(filter);
 }
 
-const INLINE_FLAGS = /^\(\?([imsU]+)\)/;
-
-/** Compiles a Rust-`regex`-style filter into a RegExp (unanchored search). */
-function compileFilter(pattern: string): RegExp {
-  let source = pattern.replaceAll("(?P<", "(?<");
-  let flags = "u";
-  const m = INLINE_FLAGS.exec(source);
-  if (m !== null && !m[1].includes("U")) {
-    source = source.slice(m[0].length);
-    flags += [...new Set(m[1])].join("");
-  }
+/** Compiles a Rust-`regex`-style filter (unanchored search, linear time). */
+function compileFilter(pattern: string): NameFilter {
   try {
-    return new RegExp(source, flags);
+    return NameFilter.parse(pattern);
   } catch (err) {
-    try {
-      // Rust allows escaping any punctuation; only the non-unicode mode accepts that
-      return new RegExp(source, flags.replace("u", ""));
-    } catch {
-      throw new RpcError(RpcErrorCode.Parse, err instanceof Error ? err.message : String(err));
-    }
+    if (err instanceof NameFilterError) throw new RpcError(RpcErrorCode.Parse, err.message);
+    throw err;
   }
 }
 
