@@ -440,6 +440,7 @@ export class Broker {
     await Promise.all(listeners.map((l) => l.close()));
     this.#router.disconnectAll();
     await Promise.all(listeners.map((l) => l.drained()));
+    this.#router.warnings.flush();
     this.#core = null;
   }
 }

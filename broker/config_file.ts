@@ -29,7 +29,7 @@ import { AddressError, formatHostPort, TLS_SCHEME } from "../transport/address.t
 import { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./aaa.ts";
 import type { Broker, BrokerOptions } from "./broker.ts";
 import { IpNetwork } from "./ip_network.ts";
-import { type BrokerListener, parseBind, type ServableAddress } from "./listener.ts";
+import { type BrokerListener, listenFailureReason, parseBind, type ServableAddress } from "./listener.ts";
 import type { ListenerOptions } from "./listener_options.ts";
 
 /** How a listener is reached. */
@@ -510,7 +510,7 @@ export async function applyBrokerConfig(
       } catch (err) {
         throw new Error(
           `Cannot start config "${config.source}": listeners[${i}].bind: cannot listen on "${l.bind}": ${
-            (err as Error).message
+            listenFailureReason(err)
           }`,
           { cause: err },
         );

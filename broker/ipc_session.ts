@@ -139,10 +139,10 @@ export class IpcSession implements ClientSink {
       }
     } catch (err) {
       if (!this.#ended) {
-        const level = err instanceof ProtocolViolation || err instanceof FrameTooLargeError
-          ? "warn"
-          : "debug";
-        this.#router.log[level](`${this.#who()}: ${errorText(err)}; disconnecting`);
+        const line = `${this.#who()}: ${errorText(err)}; disconnecting`;
+        if (err instanceof ProtocolViolation || err instanceof FrameTooLargeError) {
+          this.#router.warnings.warn("protocol violation", line);
+        } else this.#router.log.debug(line);
       }
     } finally {
       this.#teardown();
@@ -158,7 +158,10 @@ export class IpcSession implements ClientSink {
       await this.#step(writeAll(this.#link, encodeGreeting()), "greeting");
       const echo = await this.#step(this.#take(GREETING_SIZE), "greeting echo");
       if (!isSupportedGreeting(echo)) {
-        this.#router.log.warn(`${this.#label}: unsupported greeting ${hex(echo)}; refusing`);
+        this.#router.warnings.warn(
+          "unsupported greeting",
+          `${this.#label}: unsupported greeting ${hex(echo)}; refusing`,
+        );
         await this.#refuse(ErrorCode.NotSupported);
         return false;
       }
@@ -176,11 +179,17 @@ export class IpcSession implements ClientSink {
   /** Registers the client named in the handshake; false when refused. */
   async #register(name: string | null): Promise<boolean> {
     if (name === null) {
-      this.#router.log.warn(`${this.#label}: client name is not valid UTF-8; closing`);
+      this.#router.warnings.warn(
+        "invalid client name",
+        `${this.#label}: client name is not valid UTF-8; closing`,
+      );
       return false;
     }
     if (!isValidClientName(name)) {
-      this.#router.log.warn(`${this.#label}: invalid client name "${name}"; refusing`);
+      this.#router.warnings.warn(
+        "invalid client name",
+        `${this.#label}: invalid client name "${name}"; refusing`,
+      );
       await this.#refuse(ErrorCode.Data);
       return false;
     }
@@ -188,7 +197,10 @@ export class IpcSession implements ClientSink {
     if (policy !== null) {
       const acl = policy.authorize(primaryName(name), this.#origin.peer);
       if (acl === null) {
-        this.#router.log.warn(`${this.#label}: client "${name}" refused by access policy`);
+        this.#router.warnings.warn(
+          "registration refused",
+          `${this.#label}: client "${name}" refused by access policy`,
+        );
         await this.#refuse(ErrorCode.Access);
         return false;
       }
@@ -198,7 +210,10 @@ export class IpcSession implements ClientSink {
     const entry = new RegisteredClient(name, this, origin, this.#acl, this.#router.totals);
     const code = this.#router.register(entry);
     if (code !== ErrorCode.Ok) {
-      this.#router.log.warn(`${this.#label}: client "${name}" refused with code 0x${code.toString(16)}`);
+      this.#router.warnings.warn(
+        "registration refused",
+        `${this.#label}: client "${name}" refused with code 0x${code.toString(16)}`,
+      );
       await this.#refuse(code);
       return false;
     }
@@ -453,7 +468,7 @@ export class IpcSession implements ClientSink {
       problem = this.bodyFrom > 0 ? "frame body not received in time" : "no frames or pings in time";
     } else if (w.pendingFrames >= this.#config.queueSize) problem = "client queue overflow";
     if (problem !== null) {
-      this.#router.log.warn(`${this.#who()}: ${problem}; disconnecting`);
+      this.#router.warnings.warn(problem, `${this.#who()}: ${problem}; disconnecting`);
       this.#end(problem, false);
       return;
     }

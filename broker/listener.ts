@@ -63,6 +63,29 @@ export function parseBind(bind: string): ServableAddress {
   });
 }
 
+/**
+ * The reason a bind failed, first line only, without a leading
+ * `Cannot listen on "…": ` (the acceptors name the address in their own
+ * errors): for callers that name the bind themselves, so the prefix is not
+ * repeated.
+ *
+ * @example Strip the acceptor's own prefix
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { listenFailureReason } from "./listener.ts";
+ * const err = new Error('Cannot listen on "/tmp/b.sock": another server answers on it');
+ * assert.equal(listenFailureReason(err), "another server answers on it");
+ * assert.equal(listenFailureReason(new Error("Address in use")), "Address in use");
+ * ```
+ *
+ * @param err what the bind threw
+ * @returns the reason
+ */
+export function listenFailureReason(err: unknown): string {
+  const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
+  return message.replace(/^Cannot listen on "[^"]*": /i, "");
+}
+
 /** A running listener of a broker. */
 export class BrokerListener {
   /** The bind string shown as `port` in `client.list` (actual port for TCP port 0). */

@@ -10,6 +10,7 @@
  */
 import { BROKER_INFO_TOPIC, BROKER_NAME, BROKER_WARN_TOPIC, ErrorCode, Op } from "../protocol/constants.ts";
 import type { Logger } from "../log/logger.ts";
+import { WarningLimiter } from "../log/warning_limiter.ts";
 import { encodeAnnouncement } from "./announcement.ts";
 import { Delivery, type RegisteredClient, Traffic } from "./registered_client.ts";
 import { RoutedPayload, Topic } from "./routed.ts";
@@ -33,6 +34,8 @@ export class Router {
   forceRegister: boolean;
   /** Where the broker logs. */
   readonly log: Logger;
+  /** Warnings any client can trigger, rate-limited per kind. */
+  readonly warnings: WarningLimiter;
   /** Broker-wide counters; only {@linkcode RegisteredClient} counts into them. */
   readonly totals: Traffic = new Traffic();
 
@@ -57,6 +60,7 @@ export class Router {
     this.queueSize = options.queueSize;
     this.forceRegister = options.forceRegister;
     this.log = options.logger;
+    this.warnings = new WarningLimiter(options.logger);
   }
 
   /** Whether {@linkcode Router.close} was called. */
@@ -371,7 +375,7 @@ export class Router {
 
   #dropOverflowed(t: RegisteredClient): void {
     if (!t.registered) return;
-    this.log.warn(`client "${t.name}" dropped: outgoing queue overflow`);
+    this.warnings.warn("queue overflow", `client "${t.name}" dropped: outgoing queue overflow`);
     this.drop(t, "queue overflow", true);
   }
 

@@ -6,7 +6,12 @@
 import { Broker } from "../broker/broker.ts";
 import { applyBrokerConfig, type BrokerConfig, loadBrokerConfig } from "../broker/config_file.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
-import { type BrokerListener, parseBind, type ServableAddress } from "../broker/listener.ts";
+import {
+  type BrokerListener,
+  listenFailureReason,
+  parseBind,
+  type ServableAddress,
+} from "../broker/listener.ts";
 import type { ListenerOptions } from "../broker/listener_options.ts";
 import type { TlsOptions } from "../broker/tls_listener.ts";
 import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
@@ -212,8 +217,7 @@ async function startBind(broker: Broker, bind: string, plan: ServeSettings): Pro
     return await broker.serve(bind, { ...plan.server, ...tls });
   } catch (err) {
     if (err instanceof CliError) throw err;
-    const reason = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new CliError(`Cannot listen on "${bind}": ${reason}`, 1, { cause: err });
+    throw new CliError(`Cannot listen on "${bind}": ${listenFailureReason(err)}`, 1, { cause: err });
   }
 }
 
