@@ -48,7 +48,17 @@ export { Frame } from "./protocol/frame.ts";
 export { consoleLogger, type Logger, type LogLevel } from "./log/logger.ts";
 
 // clients
-export { connect, type ConnectOptions, IpcClient } from "./client/ipc_client.ts";
+export {
+  connect,
+  type ConnectOptions,
+  IpcClient,
+  type ReconnectingConnectOptions,
+} from "./client/ipc_client.ts";
+export {
+  type ConnectionStatus,
+  ReconnectingClient,
+  type ReconnectOptions,
+} from "./client/reconnecting_client.ts";
 export type { BusClient, OpResult, Payload, QoSOperation } from "./client/bus_client.ts";
 export type { TlsDialOptions } from "./transport/tls_dial.ts";
 

@@ -29,6 +29,7 @@ import { AddressError, parseAddress, TLS_SCHEME } from "../transport/address.ts"
 import { bytesEqual, decodeUtf8, encodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 import type { BusClient, OpResult } from "./bus_client.ts";
+import { ReconnectingClient, type ReconnectOptions } from "./reconnecting_client.ts";
 import { BusClientBase, type DataOp, type TopicOp } from "./client_base.ts";
 import { FrameQueue } from "./frame_queue.ts";
 import { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
@@ -67,6 +68,17 @@ export interface ConnectOptions {
    * roots, by a `tls://host:port` address.
    */
   tls?: TlsDialOptions;
+  /**
+   * Off (`false` or absent): the client closes when its connection is lost.
+   * For a client that reconnects, see {@linkcode ReconnectingConnectOptions}.
+   */
+  reconnect?: false;
+}
+
+/** {@linkcode ConnectOptions} of a client that reconnects: `connect` then returns a {@linkcode ReconnectingClient}. */
+export interface ReconnectingConnectOptions extends Omit<ConnectOptions, "reconnect"> {
+  /** Reconnect when the connection is lost: `true` for the defaults, or the settings. */
+  reconnect: ReconnectOptions | true;
 }
 
 /** Default of {@linkcode ConnectOptions.maxFrameSize}: the broker's default payload limit plus a sender name. */
@@ -102,14 +114,40 @@ interface AckWaiter {
  * ```
  *
  * @param address a unix socket path, `host:port` or `tls://host:port`
- * @param options the name to register, timeouts, buffers and transport
- * @returns the registered client
+ * @param options the name to register, timeouts, buffers, transport and reconnect settings
+ * @returns the registered client: a {@linkcode ReconnectingClient} with `reconnect`
  *
  * @throws {BusError} with the broker's code when the registration is refused
  * @throws {AddressError} (a `TypeError`) for an address that is not a unix socket path,
  *   `host:port` or `tls://host:port` (without a `dial` option)
  */
-export async function connect(address: string, options: ConnectOptions): Promise<IpcClient> {
+export function connect(address: string, options: ReconnectingConnectOptions): Promise<ReconnectingClient>;
+/**
+ * Connects to a broker and registers `options.name`, without reconnecting:
+ * when the connection is lost the client is closed.
+ *
+ * @param address a unix socket path, `host:port` or `tls://host:port`
+ * @param options the name to register, timeouts, buffers and transport
+ * @returns the registered client
+ */
+export function connect(address: string, options: ConnectOptions): Promise<IpcClient>;
+export async function connect(
+  address: string,
+  options: ConnectOptions | ReconnectingConnectOptions,
+): Promise<IpcClient | ReconnectingClient> {
+  const { reconnect, ...once } = options;
+  const first = await connectOnce(address, once);
+  if (reconnect === undefined || reconnect === false) return first;
+  return new ReconnectingClient(
+    first,
+    () => connectOnce(address, once),
+    reconnect === true ? {} : reconnect,
+    options.queueSize ?? DEFAULT_QUEUE_SIZE,
+  );
+}
+
+/** Connects and registers once (no reconnect). */
+async function connectOnce(address: string, options: ConnectOptions): Promise<IpcClient> {
   const timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT) * 1000;
   const nameBytes = encodeUtf8(options.name);
   if (nameBytes.length === 0 || nameBytes.length > 0xffff) {
@@ -309,7 +347,7 @@ export class IpcClient extends BusClientBase implements BusClient {
       throw new TypeError(`Cannot register a secondary of "${this.name}": it is a secondary itself`);
     }
     const name = `${this.name}${SECONDARY_SEP}${this.#secondaryIndex++}`;
-    return await connect(this.address, { ...this.#options, name });
+    return await connectOnce(this.address, { ...this.#options, name });
   }
 
   /** Flushes what was sent (bounded by the timeout) and closes the connection. */

@@ -25,7 +25,13 @@
  *
  * @module
  */
-export { connect, type ConnectOptions, IpcClient } from "./ipc_client.ts";
+export { connect, type ConnectOptions, IpcClient, type ReconnectingConnectOptions } from "./ipc_client.ts";
+export {
+  type ClientConnection,
+  type ConnectionStatus,
+  ReconnectingClient,
+  type ReconnectOptions,
+} from "./reconnecting_client.ts";
 export type { BusClient, OpResult, Payload, QoSOperation } from "./bus_client.ts";
 export { FrameQueue } from "./frame_queue.ts";
 export { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
