@@ -16,6 +16,11 @@ export const GLOBAL_OPTIONS = {
   "tls-ca": { type: "string" },
   "tls-cert": { type: "string" },
   "tls-key": { type: "string" },
+  silent: { type: "boolean" },
+  verbose: { type: "boolean", short: "v" },
+  "buf-size": { type: "string" },
+  "queue-size": { type: "string" },
+  token: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsOptionsConfig;
 
@@ -36,6 +41,16 @@ export interface GlobalOptions {
   json: boolean;
   /** TLS files for `tls://` addresses (file names, read when connecting). */
   tls: { ca?: string; cert?: string; key?: string };
+  /** `--silent`: results of `rpc call` and `broker test` on one line, as the reference's silent mode. */
+  silent: boolean;
+  /** `--verbose`: connection steps on stderr. */
+  verbose: boolean;
+  /** `--buf-size`: the client's read buffer and write flush threshold, in bytes (floors apply). */
+  bufSize?: number;
+  /** `--queue-size`: incoming frames the client buffers before it stops reading. */
+  queueSize?: number;
+  /** `--token`: the reference's WebSocket bearer token; no transport of ours uses it. */
+  token?: string;
 }
 
 /** Raw values of {@linkcode GLOBAL_OPTIONS} as parsed, before defaults. */
@@ -54,6 +69,16 @@ export interface RawGlobals {
   "tls-cert"?: string;
   /** `--tls-key` */
   "tls-key"?: string;
+  /** `--silent` */
+  silent?: boolean;
+  /** `--verbose` */
+  verbose?: boolean;
+  /** `--buf-size` */
+  "buf-size"?: string;
+  /** `--queue-size` */
+  "queue-size"?: string;
+  /** `--token` */
+  token?: string;
   /** `--help` */
   help?: boolean;
 }
@@ -85,12 +110,7 @@ export interface SplitArgs {
  * @returns the tokens before the word, the word and the rest
  */
 export function splitAtWord(args: readonly string[], options: ParseArgsOptionsConfig): SplitArgs {
-  const takesValue = new Set<string>();
-  for (const [long, spec] of Object.entries(options)) {
-    if (spec.type !== "string") continue;
-    takesValue.add(`--${long}`);
-    if (spec.short !== undefined) takesValue.add(`-${spec.short}`);
-  }
+  const takesValue = valueOptions(options);
   for (let i = 0; i < args.length; i++) {
     const token = args[i];
     if (token === "--") {
@@ -275,12 +295,19 @@ export function resolveGlobals(command: string, ...sources: RawGlobals[]): Globa
   if ((raw["tls-cert"] === undefined) !== (raw["tls-key"] === undefined)) {
     throw new UsageError("Options --tls-cert and --tls-key go together: give both or neither", command);
   }
+  const size = (text: string | undefined, option: string) =>
+    text === undefined ? undefined : parseNumber(text, option, command, { integer: true, min: 1 });
   return {
     socket: raw.socket ?? DEFAULT_SOCKET,
     name,
     timeout,
     json: raw.json ?? false,
     tls: { ca: raw["tls-ca"], cert: raw["tls-cert"], key: raw["tls-key"] },
+    silent: raw.silent ?? false,
+    verbose: raw.verbose ?? false,
+    bufSize: size(raw["buf-size"], "--buf-size"),
+    queueSize: size(raw["queue-size"], "--queue-size"),
+    token: raw.token,
   };
 }
 
@@ -299,7 +326,89 @@ export function pickGlobals(values: RawGlobals): RawGlobals {
     "tls-ca": values["tls-ca"],
     "tls-cert": values["tls-cert"],
     "tls-key": values["tls-key"],
+    silent: values.silent,
+    verbose: values.verbose,
+    "buf-size": values["buf-size"],
+    "queue-size": values["queue-size"],
+    token: values.token,
   };
+}
+
+/**
+ * Rewrites a command line written for the reference CLI — `busrt [OPTIONS]
+ * ADDRESS COMMAND …`, the broker address as a positional word before the
+ * command — into this tool's form (`--socket ADDRESS`). Before the command
+ * word `-s` means `--socket` when a value follows it, as here; it means the
+ * reference's `--silent` when the address is positional (`busrt ADDR -s …`)
+ * or when an option or nothing follows it (`busrt -s -n x ADDR …`). Lines
+ * without a positional address come back unchanged.
+ *
+ * @example The reference's form and ours
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { GLOBAL_OPTIONS, fromReferenceForm } from "./args.ts";
+ * const commands = new Set(["broker", "listen"]);
+ * assert.deepEqual(
+ *   fromReferenceForm(["/tmp/b.sock", "-s", "broker", "test"], GLOBAL_OPTIONS, commands),
+ *   ["--socket", "/tmp/b.sock", "--silent", "broker", "test"],
+ * );
+ * assert.deepEqual(
+ *   fromReferenceForm(["-s", "-n", "me", "127.0.0.1:7777", "listen"], GLOBAL_OPTIONS, commands),
+ *   ["--silent", "-n", "me", "--socket", "127.0.0.1:7777", "listen"],
+ * );
+ * assert.deepEqual(fromReferenceForm(["-s", "/tmp/b.sock", "listen"], GLOBAL_OPTIONS, commands), [
+ *   "-s",
+ *   "/tmp/b.sock",
+ *   "listen",
+ * ]);
+ * ```
+ *
+ * @param args the command line
+ * @param options the options that may come before the command word
+ * @param commands the command words
+ * @returns the command line in this tool's form
+ */
+export function fromReferenceForm(
+  args: readonly string[],
+  options: ParseArgsOptionsConfig,
+  commands: ReadonlySet<string>,
+): string[] {
+  const takesValue = valueOptions(options);
+  const out: string[] = [];
+  let address: string | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const token = args[i];
+    if (token === "-s" || token === "--silent") {
+      const next = args[i + 1];
+      if (token === "--silent" || address !== null || next === undefined || next.startsWith("-")) {
+        out.push("--silent");
+        continue;
+      }
+    }
+    if (token === "--") return [...out, ...args.slice(i)];
+    if (token.startsWith("-") && token !== "-") {
+      out.push(token);
+      if (takesValue.has(token) && i + 1 < args.length) out.push(args[++i]);
+      continue;
+    }
+    if (commands.has(token) || address !== null) {
+      return address === null ? [...args] : [...out, ...args.slice(i)];
+    }
+    // a positional word that is no command: the reference's address, if a command follows
+    address = token;
+    out.push("--socket", token);
+  }
+  return [...args];
+}
+
+function valueOptions(options: ParseArgsOptionsConfig): Set<string> {
+  const takesValue = new Set<string>();
+  for (const [long, spec] of Object.entries(options)) {
+    if (spec.type !== "string") continue;
+    takesValue.add(`--${long}`);
+    if (spec.short !== undefined) takesValue.add(`-${spec.short}`);
+  }
+  return takesValue;
 }
 
 /** `cli.<hostname>.<pid>`, as the reference; `localhost` when the host name may not be read. */

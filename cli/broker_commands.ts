@@ -82,14 +82,14 @@ function fieldTable(rows: [string, string][], style: Style): string {
 function simpleCommand(
   method: string,
   help: string,
-  show: (value: Record<string, unknown>, style: Style) => string,
+  show: (value: Record<string, unknown>, style: Style, globals: GlobalOptions) => string,
 ) {
   return async (args: string[], base: RawGlobals): Promise<number> => {
     const cmd = prepareCommand(`broker ${method}`, help, args, base, {});
     if (cmd === null) return 0;
     const value = (await callBroker(cmd.globals, method) ?? {}) as Record<string, unknown>;
     if (cmd.globals.json) printJson(value);
-    else printLine(show(value, cmd.style));
+    else printLine(show(value, cmd.style, cmd.globals));
     return 0;
   };
 }
@@ -118,8 +118,8 @@ const runStats = simpleCommand(
 
 const runTest = simpleCommand(
   "test",
-  `Usage: busrt broker test [options]\n\nCalls the core RPC method "test"; prints {"ok": true}.\n\n${GLOBAL_HELP}`,
-  (v) => stringifyJson(v, true),
+  `Usage: busrt broker test [options]\n\nCalls the core RPC method "test"; prints {"ok": true}\n(on one line with --silent).\n\n${GLOBAL_HELP}`,
+  (v, _style, globals) => stringifyJson(v, !globals.silent),
 );
 
 async function runClientList(args: string[], base: RawGlobals): Promise<number> {

@@ -78,13 +78,25 @@ export function prepareCommand<T extends ParseArgsOptionsConfig>(
 /** Text of the global options, appended to each client command's help. */
 export const GLOBAL_HELP = `Global options (before or after the command):
   -s, --socket <ADDR>   broker address: unix socket path, host:port or tls://host:port
-                        (default /tmp/busrt.sock)
+                        (default /tmp/busrt.sock); or, as the reference CLI,
+                        the address as a word before the command:
+                        busrt /tmp/busrt.sock listen
   -n, --name <NAME>     client name (default cli.<hostname>.<pid>)
       --timeout <SEC>   connect timeout and limit of each awaited step (default 5)
       --json            machine-readable output (JSON)
       --tls-ca <FILE>   CA certificate (PEM) to verify a tls:// broker
       --tls-cert <FILE> client certificate (PEM) for a tls:// broker
       --tls-key <FILE>  client private key (PEM)
+      --silent          results of rpc call and broker test on one line (JSON) or
+                        as raw bytes, as the reference's --silent; -s means
+                        --silent only after a positional address or before
+                        another option (busrt ADDR -s ..., busrt -s -n x ADDR ...)
+  -v, --verbose         connection steps on stderr
+      --buf-size <BYTES>   the client's read buffer and write flush threshold
+                        (at least 16384 and 65536 bytes are used)
+      --queue-size <N>  incoming frames buffered before reading pauses (8192)
+      --token <TOKEN>   the reference's WebSocket bearer token: no transport here
+                        uses it (a note on stderr says so)
   -h, --help            show help`;
 
 /**

@@ -11,6 +11,7 @@ import { AddressError, type BusAddress, parseAddress } from "../transport/addres
 import type { Link } from "../transport/link.ts";
 import type { GlobalOptions } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
+import { printErrorLine } from "./output.ts";
 
 const PING_INTERVAL = 0.5;
 
@@ -27,10 +28,25 @@ export async function openClient(globals: GlobalOptions, name: string = globals.
   const address = globals.socket;
   let dial: ((address: string) => Promise<Link>) | undefined;
   if (socketAddress(address).transport === "tls") dial = tlsDial(await readTlsFiles(globals));
+  if (globals.token !== undefined) {
+    printErrorLine(
+      `busrt: note: --token is only sent over WebSocket, which this tool does not dial; not used for "${address}"`,
+    );
+  }
+  if (globals.verbose) printErrorLine(`Connecting to ${address}, using service name ${name}`);
   try {
     // Pings every 0.5 s, as the reference CLI: a broker drops clients silent
     // for 1.25 × its own timeout, which may be much shorter than ours.
-    return await connect(address, { name, timeout: globals.timeout, dial, pingInterval: PING_INTERVAL });
+    const client = await connect(address, {
+      name,
+      timeout: globals.timeout,
+      dial,
+      pingInterval: PING_INTERVAL,
+      bufSize: globals.bufSize,
+      queueSize: globals.queueSize,
+    });
+    if (globals.verbose) printErrorLine(`Registered as ${name}`);
+    return client;
   } catch (err) {
     throw new CliError(connectFailure(err, address, name, globals.timeout), 1, { cause: err });
   }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { GLOBAL_OPTIONS, parseCommand, type RawGlobals, splitAtWord } from "./args.ts";
+import { fromReferenceForm, GLOBAL_OPTIONS, parseCommand, type RawGlobals, splitAtWord } from "./args.ts";
 import { type CommandRunner, GLOBAL_HELP } from "./command.ts";
 import { describeFailure, UsageError } from "./errors.ts";
 import { printErrorLine, printLine } from "./output.ts";
@@ -21,6 +21,7 @@ import { runBroker, runClient } from "./broker_commands.ts";
 export const MAIN_HELP: string = `busrt — BUS/RT broker and client tool
 
 Usage: busrt [options] <command> [arguments]
+       busrt [options] <ADDRESS> <command> [arguments]   (the reference CLI's form)
 
 Broker:
   serve                                 run a broker (unix socket, TCP, TLS)
@@ -60,6 +61,7 @@ const COMMANDS: Record<string, CommandRunner> = {
 };
 
 const TOP_OPTIONS = { ...GLOBAL_OPTIONS, version: { type: "boolean", short: "V" } } as const;
+const COMMAND_WORDS: ReadonlySet<string> = new Set([...Object.keys(COMMANDS), "help"]);
 
 /**
  * Runs the command line `args` and returns the exit status: 0 on success,
@@ -92,7 +94,10 @@ export async function main(args: readonly string[]): Promise<number> {
 }
 
 async function dispatch(args: readonly string[]): Promise<number> {
-  const { before, word, rest } = splitAtWord(args, TOP_OPTIONS);
+  const { before, word, rest } = splitAtWord(
+    fromReferenceForm(args, TOP_OPTIONS, COMMAND_WORDS),
+    TOP_OPTIONS,
+  );
   const { values } = parseCommand("", before, TOP_OPTIONS);
   if (values.version === true) {
     printLine(versionLine());

@@ -40,8 +40,10 @@ const PARAMS_HELP = `PARAMS:
 export const RPC_CALL_HELP: string = `Usage: busrt rpc call <TARGET> <METHOD> [PARAMS...] [options]
 
 Calls METHOD on the client TARGET and prints the result: decoded MessagePack
-or JSON as pretty JSON, text as it is, other bytes as HEX. An error reply
-prints "RPC error <code>: <message>" on stderr and exits with 1.
+or JSON as pretty JSON, text as it is, other bytes as HEX. With --silent (as
+the reference's silent mode) JSON is on one line and other bytes are written
+unchanged. An error reply prints "RPC error <code>: <message>" on stderr and
+exits with 1.
 
 Options:
       --raw        write the result bytes to stdout unchanged
@@ -124,22 +126,25 @@ async function runCall(args: string[], base: RawGlobals): Promise<number> {
     await Deno.stdout.write(result);
     return 0;
   }
-  printResult(result, globals, style);
+  await printResult(result, globals, style);
   return 0;
 }
 
 /**
  * Prints an RPC result: JSON mode `{"format", "result"}`; text mode pretty
- * JSON for MessagePack and JSON, the text itself, or `HEX:`.
+ * JSON for MessagePack and JSON, the text itself, or `HEX:`; silent mode
+ * (the reference's `--silent`) one-line JSON, the text, or the bytes as
+ * they are.
  *
  * @param result the result bytes
- * @param globals the global options (`--json`)
+ * @param globals the global options (`--json`, `--silent`)
  * @param style the styling of the text form
+ * @returns once written
  */
-export function printResult(result: Uint8Array, globals: GlobalOptions, style: Style): void {
+export async function printResult(result: Uint8Array, globals: GlobalOptions, style: Style): Promise<void> {
   if (result.length === 0) {
     if (globals.json) printJson({ format: "empty", result: null });
-    else printLine(style.dim("(empty result)"));
+    else if (!globals.silent) printLine(style.dim("(empty result)"));
     return;
   }
   const decoded = decodePayload(result);
@@ -150,13 +155,14 @@ export function printResult(result: Uint8Array, globals: GlobalOptions, style: S
   switch (decoded.format) {
     case "json":
     case "msgpack":
-      printLine(stringifyJson(decoded.value, true));
+      printLine(stringifyJson(decoded.value, !globals.silent));
       break;
     case "text":
       printLine((decoded.value as string).replace(/\n$/, ""));
       break;
     case "hex":
-      printLine(`HEX: ${result.length > 256 ? `${toHex(result.subarray(0, 256))}...` : decoded.value}`);
+      if (globals.silent) await Deno.stdout.write(result);
+      else printLine(`HEX: ${result.length > 256 ? `${toHex(result.subarray(0, 256))}...` : decoded.value}`);
   }
 }
 
