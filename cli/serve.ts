@@ -18,7 +18,8 @@ import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
 import { AddressError } from "../transport/address.ts";
 import { parseCommand, parseNumber } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
-import { onStopSignal, printErrorLine, printLine } from "./output.ts";
+import { printErrorLine, printLine } from "./output.ts";
+import { StopSignals } from "./stop_signals.ts";
 import { versionLine } from "./version.ts";
 import {
   checkServePermissions,
@@ -35,9 +36,10 @@ export const DEFAULT_BINDS: readonly string[] = ["/tmp/busrt.sock", "127.0.0.1:7
 export const SERVE_HELP: string = `Usage: busrt serve [-B BIND]... [--config FILE] [options]
 
 Runs a BUS/RT broker with the core RPC (.broker). Without -B and --config it
-listens on ${DEFAULT_BINDS.join(" and ")}. SIGINT or SIGTERM stop it cleanly:
-clients are warned on .broker/warn, listeners are closed, the socket and pid
-files removed, and it exits with 0.
+listens on ${DEFAULT_BINDS.join(" and ")}. SIGINT, SIGTERM or SIGHUP stop it
+cleanly: clients are warned on .broker/warn, listeners are closed, the socket
+and pid files removed, and it exits with 0. A stop signal within 0.5 s of the
+first counts as the same one; a later one exits at once with 1.
 
 Options:
   -B, --bind <BIND>          listen on BIND (repeatable): a unix socket path
@@ -244,7 +246,7 @@ async function writePidFile(path: string): Promise<void> {
 }
 
 /**
- * Runs `busrt serve` until SIGINT or SIGTERM.
+ * Runs `busrt serve` until SIGINT, SIGTERM or SIGHUP (`cli/stop_signals.ts`).
  *
  * @param args the arguments after `serve`
  * @returns the exit status
@@ -267,18 +269,19 @@ export async function runServe(args: string[]): Promise<number> {
   const log = consoleLogger(plan.logLevel);
   requirePermissions(await permissionProblems(plan), log);
   const broker = new Broker({ queueSize: plan.queueSize, forceRegister: plan.forceRegister, logger: log });
-  let stopSignal: Deno.Signal | null = null;
   let wake: () => void = () => {};
   const stopped = new Promise<void>((resolve) => wake = resolve);
-  const removeSignals = onStopSignal((signal) => {
-    if (stopSignal !== null) {
-      log.warn(`${signal} again: exiting at once`);
-      Deno.exit(1);
-    }
-    stopSignal = signal;
-    wake();
-  });
   let pidWritten = false;
+  // installed until shutdown has completed; a repeat within the window is the same request
+  const stops = new StopSignals({
+    onStop: () => wake(),
+    onInsist: (signal) => {
+      log.warn(`${signal} again: exiting at once`);
+      if (pidWritten) removeFileNow(plan.pidFile!);
+      Deno.exit(1);
+    },
+  });
+  const stopSignal = () => stops.signal;
   try {
     logStart(log, plan);
     enableCoreRpc(broker);
@@ -298,14 +301,23 @@ export async function runServe(args: string[]): Promise<number> {
     }
     log.info(`broker ready (pid ${Deno.pid})`);
     await stopped;
-    log.info(`${stopSignal}: shutting down`);
+    log.info(`${stopSignal()}: shutting down`);
     broker.announceShutdown();
     return 0;
   } finally {
-    removeSignals();
     await broker.close();
     if (pidWritten) await Deno.remove(plan.pidFile!).catch(() => {});
-    if (stopSignal !== null) log.info("broker stopped");
+    if (stopSignal() !== null) log.info("broker stopped");
+    stops.close();
+  }
+}
+
+/** Removes a file now, best effort (the process is about to exit). */
+function removeFileNow(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch {
+    // gone already, or not ours to remove
   }
 }
 
