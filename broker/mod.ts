@@ -68,7 +68,9 @@ export {
 } from "./name_filter.ts";
 export {
   certificateBoundPolicy,
-  certificateNames,
+  type CertificateIdentity,
+  type CertificateReader,
+  loadCertificateReader,
   type ServeOptions,
   TLS_SCHEME,
   type TlsListenerOptions,

@@ -28,7 +28,12 @@ import type { Acceptor } from "../transport/acceptor.ts";
 import { type ListenerOptions, resolveListenerOptions } from "./listener_options.ts";
 
 export { TLS_SCHEME };
-export { certificateNames, type TlsOptions } from "../transport/tls_acceptor.ts";
+export { type TlsOptions } from "../transport/tls_acceptor.ts";
+export {
+  type CertificateIdentity,
+  type CertificateReader,
+  loadCertificateReader,
+} from "../transport/client_certificate.ts";
 
 /** Settings of a TLS listener: the usual {@linkcode ListenerOptions} plus {@linkcode TlsOptions}. */
 export type TlsListenerOptions = ListenerOptions & TlsOptions;

@@ -91,17 +91,32 @@ async function makeLeaf(
   usage: "serverAuth" | "clientAuth",
   san: string | null,
 ): Promise<CertPair> {
-  const keyFile = `${dir}/${label}.key`;
-  const certFile = `${dir}/${label}.crt`;
-  const csrFile = `${dir}/${label}.csr`;
-  const extFile = `${dir}/${label}.ext`;
   const ext = [
     "basicConstraints=CA:FALSE",
     "keyUsage=critical,digitalSignature,keyEncipherment",
     `extendedKeyUsage=${usage}`,
   ];
   if (san !== null) ext.push(`subjectAltName=${san}`);
-  await Deno.writeTextFile(extFile, ext.join("\n") + "\n");
+  return await makeSignedCertificate(dir, ca, label, cn, ext);
+}
+
+/**
+ * A certificate for `cn` signed by `ca`, with the given openssl extension
+ * configuration lines (which may add sections, e.g. `subjectAltName=@alt`
+ * then `[alt]` and `DNS.1 = x, DNS:alice`: one DNS name holding ", ").
+ */
+export async function makeSignedCertificate(
+  dir: string,
+  ca: CertPair,
+  label: string,
+  cn: string,
+  extensionLines: readonly string[],
+): Promise<CertPair> {
+  const keyFile = `${dir}/${label}.key`;
+  const certFile = `${dir}/${label}.crt`;
+  const csrFile = `${dir}/${label}.csr`;
+  const extFile = `${dir}/${label}.ext`;
+  await Deno.writeTextFile(extFile, extensionLines.join("\n") + "\n");
   await openssl([
     "req",
     ...newKeyOptions(keyFile),

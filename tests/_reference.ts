@@ -11,6 +11,7 @@
  */
 import { Broker } from "../broker/mod.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
+import { StreamText } from "./_cli_helpers.ts";
 
 /** The reference broker. */
 export const BUSRTD: string = new URL("../../shared/rustref/bin/busrtd", import.meta.url).pathname;
@@ -22,7 +23,8 @@ const decoder = new TextDecoder();
 function probe(): string | null {
   for (const binary of [BUSRTD, BUSRT]) {
     try {
-      const out = new Deno.Command(binary, { args: ["--help"], stdout: "piped", stderr: "piped" }).outputSync();
+      const out = new Deno.Command(binary, { args: ["--help"], stdout: "piped", stderr: "piped" })
+        .outputSync();
       if (!out.success) return `${binary} --help exited with ${out.code}`;
     } catch (err) {
       return `${binary} cannot execute (${err instanceof Error ? err.message : err})`;
@@ -73,13 +75,16 @@ export function freePort(): number {
  * @returns the running broker
  */
 export async function startBroker(kind: BrokerKind, queueSize = 1_000_000): Promise<BrokerUnderTest> {
-  const dir = await Deno.makeTempDir({ prefix: `busrt-${kind}-` });
-  const unix = `${dir}/${kind}.sock`;
+  // the same path length for both kinds: client.list replies carry the path, so byte counters depend on it
+  const dir = await Deno.makeTempDir({ prefix: "busrt-ref-" });
+  const unix = `${dir}/bus.sock`;
   if (kind === "ours") {
     const broker = new Broker({ queueSize });
     enableCoreRpc(broker);
-    await broker.serveUnix(unix);
-    const { bind: tcp } = await broker.serveTcp("127.0.0.1:0");
+    // timeout 5 s as `busrt serve` and busrtd (the library's default is 1 s): the reference
+    // benchmark's warm-up keeps its clients silent for seconds
+    await broker.serveUnix(unix, { timeout: 5 });
+    const { bind: tcp } = await broker.serveTcp("127.0.0.1:0", { timeout: 5 });
     return {
       kind,
       unix,
@@ -209,4 +214,49 @@ export async function runReferenceCli(
   }
   const out = await child.output();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** A long-running reference CLI process (listen, rpc listen) with its output collected. */
+export interface ToolProcess {
+  /** Standard output so far. */
+  stdout: StreamText;
+  /** Standard error so far. */
+  stderr: StreamText;
+  /** Sends SIGINT and waits for the exit. */
+  stop(): Promise<ToolResult>;
+}
+
+/**
+ * Starts the reference `busrt [globals] <address> <args…>` and collects its
+ * output until {@linkcode ToolProcess.stop}.
+ *
+ * @param address the broker address
+ * @param args the command and its arguments
+ * @param globals options before the address
+ * @returns the running process
+ */
+export function spawnReferenceCli(address: string, args: string[], globals: string[] = ["-s"]): ToolProcess {
+  const child = new Deno.Command(BUSRT, {
+    args: [...globals, address, ...args],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const stdout = new StreamText(child.stdout);
+  const stderr = new StreamText(child.stderr);
+  return {
+    stdout,
+    stderr,
+    async stop() {
+      try {
+        child.kill("SIGINT");
+      } catch {
+        // exited already
+      }
+      const status = await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+      return { code: status.code, stdout: stdout.text, stderr: stderr.text };
+    },
+  };
 }

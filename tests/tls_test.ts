@@ -9,7 +9,11 @@ import * as tls from "node:tls";
 import { AaaMap, ClientAaa } from "../broker/aaa.ts";
 import { Broker } from "../broker/broker.ts";
 import type { BrokerListener } from "../broker/listener.ts";
-import { certificateBoundPolicy, certificateNames, type TlsListenerOptions } from "../broker/tls_listener.ts";
+import {
+  certificateBoundPolicy,
+  loadCertificateReader,
+  type TlsListenerOptions,
+} from "../broker/tls_listener.ts";
 import { connect, type IpcClient } from "../client/ipc_client.ts";
 import { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
 import { ErrorCode, QoS } from "../protocol/constants.ts";
@@ -101,21 +105,31 @@ async function withTlsBus(
   }
 }
 
-Deno.test("certificateNames() reads the subject CN and DNS subject-alternative names", () => {
-  assert.deepEqual(
-    certificateNames({ subject: { CN: "app" }, subjectaltname: "DNS:a.b, IP Address:127.0.0.1, DNS:c" }),
-    [
-      "app",
-      "a.b",
-      "c",
-    ],
-  );
-  assert.deepEqual(certificateNames({ subject: { CN: ["x", "y"] } }), ["x", "y"]);
-  assert.deepEqual(
-    certificateNames({ subject: {}, subjectaltname: 'DNS:"q, r", IP Address:::1, DNS:"t\\"u", DNS:s' }),
-    ["q, r", 't"u', "s"],
-  );
-  assert.deepEqual(certificateNames(null), []);
+/** The DER bytes of a PEM certificate. */
+function pemToDer(pem: string): Uint8Array {
+  const base64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s/g, "");
+  return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+}
+
+Deno.test({
+  name: "loadCertificateReader() reads the subject CN and DNS subject-alternative names from DER",
+  ignore: !OPENSSL,
+  async fn() {
+    const pki = await makeTestPki();
+    try {
+      const read = await loadCertificateReader();
+      assert.deepEqual(read(pemToDer(pki.clients.app.cert)), { names: ["app"], isCa: false });
+      assert.deepEqual(read(pemToDer(pki.clients.san.cert)), {
+        names: ["unrelated", "svc.alt"],
+        isCa: false,
+      });
+      assert.deepEqual(read(pemToDer(pki.server.cert)), { names: ["localhost", "localhost"], isCa: false });
+      assert.deepEqual(read(pemToDer(pki.ca.cert)), { names: ["ca"], isCa: true });
+      assert.deepEqual(read(new Uint8Array([0x30, 0x03, 0x02, 0x01])), { names: [], isCa: false }, "not DER");
+    } finally {
+      await pki.remove();
+    }
+  },
 });
 
 Deno.test("certificateBoundPolicy() admits only a primary named by the certificate, then asks the inner policy", () => {

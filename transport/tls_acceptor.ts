@@ -3,7 +3,9 @@
  * client certificates. Each connection is adapted to a {@linkcode Link}
  * ({@linkcode NodeSocketLink}); with client certificates required, the
  * names the certificate proves (subject CN and DNS subject-alternative
- * names) are passed on in `peer.certNames` for the access policy to check.
+ * names, read from its DER by `client_certificate.ts`; none for a CA
+ * certificate) are passed on in `peer.certNames` for the access policy to
+ * check.
  *
  * @example Accept TLS connections (needs a certificate and its key)
  * ```ts ignore
@@ -23,6 +25,7 @@ import type * as tls from "node:tls";
 import type { Logger } from "../log/logger.ts";
 import type { Accepted, Acceptor, PeerInfo } from "./acceptor.ts";
 import { formatHostPort, TLS_SCHEME } from "./address.ts";
+import { type CertificateReader, loadCertificateReader } from "./client_certificate.ts";
 import { closeQuietly } from "./link.ts";
 import { NodeSocketLink } from "./node_socket_link.ts";
 
@@ -80,8 +83,9 @@ export async function listenTls(options: TlsAcceptorOptions): Promise<Acceptor> 
   if (typeof options.cert !== "string" || typeof options.key !== "string") {
     throw new TypeError(`Cannot listen on "${where}": cert and key must be PEM text`);
   }
-  // loaded on first use: embedders without TLS never pay for node:tls
+  // loaded on first use: embedders without TLS never pay for node:tls (nor for pkijs without client certificates)
   const { createServer } = await import("node:tls");
+  const readCertificate = requireCert ? await loadCertificateReader() : null;
   const server = createServer({
     cert: options.cert,
     key: options.key,
@@ -101,71 +105,29 @@ export async function listenTls(options: TlsAcceptorOptions): Promise<Acceptor> 
   const local = server.address();
   const port = typeof local === "object" && local !== null ? local.port : options.port;
   const bind = formatHostPort(options.hostname, port);
-  return new TlsAcceptor(server, bind, requireCert, options.log ?? null, options.highWaterMark);
+  return new TlsAcceptor(server, bind, readCertificate, options.log ?? null, options.highWaterMark);
 }
 
 /**
- * The subject CN(s) and DNS subject-alternative names of a peer certificate
- * as returned by `TLSSocket.getPeerCertificate()`.
- *
- * @example Names of a certificate with DNS alternative names
- * ```ts
- * import assert from "node:assert/strict";
- * import { certificateNames } from "./tls_acceptor.ts";
- * const names = certificateNames({ subject: { CN: "app" }, subjectaltname: "DNS:app.local, IP Address:127.0.0.1" });
- * assert.deepEqual(names, ["app", "app.local"]);
- * ```
- *
- * @param cert the peer certificate, or null
- * @returns the names, CN first; empty for null
+ * The names a verified client certificate proves: read from its DER, none for
+ * a CA certificate (logged) or a certificate that cannot be read.
  */
-export function certificateNames(cert: { subject?: unknown; subjectaltname?: unknown } | null): string[] {
-  const names: string[] = [];
-  if (cert === null) return names;
-  const subject = cert.subject as Record<string, unknown> | undefined;
-  const cn = subject?.CN;
-  if (typeof cn === "string") names.push(cn);
-  else if (Array.isArray(cn)) { for (const v of cn) if (typeof v === "string") names.push(v); }
-  if (typeof cert.subjectaltname === "string") {
-    for (const [type, value] of altNameEntries(cert.subjectaltname)) if (type === "DNS") names.push(value);
+function provenNames(
+  socket: tls.TLSSocket,
+  read: CertificateReader,
+  bind: string,
+  log: Logger | null,
+): string[] {
+  const raw: unknown = socket.getPeerCertificate()?.raw;
+  if (!(raw instanceof Uint8Array)) return [];
+  const identity = read(raw);
+  if (identity.isCa) {
+    log?.warn(
+      `${bind}: client presented a CA certificate (names ${JSON.stringify(identity.names)}); no name proven`,
+    );
+    return [];
   }
-  return names;
-}
-
-/**
- * Splits Node's `subjectaltname` text (`DNS:a, IP Address:1.2.3.4`) into
- * `[type, value]` pairs. Node writes values with special characters as JSON
- * strings, which may contain ", ".
- */
-function altNameEntries(text: string): [string, string][] {
-  const out: [string, string][] = [];
-  let i = 0;
-  while (i < text.length) {
-    const colon = text.indexOf(":", i);
-    if (colon === -1) break;
-    const type = text.slice(i, colon);
-    let j = colon + 1;
-    let value: string | null;
-    if (text[j] === '"') {
-      let k = j + 1;
-      while (k < text.length && text[k] !== '"') k += text[k] === "\\" ? 2 : 1;
-      try {
-        value = JSON.parse(text.slice(j, k + 1));
-      } catch {
-        value = null;
-      }
-      j = k + 1;
-    } else {
-      const comma = text.indexOf(", ", j);
-      j = comma === -1 ? text.length : comma;
-      value = text.slice(colon + 1, j);
-    }
-    if (typeof value === "string") out.push([type, value]);
-    if (text.startsWith(", ", j)) j += 2;
-    if (j <= i) break;
-    i = j;
-  }
-  return out;
+  return identity.names;
 }
 
 /** Turns `secureConnection` events into an async iterable of accepted links. */
@@ -180,7 +142,7 @@ class TlsAcceptor implements Acceptor {
   constructor(
     server: tls.Server,
     bind: string,
-    requireCert: boolean,
+    readCertificate: CertificateReader | null,
     log: Logger | null,
     highWater: number = DEFAULT_HIGH_WATER,
   ) {
@@ -195,9 +157,9 @@ class TlsAcceptor implements Acceptor {
       const link = new NodeSocketLink(socket, highWater);
       const ip = socket.remoteAddress ?? null;
       const peer: PeerInfo = { ip };
-      if (requireCert) {
+      if (readCertificate !== null) {
         // rejectUnauthorized already ended unverified handshakes; checked again as a guard
-        peer.certNames = socket.authorized ? certificateNames(socket.getPeerCertificate()) : [];
+        peer.certNames = socket.authorized ? provenNames(socket, readCertificate, bind, log) : [];
       }
       this.#pending.push({
         link,

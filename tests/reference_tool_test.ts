@@ -1,0 +1,168 @@
+/**
+ * Reference suite, part 3: the reference `busrt` CLI (busrt 0.5.6) against
+ * our broker. Every subcommand runs the same script against busrtd and
+ * against our broker; the outputs must be the same after normalising
+ * timestamps, client names, socket paths and ports. Traffic counters
+ * (`broker stats`, `broker client.list`) are compared as they are.
+ */
+import assert from "node:assert/strict";
+import {
+  type BrokerKind,
+  type BrokerUnderTest,
+  REFERENCE_UNAVAILABLE,
+  runReferenceCli,
+  spawnReferenceCli,
+  type ToolResult,
+  withBroker,
+} from "./_reference.ts";
+
+const ignore = REFERENCE_UNAVAILABLE !== null;
+
+/** Replaces what legitimately differs between two runs; keeps every count. */
+function normalise(text: string, broker: BrokerUnderTest): string {
+  return text
+    .replaceAll(broker.unix, "<SOCKET>")
+    .replaceAll(broker.tcp, "<TCP>")
+    .replace(/\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /g, "[<TIME> ")
+    .replace(/cli\.[^.\s]+\.\d+/g, "cli.<HOST>.<PID>")
+    .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<PORT>")
+    .replace(/(uptime +)\d+/g, "$1<UPTIME>")
+    .replace(/thread '([^']+)' \(\d+\)/g, "thread '$1' (<TID>)")
+    .replace(/ +$/gm, "")
+    .replace(/ {2,}/g, "  ");
+}
+
+function show(label: string, result: ToolResult, broker: BrokerUnderTest): string {
+  return `$ ${label} => ${result.code}\n${normalise(result.stdout, broker)}${
+    // the reference panics on some failures: keep the first line (the panic site), not the backtrace note
+    result.code === 0
+      ? ""
+      : `stderr: ${normalise(result.stderr.split("\n").filter((l) => l !== "")[0] ?? "", broker)}\n`}`;
+}
+
+const encoder = new TextEncoder();
+
+/** Every subcommand of the reference CLI, in one script; returns the normalised transcript. */
+async function toolScript(broker: BrokerUnderTest): Promise<string[]> {
+  const out: string[] = [];
+  const unix = broker.unix;
+  const run = async (args: string[], globals: string[] = ["-s"], stdin?: Uint8Array) => {
+    const result = await runReferenceCli(unix, args, globals, stdin);
+    out.push(show([...globals, ...args].join(" "), result, broker));
+    return result;
+  };
+  const listener = spawnReferenceCli(unix, ["listen", "-t", "test/#", "--exclude", "test/secret/#"], [
+    "-s",
+    "-n",
+    "ref.listener",
+  ]);
+  // over TCP: its client.list row has a source address and the TCP listener as its port
+  const rpcListener = spawnReferenceCli(broker.tcp, ["rpc", "listen", "-t", "rpc/#"], [
+    "-s",
+    "-n",
+    "ref.rpc",
+  ]);
+  try {
+    await listener.stdout.waitFor(/Listening to messages for/);
+    await rpcListener.stdout.waitFor(/Listening to RPC messages for/);
+    await run(["send", "ref.listener", "hello"], ["-s", "-n", "ref.sender"]);
+    await run(["send", "ref.*", "to every ref"], ["-s", "-n", "ref.sender"]);
+    await run(["send", "ref.listene?", "one char mask"], ["-s", "-n", "ref.sender"]);
+    await run(["send", "ref.listener"], ["-s", "-n", "ref.sender"], new Uint8Array([0x81, 0xa1, 0x6b, 0x02]));
+    await run(["send", "ref.listener"], ["-s", "-n", "ref.sender"], new Uint8Array([0, 1, 2, 0xff]));
+    await run(["send", "nobody", "x"], ["-s", "-n", "ref.sender"]);
+    await run(["publish", "test/a", "published"], ["-s", "-n", "ref.sender"]);
+    await run(["publish", "test/secret/b", "excluded"], ["-s", "-n", "ref.sender"]);
+    await run(["publish", "test/json", '{"a":1}'], ["-s", "-n", "ref.sender"]);
+    await run(["publish", "rpc/x", "to the rpc listener"], ["-s", "-n", "ref.sender"]);
+    await run(["rpc", "call", "ref.rpc", "do.it", "k=v", "n=2"], ["-s", "-n", "ref.caller"]);
+    await run(
+      ["rpc", "call", "ref.rpc", "stdin.params", "-"],
+      ["-s", "-n", "ref.caller"],
+      encoder.encode("raw"),
+    );
+    await run(["rpc", "call0", "ref.rpc", "fire"], ["-s", "-n", "ref.caller"]);
+    await run(["rpc", "notify", "ref.rpc", "note"], ["-s", "-n", "ref.caller"]);
+    await run(["rpc", "call", ".broker", "test"], ["-s", "-n", "ref.caller"]);
+    await run(["rpc", "call", ".broker", "test"], ["-n", "ref.caller"]);
+    await run(["rpc", "call", ".broker", "info"], ["-s", "-n", "ref.caller"]);
+    await run(["rpc", "call", ".broker", "nope"], ["-s", "-n", "ref.caller"]);
+    await run(["rpc", "call", "nobody", "x"], ["-s", "-n", "ref.caller"]);
+    await run(["rpc", "call", ".broker", "benchmark.test", "a=1"], ["-s", "-n", "ref.caller"]);
+    await run(["broker", "test"], ["-s"]);
+    await run(["broker", "info"], ["-s", "-n", "ref.admin"]);
+    await run(["broker", "client.list"], ["-s", "-n", "ref.admin"]);
+    await run(["broker", "stats"], ["-s", "-n", "ref.admin"]);
+    // over TCP, and the default log line (timestamp and name normalised)
+    out.push(
+      show(
+        "tcp broker client.list",
+        await runReferenceCli(broker.tcp, ["broker", "client.list"], ["-n", "ref.tcp"]),
+        broker,
+      ),
+    );
+    // the last frames each listener gets (the excluded publication came before the JSON one)
+    await listener.stdout.waitFor(/topic: test\/json\nJSON:\n\{\n {2}"a": 1\n\}\n----/);
+    await rpcListener.stdout.waitFor(/Notification from ref\.caller \(ref\.caller\)\nSTR: {2}note\n----/);
+  } finally {
+    const [listened, rpcListened] = await Promise.all([listener.stop(), rpcListener.stop()]);
+    out.push(`listen:\n${normalise(listened.stdout, broker)}`);
+    out.push(`rpc listen:\n${normalise(rpcListened.stdout, broker)}`);
+  }
+  const stats = await runReferenceCli(unix, ["broker", "stats"], ["-s", "-n", "ref.admin"]);
+  out.push(show("stats after the listeners left", stats, broker));
+  return out;
+}
+
+async function transcripts(
+  script: (broker: BrokerUnderTest) => Promise<string[]>,
+): Promise<Record<BrokerKind, string[]>> {
+  const result = {} as Record<BrokerKind, string[]>;
+  await Promise.all((["ours", "busrtd"] as const).map((kind) =>
+    withBroker(kind, async (broker) => {
+      result[kind] = await script(broker);
+    })
+  ));
+  return result;
+}
+
+Deno.test({
+  name: "the reference busrt CLI gets the same answers, counters included, from our broker as from busrtd",
+  ignore,
+  async fn() {
+    const { ours, busrtd } = await transcripts(toolScript);
+    for (let i = 0; i < Math.max(ours.length, busrtd.length); i++) {
+      assert.equal(ours[i], busrtd[i], `step ${i + 1}`);
+    }
+    // the script did what it says (not only the same thing twice)
+    const all = ours.join("\n");
+    assert.match(all, /\$ -s -n ref\.admin broker stats => 0\n field {2}value\n-+\n r_frames {2}\d+/);
+    assert.match(all, /Message from ref\.sender \(ref\.sender\)\nSTR: {2}hello/);
+    assert.doesNotMatch(all, /excluded\n/);
+    assert.match(all, /method: do\.it/);
+  },
+});
+
+Deno.test({
+  name:
+    "the reference busrt benchmark runs against our broker with the stages and counts it runs against busrtd",
+  ignore,
+  async fn() {
+    const { ours, busrtd } = await transcripts(async (broker) => {
+      const result = await runReferenceCli(broker.tcp, ["benchmark", "-w", "2", "-i", "2000"], [
+        "-s",
+        "-n",
+        "ref.bench",
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      // the table: stage, iters, then timings (which differ): keep the first two columns
+      const rows = result.stdout.split("\n").map((l) => l.trim().split(/\s+/)).filter((c) =>
+        /^(send|rpc)/.test(c[0])
+      );
+      const stats = await runReferenceCli(broker.unix, ["broker", "stats"], ["-s", "-n", "ref.admin"]);
+      return [...rows.map((c) => `${c[0]} ${c[1]}`).sort(), normalise(stats.stdout, broker)];
+    });
+    assert.deepEqual(ours, busrtd);
+    assert.equal(ours.length, 8, ours.join("\n"));
+  },
+});
