@@ -59,11 +59,18 @@ export {
   ReconnectingClient,
   type ReconnectOptions,
 } from "./client/reconnecting_client.ts";
+export { connectChannel, connectPort, type WorkerConnectOptions } from "./client/worker_connect.ts";
 export type { BusClient, OpResult, Payload, QoSOperation } from "./client/bus_client.ts";
 export type { TlsDialOptions } from "./transport/tls_dial.ts";
 
 // the broker
-export { Broker, type BrokerOptions, type BrokerStats, type ClientInfo } from "./broker/broker.ts";
+export {
+  Broker,
+  type BrokerOptions,
+  type BrokerStats,
+  type ClientInfo,
+  type WorkerPorts,
+} from "./broker/broker.ts";
 export { InProcessClient } from "./broker/inprocess_client.ts";
 export { BrokerListener } from "./broker/listener.ts";
 export type { ListenerOptions } from "./broker/listener_options.ts";

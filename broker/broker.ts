@@ -14,6 +14,20 @@ import { InProcessClient } from "./inprocess_client.ts";
 import { type Acceptor, BrokerListener, parseBind } from "./listener.ts";
 import { openTlsAcceptor, type ServeOptions, type TlsListenerOptions } from "./tls_listener.ts";
 import type { ListenerOptions } from "./listener_options.ts";
+import { listenWorkerPorts } from "../transport/worker_port.ts";
+import { listenWorkerChannel } from "../transport/worker_channel.ts";
+
+/** A worker-port listener (see {@linkcode Broker.serveWorkerPorts}). */
+export interface WorkerPorts {
+  /** The listener: its options, its clients, `close()`. */
+  readonly listener: BrokerListener;
+  /**
+   * Makes a gateway port for one worker; transfer it: `worker.postMessage(port, [port])`.
+   *
+   * @returns the worker's end of a new gateway
+   */
+  port(): MessagePort;
+}
 
 /** Broker-wide options. */
 export interface BrokerOptions {
@@ -96,6 +110,8 @@ export class Broker {
   #core: InProcessClient | null = null;
   #startedAt = Date.now();
   #closed = false;
+  #workerListeners = 0;
+  #defaultWorkerPorts: Promise<WorkerPorts> | null = null;
 
   /**
    * Creates a broker.
@@ -342,6 +358,64 @@ export class Broker {
   serveAcceptor(acceptor: Acceptor, config: ListenerOptions = {}): Promise<BrokerListener> {
     if (this.#closed) acceptor.close();
     return this.#addListener((router) => Promise.resolve(BrokerListener.accept(router, acceptor, config)));
+  }
+
+  /**
+   * Serves clients in Web Workers over worker ports, the fast path: hand each
+   * worker a gateway from `port()` (transfer it with `postMessage`); in the
+   * worker, `connectPort(port, { name })` connects over it (secondaries too).
+   * Frames travel in batches, one transferred buffer per `postMessage`.
+   * Clients show as kind `worker`; the listener's options (timeout, queue
+   * size, access policy…) apply as on any listener.
+   *
+   * @example A client on a worker port (in one thread here)
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "./mod.ts";
+   * import { connectPort } from "../client/mod.ts";
+   * const broker = new Broker();
+   * const workers = await broker.serveWorkerPorts({ timeout: 5 });
+   * const gateway = workers.port();
+   * const client = await connectPort(gateway, { name: "worker.1" });
+   * assert.equal(broker.clientList()[0].kind, "worker");
+   * await client.close();
+   * gateway.close();
+   * await broker.close();
+   * ```
+   *
+   * @param config listener settings (`socketMode` does not apply)
+   * @returns the listener and the maker of gateway ports
+   */
+  async serveWorkerPorts(config: ListenerOptions = {}): Promise<WorkerPorts> {
+    const acceptor = listenWorkerPorts(`worker:${++this.#workerListeners}`);
+    const listener = await this.serveAcceptor(acceptor, config);
+    return { listener, port: () => acceptor.gateway() };
+  }
+
+  /**
+   * A gateway port for one worker, from a worker-port listener with the
+   * broker's defaults (made on first use). See {@linkcode Broker.serveWorkerPorts}.
+   *
+   * @returns the port to transfer to a worker
+   */
+  async workerPort(): Promise<MessagePort> {
+    this.#defaultWorkerPorts ??= this.serveWorkerPorts();
+    return (await this.#defaultWorkerPorts).port();
+  }
+
+  /**
+   * Serves clients in Web Workers that know only a channel name: in the
+   * worker, `connectChannel(name, { name: clientName })` finds this broker
+   * over a `BroadcastChannel`, with no port to hand over. Slower than
+   * worker ports (see `docs/WORKERS.md`); clients show as kind `worker`,
+   * the listener's bind is `channel:NAME`.
+   *
+   * @param name the channel name
+   * @param config listener settings (`socketMode` does not apply)
+   * @returns the running listener
+   */
+  serveChannel(name: string, config: ListenerOptions = {}): Promise<BrokerListener> {
+    return this.serveAcceptor(listenWorkerChannel(name), config);
   }
 
   async #addListener(open: (router: Router) => Promise<BrokerListener>): Promise<BrokerListener> {

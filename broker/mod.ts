@@ -20,7 +20,7 @@
  *
  * @module
  */
-export { Broker, type BrokerOptions, type BrokerStats, type ClientInfo } from "./broker.ts";
+export { Broker, type BrokerOptions, type BrokerStats, type ClientInfo, type WorkerPorts } from "./broker.ts";
 export { InProcessClient } from "./inprocess_client.ts";
 export {
   type Accepted,

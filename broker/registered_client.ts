@@ -10,8 +10,11 @@ import type { Markable } from "./topics.ts";
 import type { ClientAcl } from "./access_policy.ts";
 import type { RoutedPayload, Topic } from "./routed.ts";
 
-/** Client kinds as shown by `client.list`. */
-export type ClientKind = "internal" | "local_ipc" | "tcp" | "websocket";
+/**
+ * Client kinds as shown by `client.list`: `worker` (clients in Web Workers)
+ * is ours; the reference knows the other four.
+ */
+export type ClientKind = "internal" | "local_ipc" | "tcp" | "websocket" | "worker";
 
 /** Where a client is connected from, as `client.list` shows it. */
 export interface ClientOrigin {

@@ -26,6 +26,7 @@
  * @module
  */
 export { connect, type ConnectOptions, IpcClient, type ReconnectingConnectOptions } from "./ipc_client.ts";
+export { connectChannel, connectPort, type WorkerConnectOptions } from "./worker_connect.ts";
 export {
   type ClientConnection,
   type ConnectionStatus,

@@ -30,9 +30,10 @@ import type { Link } from "./link.ts";
 
 /**
  * The kind of an accepted connection, as `client.list` shows it: unix
- * sockets are `local_ipc`, TCP and TLS are `tcp`, WebSocket is `websocket`.
+ * sockets are `local_ipc`, TCP and TLS are `tcp`, WebSocket is `websocket`,
+ * clients in Web Workers (a worker port or a broadcast channel) are `worker`.
  */
-export type ConnectionKind = "local_ipc" | "tcp" | "websocket";
+export type ConnectionKind = "local_ipc" | "tcp" | "websocket" | "worker";
 
 /** Who is connecting, as far as the access policy (AAA) can tell. */
 export interface PeerInfo {

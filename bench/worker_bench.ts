@@ -1,0 +1,135 @@
+/**
+ * Worker-client benchmark: a broker in this thread, clients in Web Workers
+ * connected over worker ports, a broadcast channel, and a unix socket (the
+ * baseline), measured in one run: 1→1 pipelined throughput (sender and
+ * receiver in two workers) and sequential RPC round trips (caller and
+ * handler in two workers).
+ *
+ * Run: deno run -A bench/worker_bench.ts [--messages N] [--calls N] [--rounds R]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Broker } from "../broker/broker.ts";
+import { benchArgs } from "./bench_args.ts";
+import type { BenchReport, BenchTask } from "./worker_bench_client.ts";
+
+const USAGE = `Usage: deno run -A bench/worker_bench.ts [options]
+
+Clients in Web Workers over worker ports, a broadcast channel and a unix
+socket, against one broker in the main thread: pipelined 1->1 throughput
+and sequential RPC round trips, interleaved, best of the rounds.
+
+Options:
+  --messages N   messages per throughput run (default 300000)
+  --calls N      calls per latency run (default 5000)
+  --rounds R     rounds (default 3)
+  -h, --help     this text`;
+
+const SCRIPT = new URL("./worker_bench_client.ts", import.meta.url).href;
+type Via = "port" | "channel" | "socket";
+
+function start(task: BenchTask): { worker: Worker; next: () => Promise<BenchReport> } {
+  const worker = new Worker(SCRIPT, { type: "module" });
+  const reports: BenchReport[] = [];
+  let wake: (() => void) | null = null;
+  worker.onmessage = (e: MessageEvent<BenchReport>) => {
+    reports.push(e.data);
+    wake?.();
+  };
+  worker.postMessage(task, "port" in task.via ? [task.via.port] : []);
+  const next = async () => {
+    while (reports.length === 0) await new Promise<void>((r) => wake = r);
+    return reports.shift()!;
+  };
+  return { worker, next };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/** Runs the workloads for each transport; returns rows of figures. */
+export async function runWorkerBench(messages: number, calls: number, rounds: number) {
+  const broker = new Broker();
+  const ports = await broker.serveWorkerPorts({ timeout: 10, queueSize: 1 << 20 });
+  await broker.serveChannel("busrt-bench", { timeout: 10, queueSize: 1 << 20 });
+  const dir = await Deno.makeTempDir();
+  const socket = `${dir}/bench.sock`;
+  await broker.serveUnix(socket, { timeout: 10, queueSize: 1 << 20 });
+  const via = (v: Via): BenchTask["via"] =>
+    v === "port" ? { port: ports.port() } : v === "channel" ? { channel: "busrt-bench" } : { socket };
+  const best = new Map<Via, { rate: number; p50: number; p99: number }>();
+  let n = 0;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const v of ["port", "channel", "socket"] as Via[]) {
+        const id = n++;
+        const rx = start({ via: via(v), name: `rx.${id}`, role: "receive" });
+        await rx.next();
+        const tx = start({
+          via: via(v),
+          name: `tx.${id}`,
+          role: "send",
+          target: `rx.${id}`,
+          count: messages,
+        });
+        await tx.next();
+        await tx.next();
+        const got = await rx.next();
+        const rate = got.count! / (got.ms! / 1000);
+        tx.worker.terminate();
+        rx.worker.terminate();
+
+        const srv = start({ via: via(v), name: `srv.${id}`, role: "rpc-server" });
+        await srv.next();
+        const caller = start({
+          via: via(v),
+          name: `caller.${id}`,
+          role: "rpc-caller",
+          target: `srv.${id}`,
+          count: calls,
+        });
+        const done = await caller.next();
+        const rtts = done.rtts!.sort((a, b) => a - b);
+        caller.worker.terminate();
+        srv.worker.terminate();
+
+        const e = best.get(v) ?? { rate: 0, p50: Infinity, p99: Infinity };
+        best.set(v, {
+          rate: Math.max(e.rate, rate),
+          p50: Math.min(e.p50, percentile(rtts, 0.5)),
+          p99: Math.min(e.p99, percentile(rtts, 0.99)),
+        });
+      }
+    }
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+  return best;
+}
+
+if (import.meta.main) {
+  const values = benchArgs(USAGE, () =>
+    parseArgs({
+      args: Deno.args,
+      options: {
+        messages: { type: "string", default: "300000" },
+        calls: { type: "string", default: "5000" },
+        rounds: { type: "string", default: "3" },
+      },
+    }).values);
+  const best = await runWorkerBench(Number(values.messages), Number(values.calls), Number(values.rounds));
+  const socket = best.get("socket")!;
+  console.log(`messages ${values.messages}, calls ${values.calls}, 100 B, best of ${values.rounds} rounds`);
+  console.log("transport   1->1 msg/s   vs socket   rpc p50 µs   rpc p99 µs");
+  for (const [v, e] of best) {
+    console.log(
+      `${v.padEnd(9)} ${Math.round(e.rate).toLocaleString("en").padStart(12)} ${
+        (e.rate / socket.rate).toFixed(2).padStart(11)
+      } ${e.p50.toFixed(0).padStart(12)} ${e.p99.toFixed(0).padStart(12)}`,
+    );
+  }
+  Deno.exit(0);
+}
