@@ -14,9 +14,9 @@
  * `\d \w \s \D \W \S`, `\p{…}`), groups (`(…)`, `(?:…)`, `(?P<n>…)`,
  * `(?<n>…)`), alternation, the quantifiers `* + ? {n} {n,} {n,m}` (a
  * trailing `?` is accepted), the anchors `^ $ \A \z \b \B` and the flags
- * `i`, `s`, `m` (`(?i)`, `(?i:…)`). Not supported (refused as a syntax
- * error): class set operations (`&&`, `--`, `~~`), nested classes other
- * than POSIX ones, and the `x` and `U` flags.
+ * `i`, `s`, `m` and `U` (`(?i)`, `(?i:…)`). Not supported (refused as a
+ * syntax error): class set operations (`&&`, `--`, `~~`), nested classes
+ * other than POSIX ones, and the `x` flag.
  *
  * @example Filter names the way `client.list` does (unanchored search)
  * ```ts
@@ -283,7 +283,7 @@ class FilterParser {
     for (const [letters, value] of [[on, true], [off, false]] as const) {
       for (const f of letters) {
         if (f === "i" || f === "s" || f === "m") flags[f] = value;
-        else if (f !== "u") this.#fail(`unsupported flag "${f}"`);
+        else if (f !== "u" && f !== "U") this.#fail(`unsupported flag "${f}"`); // U: greed, not the match
       }
     }
   }
@@ -321,7 +321,16 @@ class FilterParser {
       name = String.fromCodePoint(this.#codePoint());
     }
     if (!/^[A-Za-z0-9_=]+$/.test(name)) this.#fail(`invalid Unicode class "${name}"`);
-    return `\\${c}{${name}}`;
+    // Rust also takes a bare script name (`\p{Greek}`), which JavaScript spells `Script=Greek`
+    for (const property of [name, `Script=${name}`]) {
+      try {
+        new RegExp(`\\p{${property}}`, "v");
+        return `\\${c}{${property}}`;
+      } catch {
+        // not this spelling
+      }
+    }
+    this.#fail(`unknown Unicode class "${name}"`);
   }
 
   /** A literal escape (`\n`, `\x41`, `\.`…); the backslash is consumed. */
@@ -342,8 +351,8 @@ class FilterParser {
       this.#pos += m![1] === undefined ? digits : m![0].length;
       return cp;
     }
-    // Rust allows escaping any ASCII character that is not a letter or digit
-    if (c < 128 && !/[A-Za-z0-9]/.test(ch)) return c;
+    // Rust allows escaping any ASCII character that is not a letter or digit, except `<` and `>`
+    if (c < 128 && !/[A-Za-z0-9<>]/.test(ch)) return c;
     this.#fail(`unrecognized escape sequence "\\${ch}"`);
   }
 

@@ -96,3 +96,15 @@ Deno.test("client.list: the filters users write keep working", async () => {
     await rejectsWith(listNames(rpc, "(unclosed"), RpcErrorCode.Parse);
   });
 });
+
+Deno.test("client.list: filters compare with the reference's on scripts, flags and refused escapes", async () => {
+  await withFilterBus(async (bus, rpc) => {
+    for (const name of ["αβγ", "tab\there", "a b"]) bus.broker.registerClient(name);
+    assert.deepEqual(await listNames(rpc, "\\p{Greek}"), ["αβγ"]);
+    assert.deepEqual(await listNames(rpc, "(?U)^a+ "), ["a b"]);
+    assert.deepEqual(await listNames(rpc, "\\s"), ["a b", "tab\there"]);
+    for (const refused of ["\\<", "[a&&b]", "(?x)a b", "a{1001}", "x".repeat(4097)]) {
+      await rejectsWith(listNames(rpc, refused), RpcErrorCode.Parse);
+    }
+  });
+});
