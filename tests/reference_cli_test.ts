@@ -27,7 +27,7 @@ function normalise(text: string, broker: BrokerUnderTest): string {
     .replace(/^(\S+ +\S+ .*?)( +[\d_]+){6}$/gm, "$1 <COUNTERS>")
     .replace(/ +$/gm, "")
     .replace(/ {2,}/g, "  ")
-    .replace(/-{2,}(  -{2,})+/g, "<RULE>");
+    .replace(/-{2,}( {2}-{2,})+/g, "<RULE>");
 }
 
 function show(label: string, result: CliResult, broker: BrokerUnderTest): string {
