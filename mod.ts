@@ -96,3 +96,4 @@ export { CursorServer, type CursorServerOptions, type CursorSource } from "./rpc
 export { openCursor, type OpenCursorOptions, RemoteCursor } from "./rpc/cursor_client.ts";
 export { type BrokerInfo, brokerInfo, brokerStats, brokerTest, listClients } from "./rpc/broker_api.ts";
 export { type CoreRpcOptions, enableCoreRpc } from "./rpc/core_rpc.ts";
+export { type FifoChannel, type FifoChannelOptions, serveFifo } from "./rpc/fifo_channel.ts";

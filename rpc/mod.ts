@@ -85,3 +85,11 @@ export {
   enableCoreRpc,
   parseClientListFilter,
 } from "./core_rpc.ts";
+export {
+  type FifoChannel,
+  type FifoChannelOptions,
+  type FifoCommand,
+  parseFifoLine,
+  serveFifo,
+} from "./fifo_channel.ts";
+export { convertParamValue, encodeKeyValueParams, type ParamValue } from "./key_value_params.ts";
