@@ -92,7 +92,7 @@ Deno.test("any other UTF-8 name is accepted, up to 65535 bytes", async () => {
       "ctrl\u0001\u001f",
       "émoji😀",
       "a.",
-      "nul\u0000inside",
+      // (a NUL inside is refused with 0x72: hardening_security_names_test.ts)
       "x".repeat(65535),
     ];
     for (const name of names) {
@@ -100,7 +100,6 @@ Deno.test("any other UTF-8 name is accepted, up to 65535 bytes", async () => {
       assert.equal(await w.handshake(name), 0x01, `"${name.slice(0, 20)}"`);
     }
     assert.ok(bus.broker.isRegistered("x".repeat(65535)));
-    assert.ok(bus.broker.isRegistered("nul\u0000inside"));
   });
 });
 

@@ -26,7 +26,7 @@ async function longestStall<T>(work: () => Promise<T>): Promise<{ result: T; sta
 }
 
 async function listNames(rpc: RpcClient, filter: string): Promise<string[]> {
-  const reply = await rpc.call(".broker", "client.list", { filter });
+  const reply = await rpc.call(".broker", "client.list", { filter }, { timeout: 60 });
   return reply.unpack<{ clients: { name: string }[] }>().clients.map((c) => c.name);
 }
 
@@ -62,14 +62,14 @@ Deno.test("client.list: no filter holds the event loop for long on 64 KiB names"
     for (const filter of hostile) {
       const { result, stallMs } = await longestStall(() => listNames(rpc, filter));
       assert.ok(!result.includes(long), filter);
-      assert.ok(stallMs < 50, `${filter}: event loop stalled ${stallMs.toFixed(1)} ms`);
+      assert.ok(stallMs < 100, `${filter}: event loop stalled ${stallMs.toFixed(1)} ms`);
     }
     // a large filter on long names: refused once its work limit is spent, the broker responsive meanwhile
     const { result: refused, stallMs } = await longestStall(() =>
       rejectsWith(listNames(rpc, "(\\w|\\W){500}z"), RpcErrorCode.InvalidParams)
     );
     assert.match(refused.message, /too costly/);
-    assert.ok(stallMs < 50, `large filter: event loop stalled ${stallMs.toFixed(1)} ms`);
+    assert.ok(stallMs < 100, `large filter: event loop stalled ${stallMs.toFixed(1)} ms`);
     assert.deepEqual(await listNames(rpc, "^a+!$"), [long]);
   });
 });
