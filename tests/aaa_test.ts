@@ -62,17 +62,18 @@ Deno.test("ClientAaa full wildcard makes a category any again, deny clears it", 
   assert.ok(new ClientAaa().denyP2p().allowP2pTo(["x.*"]).allowP2p("x.y"), "allow after deny adds again");
 });
 
-Deno.test("ClientAaa matches the checked string as a plain topic or name", () => {
+Deno.test("ClientAaa: a pattern's or mask's wildcards are covered by permission wildcards of the same reach", () => {
   const aaa = new ClientAaa().allowSubscribeTo(["news/#"]).allowBroadcastTo(["test.*"]).allowPublishTo([
     "a/+",
   ]);
-  assert.ok(aaa.allowSubscribe("news/#"), "'#' is one more segment under news");
+  assert.ok(aaa.allowSubscribe("news/#"), "'#' under news is covered by the permission's '#' there");
   assert.ok(aaa.allowSubscribe("news/+/x"));
   assert.ok(!aaa.allowSubscribe("#"));
   assert.ok(!aaa.allowSubscribe("news"), "# needs at least one segment");
   assert.ok(aaa.allowBroadcast("test.*"));
   assert.ok(!aaa.allowBroadcast("*"));
   assert.ok(aaa.allowPublish("a/b"));
+  assert.ok(aaa.allowPublish("a/+"), "a published topic is a plain string: '+' is a literal segment there");
   assert.ok(!aaa.allowPublish("a/b/c"));
   assert.ok(!aaa.allowPublish("a"));
 });
