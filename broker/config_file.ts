@@ -83,6 +83,7 @@ const LISTENER_KEYS = [
   "bufSize",
   "bufTtl",
   "queueSize",
+  "queueBytes",
   "payloadLimit",
   "socketMode",
   "tls",
@@ -249,6 +250,8 @@ function parseListener(
   if (bufTtl !== undefined) server.bufTtl = bufTtl;
   const queueSize = c.positiveInteger(obj.queueSize, `${path}.queueSize`);
   if (queueSize !== undefined) server.queueSize = queueSize;
+  const queueBytes = c.positiveInteger(obj.queueBytes, `${path}.queueBytes`);
+  if (queueBytes !== undefined) server.queueBytes = queueBytes;
   if (obj.payloadLimit === null) server.payloadLimit = null;
   else {
     const limit = c.positiveInteger(obj.payloadLimit, `${path}.payloadLimit`);

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { ErrorCode, Op, type QoS, qosIsRealtime, qosNeedsAck } from "../protocol/constants.ts";
+import {
+  BROKER_HEADER_SIZE,
+  ErrorCode,
+  Op,
+  type QoS,
+  qosIsRealtime,
+  qosNeedsAck,
+} from "../protocol/constants.ts";
 import { flagsOp, flagsQos, isPingFlags } from "../protocol/flags.ts";
 import {
   encodeGreeting,
@@ -76,6 +83,8 @@ export class IpcSession implements ClientSink {
   #targetName = "";
   #topic: Topic = Topic.of("");
   readonly #payload = new RoutedPayload();
+  /** Why the last delivery was refused, for the log. */
+  #overflow = "outgoing queue overflow";
 
   /**
    * Creates a session over an accepted link.
@@ -427,10 +436,29 @@ export class IpcSession implements ClientSink {
     payload: RoutedPayload,
   ): Delivery {
     const w = this.#writer;
-    if (this.#ended || w.frames + w.framesInFlight >= this.#config.queueSize) return Delivery.Overflow;
+    if (this.#ended) return Delivery.Overflow;
+    const config = this.#config;
+    if (w.frames + w.framesInFlight >= config.queueSize) {
+      this.#overflow = `outgoing queue overflow (${config.queueSize} frames)`;
+      return Delivery.Overflow;
+    }
     const z = topic === null ? null : topic.nulTerminated;
+    const pending = w.len + w.bytesInFlight;
+    if (pending > 0) {
+      const size = BROKER_HEADER_SIZE + sender.nameZ.length + (z === null ? 0 : z.length) + payload.end -
+        payload.start;
+      if (pending + size > config.queueBytes) {
+        this.#overflow = `outgoing queue overflow (over ${config.queueBytes} bytes)`;
+        return Delivery.Overflow;
+      }
+    }
     writeDelivery(w, kind, realtime, sender.nameZ, z, payload.src, payload.start, payload.end);
     return Delivery.Queued;
+  }
+
+  /** @internal */
+  overflowReason(): string {
+    return this.#overflow;
   }
 
   /** @internal */

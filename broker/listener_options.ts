@@ -11,6 +11,9 @@ import {
 } from "../protocol/constants.ts";
 import type { AccessPolicy } from "./access_policy.ts";
 
+/** Default of {@linkcode ListenerOptions.queueBytes}: 64 MiB per client. */
+export const DEFAULT_QUEUE_BYTES: number = 64 * 1024 * 1024;
+
 /** Settings of one listener. */
 export interface ListenerOptions {
   /** Read/write buffer size in bytes. Default 8192. */
@@ -24,6 +27,12 @@ export interface ListenerOptions {
   timeout?: number;
   /** Per-client queue size in frames. Default: the broker's. */
   queueSize?: number;
+  /**
+   * Per-client queue size in bytes: a client whose outgoing queue would hold
+   * more is dropped, as for a full queue of frames. A queue always takes one
+   * frame when empty. Default 64 MiB.
+   */
+  queueBytes?: number;
   /** Largest accepted frame body in bytes, or `null` for none. Default 64 MiB. */
   payloadLimit?: number | null;
   /** Access policy (AAA); absent: no checks. */
@@ -42,6 +51,8 @@ export interface ResolvedListenerOptions {
   timeout: number;
   /** Per-client queue size in frames. */
   queueSize: number;
+  /** Per-client queue size in bytes. */
+  queueBytes: number;
   /** Largest accepted frame body in bytes. */
   payloadLimit: number;
   /** Access policy, or null. */
@@ -66,6 +77,7 @@ export function resolveListenerOptions(
     bufTtl: config.bufTtl ?? DEFAULT_BUF_TTL,
     timeout: config.timeout ?? DEFAULT_TIMEOUT,
     queueSize: config.queueSize ?? brokerQueueSize,
+    queueBytes: config.queueBytes ?? DEFAULT_QUEUE_BYTES,
     payloadLimit: config.payloadLimit === null ? 0xffffffff : config.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT,
     policy: config.policy ?? null,
     socketMode: config.socketMode ?? null,
@@ -73,6 +85,7 @@ export function resolveListenerOptions(
   positive("bufSize", c.bufSize);
   positive("timeout", c.timeout);
   positive("queueSize", c.queueSize);
+  positive("queueBytes", c.queueBytes);
   positive("payloadLimit", c.payloadLimit);
   if (!(c.bufTtl >= 0)) throw new RangeError(`Invalid bufTtl "${c.bufTtl}": must be zero or more`);
   if (

@@ -58,6 +58,8 @@ export interface ClientSink {
   ): Delivery | Promise<Delivery>;
   /** Frames waiting in the outgoing queue. */
   queueLength(): number;
+  /** Why the last delivery returned {@linkcode Delivery.Overflow}, for the log (sinks with a limit of their own). */
+  overflowReason?(): string;
   /**
    * Ends the connection: after writing what is queued when `flush` is true,
    * at once otherwise. In-process clients just end their frame stream.

@@ -375,7 +375,8 @@ export class Router {
 
   #dropOverflowed(t: RegisteredClient): void {
     if (!t.registered) return;
-    this.warnings.warn("queue overflow", `client "${t.name}" dropped: outgoing queue overflow`);
+    const why = t.sink.overflowReason?.() ?? "outgoing queue overflow";
+    this.warnings.warn("queue overflow", `client "${t.name}" dropped: ${why}`);
     this.drop(t, "queue overflow", true);
   }
 

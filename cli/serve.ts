@@ -51,6 +51,8 @@ Options:
       --buf-size <BYTES>     read/write buffer per client (default 16384)
       --buf-ttl <MICROSEC>   delayed-flush time (default 10)
       --queue-size <FRAMES>  outgoing queue per client (default 8192)
+      --queue-bytes <BYTES>  outgoing queue per client in bytes; a client whose
+                             queue would hold more is dropped (default 64 MiB)
       --payload-limit <BYTES> largest frame body accepted (default 64 MiB;
                              "none" for no limit)
       --socket-mode <MODE>   octal mode of unix socket files, e.g. 660
@@ -74,6 +76,7 @@ const OPTIONS = {
   "buf-size": { type: "string" },
   "buf-ttl": { type: "string" },
   "queue-size": { type: "string" },
+  "queue-bytes": { type: "string" },
   "payload-limit": { type: "string" },
   "socket-mode": { type: "string" },
   "force-register": { type: "boolean" },
@@ -142,6 +145,8 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     ? null
     : parseNumber(limitText, "--payload-limit", "serve", { integer: true, min: 1, max: 0xffffffff });
   const server: ListenerOptions = { timeout, bufSize, bufTtl, queueSize, payloadLimit };
+  const queueBytes = number(values, "queue-bytes", { integer: true, min: 1 });
+  if (queueBytes !== undefined) server.queueBytes = queueBytes;
   if (values["socket-mode"] !== undefined) server.socketMode = parseSocketMode(values["socket-mode"]);
   let logLevel: LogLevel = config?.logLevel ?? "info";
   if (values["log-level"] !== undefined) {

@@ -44,6 +44,8 @@ export class WriteBuffer implements FrameSink {
   frames = 0;
   /** Frames in the write currently in flight. */
   framesInFlight = 0;
+  /** Bytes of the write in flight that the link has not taken yet. */
+  bytesInFlight = 0;
   /**
    * `performance.now()` of the last progress of the write in flight (when it
    * started, or when the link last took some of its bytes), or 0 when no
@@ -108,6 +110,11 @@ export class WriteBuffer implements FrameSink {
   /** Frames waiting to be written, including the write in flight. */
   get pendingFrames(): number {
     return this.frames + this.framesInFlight;
+  }
+
+  /** Bytes waiting to be written, including what the write in flight has left. */
+  get pendingBytes(): number {
+    return this.len + this.bytesInFlight;
   }
 
   /** Whether a write failed or the writer was closed. */
@@ -218,13 +225,16 @@ export class WriteBuffer implements FrameSink {
         this.len = 0;
         this.frames = 0;
         this.lastProgressAt = performance.now();
+        this.bytesInFlight = out.length;
         let off = 0;
         while (off < out.length) {
           off += await this.#link.write(off === 0 ? out : out.subarray(off));
           this.lastProgressAt = performance.now();
+          this.bytesInFlight = out.length - off;
         }
         this.#written += out.length;
         this.framesInFlight = 0;
+        this.bytesInFlight = 0;
         this.lastProgressAt = 0;
         // small buffers are cheap to make again; idle connections then hold none
         const cap = out.buffer.byteLength;
@@ -233,6 +243,7 @@ export class WriteBuffer implements FrameSink {
       }
     } catch (err) {
       this.framesInFlight = 0;
+      this.bytesInFlight = 0;
       this.lastProgressAt = 0;
       if (this.#failed === null) this.#failed = err;
       for (const w of this.#waiters) w.reject(err);
