@@ -420,6 +420,8 @@ class Automaton {
   readonly tests: (CodePointTest | null)[] = [];
   readonly at: number[] = [];
   start = 0;
+  /** Buffers of a finished search, reused by the next one (a filter searches many names in a row). */
+  spare: SearchScratch | null = null;
 
   #add(op: number, out: number, out2: number, test: CodePointTest | null, at: number): number {
     if (this.op.length >= MAX_FILTER_STATES) {
@@ -494,6 +496,25 @@ function assertionHolds(at: number, prev: number, next: number): boolean {
 
 // ---------------------------------------------------------------- search
 
+/** The state lists of one search; `marks` stamps a state with the generation that added it. */
+interface SearchScratch {
+  current: Int32Array;
+  next: Int32Array;
+  marks: Uint32Array;
+  stack: Int32Array;
+  generation: number;
+}
+
+function newScratch(states: number): SearchScratch {
+  return {
+    current: new Int32Array(states),
+    next: new Int32Array(states),
+    marks: new Uint32Array(states),
+    stack: new Int32Array(states),
+    generation: 0,
+  };
+}
+
 /**
  * One search of a name, run in steps: each {@linkcode NameSearch.advance}
  * does a bounded amount of work, so a caller can give the event loop back
@@ -502,6 +523,7 @@ function assertionHolds(at: number, prev: number, next: number): boolean {
 export class NameSearch {
   readonly #a: Automaton;
   readonly #name: string;
+  readonly #scratch: SearchScratch;
   #pos = 0;
   #current: Int32Array;
   #currentLength = 0;
@@ -509,7 +531,7 @@ export class NameSearch {
   #nextLength = 0;
   readonly #marks: Uint32Array;
   readonly #stack: Int32Array;
-  #generation = 0;
+  #generation: number;
   #result: boolean | undefined;
   #work = 0;
 
@@ -517,15 +539,32 @@ export class NameSearch {
   constructor(automaton: Automaton, name: string) {
     this.#a = automaton;
     this.#name = name;
-    const n = automaton.op.length;
-    this.#current = new Int32Array(n);
-    this.#next = new Int32Array(n);
-    this.#marks = new Uint32Array(n);
-    this.#stack = new Int32Array(n);
-    this.#generation = 1;
-    if (this.#addClosure(automaton.start, -1, this.#codePointAt(0))) this.#result = true;
+    const scratch = automaton.spare ?? newScratch(automaton.op.length);
+    automaton.spare = null;
+    if (scratch.generation > 0xfff00000) { // room for the longest name before the stamps wrap
+      scratch.marks.fill(0);
+      scratch.generation = 0;
+    }
+    this.#scratch = scratch;
+    this.#current = scratch.current;
+    this.#next = scratch.next;
+    this.#marks = scratch.marks;
+    this.#stack = scratch.stack;
+    this.#generation = scratch.generation + 1;
+    if (this.#addClosure(automaton.start, -1, this.#codePointAt(0))) this.#finish(true);
     [this.#current, this.#next] = [this.#next, this.#current];
     this.#currentLength = this.#nextLength;
+  }
+
+  /** Records the answer and hands the buffers to the next search of the filter. */
+  #finish(result: boolean): boolean {
+    this.#result = result;
+    const scratch = this.#scratch;
+    scratch.current = this.#current;
+    scratch.next = this.#next;
+    scratch.generation = this.#generation;
+    this.#a.spare = scratch;
+    return result;
   }
 
   /** Steps done so far (states visited plus code points read): the cost of the search. */
@@ -598,15 +637,15 @@ export class NameSearch {
       const current = this.#current;
       for (let i = 0; i < this.#currentLength; i++) {
         const s = current[i];
-        if (tests[s]!(cp) && this.#addClosure(out[s], cp, after)) return this.#result = true;
+        if (tests[s]!(cp) && this.#addClosure(out[s], cp, after)) return this.#finish(true);
       }
       // unanchored search: a match may also start here
-      if (this.#addClosure(this.#a.start, cp, after)) return this.#result = true;
+      if (this.#addClosure(this.#a.start, cp, after)) return this.#finish(true);
       [this.#current, this.#next] = [this.#next, this.#current];
       this.#currentLength = this.#nextLength;
       this.#pos = nextPos;
     }
-    return this.#result = false;
+    return this.#finish(false);
   }
 }
 
