@@ -14,6 +14,7 @@ import { InProcessClient } from "./inprocess_client.ts";
 import { type Acceptor, BrokerListener, parseBind } from "./listener.ts";
 import { openTlsAcceptor, type ServeOptions, type TlsListenerOptions } from "./tls_listener.ts";
 import type { ListenerOptions } from "./listener_options.ts";
+import { openWebSocketAcceptor, type WebSocketListenerOptions } from "./ws_listener.ts";
 import { listenWorkerPorts } from "../transport/worker_port.ts";
 import { listenWorkerChannel } from "../transport/worker_channel.ts";
 
@@ -264,11 +265,12 @@ export class Broker {
 
   /**
    * Listens on a bind: a unix socket path (starting with `/` or ending
-   * `.sock`, `.socket`, `.ipc`), `host:port`, or `tls://host:port` (which
-   * needs `cert` and `key`, see {@linkcode Broker.serveTls}). `ws://`, `wss://` and `fifo:`
-   * binds are refused as not served yet.
+   * `.sock`, `.socket`, `.ipc`), `host:port`, `tls://host:port` (which
+   * needs `cert` and `key`, see {@linkcode Broker.serveTls}), or
+   * `ws://host:port[/path]` / `wss://…` (see {@linkcode Broker.serveWebSocket}).
+   * `fifo:` binds are refused as not served yet.
    *
-   * @example Serve a TCP and a unix bind
+   * @example Serve a TCP, a unix and a WebSocket bind
    * ```ts
    * import assert from "node:assert/strict";
    * import { Broker } from "./mod.ts";
@@ -278,21 +280,25 @@ export class Broker {
    * assert.match(tcp.bind, /^127\.0\.0\.1:\d+$/);
    * const unix = await broker.serve(`${dir}/busrt.sock`);
    * assert.equal(unix.bind, `${dir}/busrt.sock`);
-   * await assert.rejects(broker.serve("ws://127.0.0.1:0"), /not served yet/);
+   * const ws = await broker.serve("ws://127.0.0.1:0");
+   * assert.match(ws.bind, /^ws:\/\/127\.0\.0\.1:\d+\/$/);
+   * await assert.rejects(broker.serve("fifo:/tmp/busrt.fifo"), /not served yet/);
    * await broker.close();
    * await Deno.remove(dir, { recursive: true });
    * ```
    *
    * @param bind where to listen
-   * @param config listener settings; for `tls://` also the TLS material
+   * @param config listener settings; for `tls://` and `wss://` also the TLS
+   *   material, for `ws://` and `wss://` the token
    * @returns the running listener
    * @throws {TypeError} (an `AddressError`) for a malformed or unserved bind,
-   *   or a `tls://` bind without `cert` and `key`
+   *   or a `tls://` or `wss://` bind without `cert` and `key`
    */
   async serve(bind: string, config: ServeOptions = {}): Promise<BrokerListener> {
     const addr = parseBind(bind);
     if (addr.transport === "unix") return await this.serveUnix(addr.path, config);
     if (addr.transport === "tcp") return await this.serveTcp(bind, config);
+    if (addr.transport === "ws" || addr.transport === "wss") return await this.serveWebSocket(bind, config);
     const { cert, key } = config;
     if (cert === undefined || key === undefined) {
       throw new TypeError(`Cannot listen on "${bind}": a tls:// bind needs the cert and key options`);
@@ -317,6 +323,43 @@ export class Broker {
   async serveTls(address: string, config: TlsListenerOptions): Promise<BrokerListener> {
     if (this.#closed) throw new BusError(ErrorCode.Other, "Cannot listen: the broker is closed");
     const plan = await openTlsAcceptor(address, config, this.#router.queueSize, this.log);
+    return await this.serveAcceptor(plan.acceptor, plan.config);
+  }
+
+  /**
+   * Listens for WebSocket connections on `ws://host:port[/path]`, or
+   * `wss://…` with `cert` and `key` (port 0 picks a free port; the
+   * listener's `bind` is the URL to dial). Binary messages carry the BUS/RT
+   * byte stream; a text message, or one over the limits (`payloadLimit`
+   * plus a batch), closes the connection. With a `path`, only that request
+   * path is upgraded (404 otherwise); with a `token`, a request without it
+   * gets 401; a plain HTTP request gets 426. The upgrade is bounded by
+   * `timeout`. Clients are of kind `websocket`, their source is the peer
+   * `ip:port`, and an access policy checks the peer IP. Client
+   * certificates are not available over `wss://` (`Deno.serve` cannot ask
+   * for them): use `tls://` for mutual TLS.
+   *
+   * @example A browser-reachable bind with a token
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { connect } from "../client/mod.ts";
+   * import { Broker } from "./mod.ts";
+   * const broker = new Broker();
+   * const listener = await broker.serveWebSocket("ws://127.0.0.1:0/bus", { token: "s3cret" });
+   * const client = await connect(listener.bind, { name: "app", token: "s3cret" });
+   * assert.equal(broker.clientList()[0].port, listener.bind);
+   * await client.close();
+   * await broker.close();
+   * ```
+   *
+   * @param address `ws://host:port[/path]` or `wss://host:port[/path]`
+   * @param config listener settings, the token, and for `wss://` the certificate and key
+   * @returns the running listener
+   * @throws {TypeError} for a bad address, `wss://` without `cert` and `key`, or client certificates asked for
+   */
+  async serveWebSocket(address: string, config: WebSocketListenerOptions = {}): Promise<BrokerListener> {
+    if (this.#closed) throw new BusError(ErrorCode.Other, "Cannot listen: the broker is closed");
+    const plan = await openWebSocketAcceptor(address, config, this.#router.queueSize, this.log);
     return await this.serveAcceptor(plan.acceptor, plan.config);
   }
 

@@ -16,6 +16,7 @@ import {
   TLS_SCHEME,
   type TlsAddress,
   type UnixAddress,
+  type WebSocketAddress,
 } from "../transport/address.ts";
 import { listenTcp } from "../transport/tcp_acceptor.ts";
 import { listenUnix } from "../transport/unix_acceptor.ts";
@@ -29,23 +30,28 @@ import {
 
 export type { Accepted, AcceptedOrigin, Acceptor, ConnectionKind } from "../transport/acceptor.ts";
 
-/** A bind that `broker.serve` listens on: a unix socket path, `host:port` or `tls://host:port`. */
-export type ServableAddress = UnixAddress | TcpAddress | TlsAddress;
+/**
+ * A bind that `broker.serve` listens on: a unix socket path, `host:port`,
+ * `tls://host:port`, `ws://host:port[/path]` or `wss://host:port[/path]`.
+ */
+export type ServableAddress = UnixAddress | TcpAddress | TlsAddress | WebSocketAddress;
 
 /** The binds `broker.serve` listens on, as messages name them. */
-export const SERVED_FORMS: string = `a unix socket path, host:port or ${TLS_SCHEME}host:port`;
+export const SERVED_FORMS: string =
+  `a unix socket path, host:port, ${TLS_SCHEME}host:port, ws://host:port[/path] or wss://host:port[/path]`;
 
 /**
  * Parses a bind of `broker.serve` (and of `busrt serve -B`, and of the
  * config file): the address grammar of `transport/address.ts`, restricted
- * to what the broker serves today. `ws://`, `wss://` and `fifo:` are valid
- * addresses the broker does not serve yet.
+ * to what the broker serves today. `fifo:` is a valid address the broker
+ * does not serve yet.
  *
- * @example A TLS bind, and a FIFO that is not served yet
+ * @example A TLS bind, a WebSocket bind, and a FIFO that is not served yet
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseBind } from "./listener.ts";
  * assert.equal(parseBind("tls://0.0.0.0:7778").transport, "tls");
+ * assert.equal(parseBind("wss://0.0.0.0:7780/bus").transport, "wss");
  * assert.throws(() => parseBind("fifo:/run/busrt.fifo"), /not served yet/);
  * ```
  *
@@ -56,9 +62,8 @@ export const SERVED_FORMS: string = `a unix socket path, host:port or ${TLS_SCHE
  */
 export function parseBind(bind: string): ServableAddress {
   const addr: BusAddress = parseAddress(bind);
-  if (addr.transport === "unix" || addr.transport === "tcp" || addr.transport === "tls") return addr;
-  const scheme = addr.transport === "fifo" ? "fifo:" : `${addr.transport}://`;
-  throw new AddressError(bind, `${scheme} binds are not served yet (the broker listens on ${SERVED_FORMS})`, {
+  if (addr.transport !== "fifo") return addr;
+  throw new AddressError(bind, `fifo: binds are not served yet (the broker listens on ${SERVED_FORMS})`, {
     unsupported: true,
   });
 }

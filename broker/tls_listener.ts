@@ -26,6 +26,7 @@ import { listenTls, type TlsOptions } from "../transport/tls_acceptor.ts";
 import type { AccessPolicy, ClientAcl, PeerInfo } from "./access_policy.ts";
 import type { Acceptor } from "../transport/acceptor.ts";
 import { type ListenerOptions, resolveListenerOptions } from "./listener_options.ts";
+import type { WebSocketServeOptions } from "./ws_listener.ts";
 
 export { TLS_SCHEME };
 export { type TlsOptions } from "../transport/tls_acceptor.ts";
@@ -40,10 +41,11 @@ export type TlsListenerOptions = ListenerOptions & TlsOptions;
 
 /**
  * Settings of `broker.serve(bind, options)`: the {@linkcode ListenerOptions}
- * of every bind, plus the {@linkcode TlsOptions} that `tls://` binds need
- * (`cert` and `key` required there; ignored by other binds).
+ * of every bind, plus the {@linkcode TlsOptions} that `tls://` and `wss://`
+ * binds need (`cert` and `key` required there; ignored by unix and TCP
+ * binds), and the token of `ws://` and `wss://` binds.
  */
-export type ServeOptions = ListenerOptions & Partial<TlsOptions>;
+export type ServeOptions = ListenerOptions & Partial<TlsOptions> & WebSocketServeOptions;
 
 /** A TLS acceptor ready to be served, and the access policy its listener must use. */
 export interface TlsAcceptorPlan {

@@ -1,6 +1,8 @@
 /**
- * The IPC client: connects to a broker over a unix socket or TCP, registers
- * a name, and exchanges frames with batched writes and in-place parsing.
+ * The IPC client: connects to a broker over a unix socket, TCP, TLS or
+ * WebSocket, registers a name, and exchanges frames with batched writes and
+ * in-place parsing. Over WebSocket it runs in browsers too: nothing on that
+ * path touches `Deno` unless it is there.
  *
  * @module
  */
@@ -33,6 +35,7 @@ import { ReconnectingClient, type ReconnectOptions } from "./reconnecting_client
 import { BusClientBase, type DataOp, type TopicOp } from "./client_base.ts";
 import { FrameQueue } from "./frame_queue.ts";
 import { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
+import { webSocketDial, type WebSocketDialOptions } from "../transport/ws_dial.ts";
 
 /** Options of {@linkcode connect}. */
 export interface ConnectOptions {
@@ -68,6 +71,14 @@ export interface ConnectOptions {
    * roots, by a `tls://host:port` address.
    */
   tls?: TlsDialOptions;
+  /**
+   * Bearer token for a `ws://` or `wss://` broker that requires one: sent as
+   * `Authorization: Bearer …` from Deno, as the `token` query parameter from
+   * a browser. Not used by other transports.
+   */
+  token?: string;
+  /** More WebSocket settings (how the token travels, trusted CAs, limits); `token` wins over theirs. */
+  webSocket?: WebSocketDialOptions;
   /**
    * Off (`false` or absent): the client closes when its connection is lost.
    * For a client that reconnects, see {@linkcode ReconnectingConnectOptions}.
@@ -113,20 +124,20 @@ interface AckWaiter {
  * await broker.close();
  * ```
  *
- * @param address a unix socket path, `host:port` or `tls://host:port`
+ * @param address a unix socket path, `host:port`, `tls://host:port`, `ws://host[:port][/path]` or `wss://…`
  * @param options the name to register, timeouts, buffers, transport and reconnect settings
  * @returns the registered client: a {@linkcode ReconnectingClient} with `reconnect`
  *
  * @throws {BusError} with the broker's code when the registration is refused
  * @throws {AddressError} (a `TypeError`) for an address that is not a unix socket path,
- *   `host:port` or `tls://host:port` (without a `dial` option)
+ *   `host:port`, `tls://host:port`, `ws://` or `wss://` (without a `dial` option)
  */
 export function connect(address: string, options: ReconnectingConnectOptions): Promise<ReconnectingClient>;
 /**
  * Connects to a broker and registers `options.name`, without reconnecting:
  * when the connection is lost the client is closed.
  *
- * @param address a unix socket path, `host:port` or `tls://host:port`
+ * @param address a unix socket path, `host:port`, `tls://host:port`, `ws://…` or `wss://…`
  * @param options the name to register, timeouts, buffers and transport
  * @returns the registered client
  */
@@ -153,11 +164,13 @@ async function connectOnce(address: string, options: ConnectOptions): Promise<Ip
   if (nameBytes.length === 0 || nameBytes.length > 0xffff) {
     throw new RangeError(`Invalid client name "${options.name}": must be 1 to 65535 bytes`);
   }
-  const dial = options.dial ?? chooseDial(address, options.tls);
+  const dial = options.dial ?? chooseDial(address, options);
   let link: Link | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      timedOut = true;
       if (link !== null) closeQuietly(link);
       reject(new BusError(ErrorCode.Timeout, `Cannot connect to "${address}": timed out`));
     }, timeoutMs);
@@ -166,6 +179,8 @@ async function connectOnce(address: string, options: ConnectOptions): Promise<Ip
     return await Promise.race([
       (async () => {
         link = await dial(address);
+        // a dial that completes after the deadline must not leave its connection open
+        if (timedOut) closeQuietly(link);
         await handshake(link, nameBytes);
         return new IpcClient(address, link, options);
       })(),
@@ -188,13 +203,22 @@ async function connectOnce(address: string, options: ConnectOptions): Promise<Ip
 
 /**
  * The dialer of an address without a `dial` option: unix and TCP directly,
- * TLS for `tls://` (or `host:port` with `tls` options).
+ * TLS for `tls://` (or `host:port` with `tls` options), WebSocket for
+ * `ws://` and `wss://`.
  *
  * @throws {AddressError} for a malformed address, or one this client cannot dial by itself
  */
-function chooseDial(address: string, tls: TlsDialOptions | undefined): (address: string) => Promise<Link> {
+function chooseDial(address: string, options: ConnectOptions): (address: string) => Promise<Link> {
   const addr = parseAddress(address);
+  const tls = options.tls;
   switch (addr.transport) {
+    case "ws":
+    case "wss": {
+      const ws = { ...options.webSocket };
+      if (options.token !== undefined) ws.token = options.token;
+      if (tls?.caCerts !== undefined) ws.caCerts = [...(ws.caCerts ?? []), ...tls.caCerts];
+      return webSocketDial(ws);
+    }
     case "tls":
       return tlsDial(tls);
     case "tcp":
@@ -207,8 +231,8 @@ function chooseDial(address: string, tls: TlsDialOptions | undefined): (address:
     default:
       throw new AddressError(
         address,
-        `the client does not dial ${addr.transport === "fifo" ? "fifo:" : `${addr.transport}://`} ` +
-          "addresses (pass a dial function, or use a unix socket path, host:port or tls://host:port)",
+        "the client does not dial fifo: addresses (pass a dial function, or use a unix socket path, " +
+          "host:port, tls://host:port, ws:// or wss://)",
         { unsupported: true },
       );
   }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { unexpectedEof } from "./portable_errors.ts";
 
 /** A bidirectional byte stream. */
 export interface Link {
@@ -51,8 +52,9 @@ export async function writeAll(link: Link, data: Uint8Array): Promise<void> {
 }
 
 /**
- * Reads exactly `n` bytes from the link, or throws `Deno.errors.UnexpectedEof`.
- * Used only by handshakes, never on the frame path.
+ * Reads exactly `n` bytes from the link, or throws `Deno.errors.UnexpectedEof`
+ * (outside Deno, an `Error` of that name). Used only by handshakes, never on
+ * the frame path.
  *
  * @param link the link to read from
  * @param n the number of bytes to read
@@ -63,7 +65,7 @@ export async function readExact(link: Link, n: number): Promise<Uint8Array> {
   let off = 0;
   while (off < n) {
     const got = await link.read(off === 0 ? out : out.subarray(off));
-    if (got === null) throw new Deno.errors.UnexpectedEof("connection closed during handshake");
+    if (got === null) throw unexpectedEof("connection closed during handshake");
     off += got;
   }
   return out;
