@@ -84,6 +84,7 @@ const LISTENER_KEYS = [
   "bufTtl",
   "queueSize",
   "queueBytes",
+  "topicLimit",
   "payloadLimit",
   "socketMode",
   "tls",
@@ -252,6 +253,8 @@ function parseListener(
   if (queueSize !== undefined) server.queueSize = queueSize;
   const queueBytes = c.positiveInteger(obj.queueBytes, `${path}.queueBytes`);
   if (queueBytes !== undefined) server.queueBytes = queueBytes;
+  const topicLimit = c.positiveInteger(obj.topicLimit, `${path}.topicLimit`);
+  if (topicLimit !== undefined) server.topicLimit = topicLimit;
   if (obj.payloadLimit === null) server.payloadLimit = null;
   else {
     const limit = c.positiveInteger(obj.payloadLimit, `${path}.payloadLimit`);

@@ -388,15 +388,30 @@ export class IpcSession implements ClientSink {
     const router = this.#router;
     entry.countReceived(be - bs);
     const acl = this.#acl;
+    const limit = this.#config.topicLimit;
+    let refused = 0;
     for (const t of topics) {
       if (op === Op.Subscribe && acl !== null && !acl.allowSubscribe(t)) {
         if (qosNeedsAck(qos)) {
           writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, qosIsRealtime(qos));
           entry.countWritten(ACK_SIZE);
         }
+      } else if (op === Op.Subscribe && entry.subscriptions.size >= limit && !entry.subscriptions.has(t)) {
+        refused++;
+      } else if (
+        op === Op.Exclude && entry.exclusions !== null && entry.exclusions.size >= limit &&
+        !entry.exclusions.has(t)
+      ) {
+        refused++;
       } else router.topicOp(entry, op, t);
     }
-    return ErrorCode.Ok;
+    if (refused === 0) return ErrorCode.Ok;
+    const what = op === Op.Subscribe ? "subscriptions" : "exclusions";
+    this.#router.warnings.warn(
+      "topic limit",
+      `${this.#who()}: ${refused} ${what} refused, topicLimit is ${limit} per client`,
+    );
+    return ErrorCode.Other;
   }
 
   #resolveTarget(buf: Uint8Array, start: number, end: number): RegisteredClient | undefined {

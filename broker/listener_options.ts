@@ -11,6 +11,9 @@ import {
 } from "../protocol/constants.ts";
 import type { AccessPolicy } from "./access_policy.ts";
 
+/** Default of {@linkcode ListenerOptions.topicLimit}: subscriptions (and, apart, exclusions) per client. */
+export const DEFAULT_TOPIC_LIMIT = 65536;
+
 /** Default of {@linkcode ListenerOptions.queueBytes}: 64 MiB per client. */
 export const DEFAULT_QUEUE_BYTES: number = 64 * 1024 * 1024;
 
@@ -33,6 +36,12 @@ export interface ListenerOptions {
    * frame when empty. Default 64 MiB.
    */
   queueBytes?: number;
+  /**
+   * Subscriptions one client may hold, and exclusions likewise: topics of a
+   * SUBSCRIBE or EXCLUDE beyond it are not applied and the frame is answered
+   * 0x74. Default 65536.
+   */
+  topicLimit?: number;
   /** Largest accepted frame body in bytes, or `null` for none. Default 64 MiB. */
   payloadLimit?: number | null;
   /** Access policy (AAA); absent: no checks. */
@@ -53,6 +62,8 @@ export interface ResolvedListenerOptions {
   queueSize: number;
   /** Per-client queue size in bytes. */
   queueBytes: number;
+  /** Subscriptions, and exclusions, per client. */
+  topicLimit: number;
   /** Largest accepted frame body in bytes. */
   payloadLimit: number;
   /** Access policy, or null. */
@@ -78,6 +89,7 @@ export function resolveListenerOptions(
     timeout: config.timeout ?? DEFAULT_TIMEOUT,
     queueSize: config.queueSize ?? brokerQueueSize,
     queueBytes: config.queueBytes ?? DEFAULT_QUEUE_BYTES,
+    topicLimit: config.topicLimit ?? DEFAULT_TOPIC_LIMIT,
     payloadLimit: config.payloadLimit === null ? 0xffffffff : config.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT,
     policy: config.policy ?? null,
     socketMode: config.socketMode ?? null,
@@ -86,6 +98,7 @@ export function resolveListenerOptions(
   positive("timeout", c.timeout);
   positive("queueSize", c.queueSize);
   positive("queueBytes", c.queueBytes);
+  positive("topicLimit", c.topicLimit);
   positive("payloadLimit", c.payloadLimit);
   if (!(c.bufTtl >= 0)) throw new RangeError(`Invalid bufTtl "${c.bufTtl}": must be zero or more`);
   if (

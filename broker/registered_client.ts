@@ -6,7 +6,7 @@
  */
 import { primaryName } from "../protocol/names.ts";
 import { encodeUtf8 } from "../protocol/text.ts";
-import type { Markable } from "./topics.ts";
+import type { Markable, TopicPatternSet } from "./topics.ts";
 import type { ClientAcl } from "./access_policy.ts";
 import type { RoutedPayload, Topic } from "./routed.ts";
 
@@ -105,8 +105,8 @@ export class RegisteredClient implements Markable {
   readonly #totals: Traffic;
   /** Subscribed patterns. */
   readonly subscriptions: Set<string> = new Set();
-  /** Exclusion patterns, split on `/`; null until the first one (most clients have none). */
-  exclusions: Map<string, string[]> | null = null;
+  /** Exclusion patterns, indexed; null until the first one (most clients have none). */
+  exclusions: TopicPatternSet | null = null;
   /** Registered secondaries (primaries only); null until the first one. */
   secondaries: Set<RegisteredClient> | null = null;
   /** The primary's record (secondaries only). */

@@ -14,7 +14,7 @@ import { WarningLimiter } from "../log/warning_limiter.ts";
 import { encodeAnnouncement } from "./announcement.ts";
 import { Delivery, type RegisteredClient, Traffic } from "./registered_client.ts";
 import { RoutedPayload, Topic } from "./routed.ts";
-import { matchSegments, TopicTree } from "./topics.ts";
+import { matchSegments, TopicPatternSet, TopicTree } from "./topics.ts";
 
 /** Settings of a {@linkcode Router}. */
 export interface RouterOptions {
@@ -211,8 +211,7 @@ export class Router {
    */
   exclude(c: RegisteredClient, pattern: string): void {
     if (!c.registered) return;
-    const exclusions = c.exclusions ??= new Map();
-    if (!exclusions.has(pattern)) exclusions.set(pattern, pattern.split("/"));
+    (c.exclusions ??= new TopicPatternSet()).add(pattern);
   }
 
   /**
@@ -317,7 +316,7 @@ export class Router {
     for (let i = 0; i < targets.length; i++) {
       const c = targets[i];
       if (receiver !== null && c.primary !== receiver) continue;
-      if (c.exclusions !== null && isExcluded(c.exclusions, segs)) continue;
+      if (c.exclusions !== null && c.exclusions.matches(segs)) continue;
       targets[n++] = c;
     }
     targets.length = n;
@@ -430,11 +429,4 @@ interface PendingFrame {
   sender: RegisteredClient;
   topic: Topic | null;
   payload: RoutedPayload;
-}
-
-function isExcluded(exclusions: Map<string, string[]>, segs: readonly string[]): boolean {
-  for (const ex of exclusions.values()) {
-    if (matchSegments(ex, segs, "#", "+")) return true;
-  }
-  return false;
 }

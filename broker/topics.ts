@@ -160,3 +160,133 @@ export class TopicTree<C extends Markable> {
     if (node.plus !== null) this.#walk(node.plus, segs, i + 1, out, mark);
   }
 }
+
+class PatternNode {
+  children: Map<string, PatternNode> | null = null;
+  plus: PatternNode | null = null;
+  /** A pattern ends here. */
+  exact = false;
+  /** Patterns that continue with `#` here (`a/#` and `a/#/b` both end at `a`'s node). */
+  hashes = 0;
+
+  get empty(): boolean {
+    return (this.children === null || this.children.size === 0) && this.plus === null && !this.exact &&
+      this.hashes === 0;
+  }
+}
+
+/**
+ * One client's set of topic patterns (its exclusions), indexed like
+ * {@linkcode TopicTree}: whether any pattern matches a topic is answered in
+ * time proportional to the topic, not to the number of patterns. Patterns
+ * are kept under their exact strings (§7.4).
+ *
+ * @example Exclusions matched without a scan
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { TopicPatternSet } from "./topics.ts";
+ * const set = new TopicPatternSet();
+ * set.add("a/#");
+ * set.add("b/+/c");
+ * assert.ok(set.matches(["a", "x"]));
+ * assert.ok(!set.matches(["a"]));
+ * assert.ok(set.matches(["b", "y", "c"]));
+ * set.delete("a/#");
+ * assert.ok(!set.matches(["a", "x"]));
+ * assert.equal(set.size, 1);
+ * ```
+ */
+export class TopicPatternSet {
+  #patterns = new Set<string>();
+  #root = new PatternNode();
+
+  /** Number of patterns. */
+  get size(): number {
+    return this.#patterns.size;
+  }
+
+  /**
+   * @param pattern the exact pattern string
+   * @returns whether it is in the set
+   */
+  has(pattern: string): boolean {
+    return this.#patterns.has(pattern);
+  }
+
+  /**
+   * Adds a pattern.
+   *
+   * @param pattern the topic pattern
+   * @returns false when it was there already
+   */
+  add(pattern: string): boolean {
+    if (this.#patterns.has(pattern)) return false;
+    this.#patterns.add(pattern);
+    let node = this.#root;
+    for (const seg of pattern.split("/")) {
+      if (seg === "#") {
+        node.hashes++;
+        return true;
+      }
+      if (seg === "+") node = node.plus ??= new PatternNode();
+      else {
+        node.children ??= new Map();
+        let child = node.children.get(seg);
+        if (child === undefined) node.children.set(seg, child = new PatternNode());
+        node = child;
+      }
+    }
+    node.exact = true;
+    return true;
+  }
+
+  /**
+   * Removes a pattern (the exact string), pruning empty branches.
+   *
+   * @param pattern the pattern, as added
+   * @returns false when it was not there
+   */
+  delete(pattern: string): boolean {
+    if (!this.#patterns.delete(pattern)) return false;
+    const path: [PatternNode, string][] = [];
+    let node = this.#root;
+    let isHash = false;
+    for (const seg of pattern.split("/")) {
+      if (seg === "#") {
+        isHash = true;
+        break;
+      }
+      const next = seg === "+" ? node.plus : node.children?.get(seg) ?? null;
+      if (next === null) return true;
+      path.push([node, seg]);
+      node = next;
+    }
+    if (isHash) node.hashes--;
+    else node.exact = false;
+    for (let i = path.length - 1; i >= 0 && node.empty; i--) {
+      const [parent, seg] = path[i];
+      if (seg === "+") parent.plus = null;
+      else parent.children!.delete(seg);
+      node = parent;
+    }
+    return true;
+  }
+
+  /**
+   * Whether any pattern matches the topic segments (§7.3 rules).
+   *
+   * @param segs the topic segments
+   * @returns true when one does
+   */
+  matches(segs: readonly string[]): boolean {
+    return this.#patterns.size > 0 && matchNode(this.#root, segs, 0);
+  }
+}
+
+function matchNode(node: PatternNode, segs: readonly string[], i: number): boolean {
+  if (node.hashes > 0 && i < segs.length) return true;
+  if (i === segs.length) return node.exact;
+  const child = node.children?.get(segs[i]);
+  if (child !== undefined && matchNode(child, segs, i + 1)) return true;
+  return node.plus !== null && matchNode(node.plus, segs, i + 1);
+}
