@@ -17,7 +17,7 @@ import { msgpack } from "./msgpack.ts";
 import { RpcClient } from "./rpc_client.ts";
 import { RpcError, RpcErrorCode } from "./rpc_error.ts";
 import type { RpcCall, RpcNotification } from "./rpc_event.ts";
-import type { Broker } from "../broker/broker.ts";
+import type { Broker, ClientInfo } from "../broker/broker.ts";
 import type { InProcessClient } from "../broker/inprocess_client.ts";
 import { FilterTooCostlyError, NameFilter, NameFilterError, selectByName } from "../broker/name_filter.ts";
 
@@ -231,7 +231,7 @@ function requireNoParams(call: RpcCall): void {
 }
 
 /** The clients whose names `filter` matches, searched in slices within the work limit. */
-async function selectClients(filter: NameFilter, broker: Broker): Promise<ReturnType<Broker["clientList"]>> {
+async function selectClients(filter: NameFilter, broker: Broker): Promise<ClientInfo[]> {
   try {
     return await selectByName(filter, broker.clientList(), (c) => c.name, {
       maxWork: CLIENT_LIST_MAX_FILTER_WORK,
