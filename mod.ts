@@ -62,6 +62,9 @@ export {
 export { connectChannel, connectPort, type WorkerConnectOptions } from "./client/worker_connect.ts";
 export type { BusClient, OpResult, Payload, QoSOperation } from "./client/bus_client.ts";
 export type { TlsDialOptions } from "./transport/tls_dial.ts";
+export { webSocketDial, type WebSocketDialOptions } from "./transport/ws_dial.ts";
+export type { WebSocketLinkOptions, WebSocketViolation } from "./transport/ws_link.ts";
+export type { Link } from "./transport/link.ts";
 
 // the broker
 export {
@@ -77,7 +80,8 @@ export type { ListenerOptions } from "./broker/listener_options.ts";
 export type { ClientKind } from "./broker/registered_client.ts";
 export type { AccessPolicy, ClientAcl, PeerInfo } from "./broker/access_policy.ts";
 export { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./broker/aaa.ts";
-export type { ServeOptions, TlsListenerOptions } from "./broker/tls_listener.ts";
+export type { ServeOptions, TlsListenerOptions, TlsOptions } from "./broker/tls_listener.ts";
+export type { WebSocketListenerOptions, WebSocketServeOptions } from "./broker/ws_listener.ts";
 export { type BrokerConfig, loadBrokerConfig } from "./broker/config_file.ts";
 
 // RPC

@@ -1,5 +1,5 @@
 /**
- * The embeddable BUS/RT broker: in-process clients, unix, TCP and TLS listeners
+ * The embeddable BUS/RT broker: in-process clients, unix, TCP, TLS and WebSocket listeners
  * (or any `Acceptor`, see `broker.serveAcceptor`), the address grammar of
  * binds (`parseAddress`, `parseBind`), AAA. Free of npm dependencies; the
  * `.broker` core RPC (`enableCoreRpc`), which needs MessagePack, comes from
@@ -76,6 +76,7 @@ export {
   type TlsListenerOptions,
   type TlsOptions,
 } from "./tls_listener.ts";
+export type { WebSocketListenerOptions, WebSocketServeOptions } from "./ws_listener.ts";
 export {
   applyBrokerConfig,
   type ApplyConfigOptions,

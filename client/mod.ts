@@ -1,5 +1,5 @@
 /**
- * BUS/RT clients: the IPC client (unix socket or TCP) and the shared client interface.
+ * BUS/RT clients: the IPC client (unix socket, TCP, TLS or WebSocket) and the shared client interface.
  *
  * @example Subscribe over a unix socket
  * ```ts
@@ -36,3 +36,6 @@ export {
 export type { BusClient, OpResult, Payload, QoSOperation } from "./bus_client.ts";
 export { FrameQueue } from "./frame_queue.ts";
 export { tlsDial, type TlsDialOptions } from "../transport/tls_dial.ts";
+export { webSocketDial, type WebSocketDialOptions, webSocketUrl } from "../transport/ws_dial.ts";
+export type { WebSocketLinkOptions, WebSocketViolation } from "../transport/ws_link.ts";
+export type { Link } from "../transport/link.ts";

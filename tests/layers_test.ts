@@ -23,6 +23,7 @@ const LAYERS: Record<string, number> = {
   "cli": 5,
   "cli.ts": 6,
   "mod.ts": 6,
+  "browser.ts": 6,
 };
 
 /** The folder (or root file) a module belongs to, or null outside the product code. */
