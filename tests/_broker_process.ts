@@ -37,9 +37,13 @@ function statusField(pid: number, field: string): number {
  * loopback TCP port.
  *
  * @param options the listener options of both listeners
+ * @param env environment variables for the process (`BUSRT_STATS`, `BUSRT_LOG`)
  * @returns the running process
  */
-export async function startBrokerProcess(options: ListenerOptions = {}): Promise<BrokerProcess> {
+export async function startBrokerProcess(
+  options: ListenerOptions = {},
+  env: Record<string, string> = {},
+): Promise<BrokerProcess> {
   const dir = await Deno.makeTempDir({ prefix: "busrt-child-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -51,6 +55,7 @@ export async function startBrokerProcess(options: ListenerOptions = {}): Promise
     ],
     stdout: "piped",
     stderr: "inherit",
+    env,
   }).spawn();
   const reader = child.stdout.getReader();
   let line = "";
