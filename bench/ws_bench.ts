@@ -1,0 +1,160 @@
+/**
+ * WebSocket benchmark: a broker in this thread with a TCP and a WebSocket
+ * listener; clients in Web Workers (bench/worker_bench_client.ts) connect to
+ * either, measured in one run, interleaved: 1→1 pipelined throughput
+ * (sender and receiver in two workers) and sequential RPC round trips
+ * (caller and handler in two workers).
+ *
+ * Run: deno run -A bench/ws_bench.ts [--messages N] [--calls N] [--rounds R] [--size B]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Broker } from "../broker/broker.ts";
+import { benchArgs } from "./bench_args.ts";
+import type { BenchReport, BenchTask } from "./worker_bench_client.ts";
+
+const USAGE = `Usage: deno run -A bench/ws_bench.ts [options]
+
+Clients in Web Workers over TCP and over WebSocket, against one broker in
+the main thread: pipelined 1->1 throughput and sequential RPC round trips,
+interleaved, best of the rounds.
+
+Options:
+  --messages N   messages per throughput run (default 300000)
+  --calls N      calls per latency run (default 5000)
+  --rounds R     rounds (default 3)
+  --size B       payload bytes (default 100)
+  -h, --help     this text`;
+
+const SCRIPT = new URL("./worker_bench_client.ts", import.meta.url).href;
+
+/** The transports compared. */
+export type WsBenchTransport = "tcp" | "ws";
+
+/** The best figures of one transport. */
+export interface WsBenchFigures {
+  /** Pipelined 1→1 messages per second. */
+  rate: number;
+  /** Median RPC round trip, µs. */
+  p50: number;
+  /** 99th percentile RPC round trip, µs. */
+  p99: number;
+}
+
+function start(task: BenchTask): { worker: Worker; next: () => Promise<BenchReport> } {
+  const worker = new Worker(SCRIPT, { type: "module" });
+  const reports: BenchReport[] = [];
+  let wake: (() => void) | null = null;
+  worker.onmessage = (e: MessageEvent<BenchReport>) => {
+    reports.push(e.data);
+    wake?.();
+  };
+  worker.postMessage(task);
+  const next = async () => {
+    while (reports.length === 0) await new Promise<void>((r) => wake = r);
+    return reports.shift()!;
+  };
+  return { worker, next };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/**
+ * Runs the workloads over TCP and WebSocket.
+ *
+ * @param messages messages per throughput run
+ * @param calls calls per latency run
+ * @param rounds rounds (the best of each is kept)
+ * @param size payload bytes
+ * @returns the best figures per transport
+ */
+export async function runWsBench(
+  messages: number,
+  calls: number,
+  rounds: number,
+  size = 100,
+): Promise<Map<WsBenchTransport, WsBenchFigures>> {
+  const broker = new Broker();
+  const options = { timeout: 10, queueSize: 1 << 20 };
+  const tcp = await broker.serve("127.0.0.1:0", options);
+  const ws = await broker.serve("ws://127.0.0.1:0/", options);
+  const address = (t: WsBenchTransport) => t === "tcp" ? tcp.bind : ws.bind;
+  const best = new Map<WsBenchTransport, WsBenchFigures>();
+  let n = 0;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (const t of ["tcp", "ws"] as WsBenchTransport[]) {
+        const id = n++;
+        const via = { socket: address(t) };
+        const rx = start({ via, name: `rx.${id}`, role: "receive" });
+        await rx.next();
+        const tx = start({ via, name: `tx.${id}`, role: "send", target: `rx.${id}`, count: messages, size });
+        await tx.next();
+        await tx.next();
+        const got = await rx.next();
+        const rate = got.count! / (got.ms! / 1000);
+        tx.worker.terminate();
+        rx.worker.terminate();
+
+        const srv = start({ via, name: `srv.${id}`, role: "rpc-server" });
+        await srv.next();
+        const caller = start({
+          via,
+          name: `caller.${id}`,
+          role: "rpc-caller",
+          target: `srv.${id}`,
+          count: calls,
+        });
+        const done = await caller.next();
+        const rtts = done.rtts!.sort((a, b) => a - b);
+        caller.worker.terminate();
+        srv.worker.terminate();
+
+        const e = best.get(t) ?? { rate: 0, p50: Infinity, p99: Infinity };
+        best.set(t, {
+          rate: Math.max(e.rate, rate),
+          p50: Math.min(e.p50, percentile(rtts, 0.5)),
+          p99: Math.min(e.p99, percentile(rtts, 0.99)),
+        });
+      }
+    }
+  } finally {
+    await broker.close();
+  }
+  return best;
+}
+
+if (import.meta.main) {
+  const values = benchArgs(USAGE, () =>
+    parseArgs({
+      args: Deno.args,
+      options: {
+        messages: { type: "string", default: "300000" },
+        calls: { type: "string", default: "5000" },
+        rounds: { type: "string", default: "3" },
+        size: { type: "string", default: "100" },
+      },
+    }).values);
+  const best = await runWsBench(
+    Number(values.messages),
+    Number(values.calls),
+    Number(values.rounds),
+    Number(values.size),
+  );
+  const tcp = best.get("tcp")!;
+  console.log(
+    `messages ${values.messages}, calls ${values.calls}, ${values.size} B, best of ${values.rounds} rounds`,
+  );
+  console.log("transport   1->1 msg/s      vs tcp   rpc p50 µs   rpc p99 µs");
+  for (const [t, e] of best) {
+    console.log(
+      `${t.padEnd(9)} ${Math.round(e.rate).toLocaleString("en").padStart(12)} ${
+        (e.rate / tcp.rate).toFixed(2).padStart(11)
+      } ${e.p50.toFixed(0).padStart(12)} ${e.p99.toFixed(0).padStart(12)}`,
+    );
+  }
+  Deno.exit(0);
+}
