@@ -49,7 +49,7 @@ export interface GlobalOptions {
   bufSize?: number;
   /** `--queue-size`: incoming frames the client buffers before it stops reading. */
   queueSize?: number;
-  /** `--token`: the reference's WebSocket bearer token; no transport of ours uses it. */
+  /** `--token`: bearer token for a `ws://` or `wss://` broker that requires one. */
   token?: string;
 }
 

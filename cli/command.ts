@@ -77,7 +77,8 @@ export function prepareCommand<T extends ParseArgsOptionsConfig>(
 
 /** Text of the global options, appended to each client command's help. */
 export const GLOBAL_HELP = `Global options (before or after the command):
-  -s, --socket <ADDR>   broker address: unix socket path, host:port or tls://host:port
+  -s, --socket <ADDR>   broker address: unix socket path, host:port, tls://host:port,
+                        ws://host:port[/path] or wss://host:port[/path]
                         (default /tmp/busrt.sock); or, as the reference CLI,
                         the address as a word before the command:
                         busrt /tmp/busrt.sock listen
@@ -95,8 +96,8 @@ export const GLOBAL_HELP = `Global options (before or after the command):
       --buf-size <BYTES>   the client's read buffer and write flush threshold
                         (at least 16384 and 65536 bytes are used)
       --queue-size <N>  incoming frames buffered before reading pauses (8192)
-      --token <TOKEN>   the reference's WebSocket bearer token: no transport here
-                        uses it (a note on stderr says so)
+      --token <TOKEN>   bearer token for a ws:// or wss:// broker that requires
+                        one (other transports do not use it; a note says so)
   -h, --help            show help`;
 
 /**

@@ -26,11 +26,14 @@ const PING_INTERVAL = 0.5;
  */
 export async function openClient(globals: GlobalOptions, name: string = globals.name): Promise<IpcClient> {
   const address = globals.socket;
+  const transport = socketAddress(address).transport;
   let dial: ((address: string) => Promise<Link>) | undefined;
-  if (socketAddress(address).transport === "tls") dial = tlsDial(await readTlsFiles(globals));
-  if (globals.token !== undefined) {
+  if (transport === "tls") dial = tlsDial(await readTlsFiles(globals));
+  // wss:// verifies the broker with --tls-ca (client certificates are not sent over WebSocket)
+  const tls = transport === "wss" && globals.tls.ca !== undefined ? await readTlsFiles(globals) : undefined;
+  if (globals.token !== undefined && transport !== "ws" && transport !== "wss") {
     printErrorLine(
-      `busrt: note: --token is only sent over WebSocket, which this tool does not dial; not used for "${address}"`,
+      `busrt: note: --token is only sent to ws:// and wss:// brokers; not used for "${address}"`,
     );
   }
   if (globals.verbose) printErrorLine(`Connecting to ${address}, using service name ${name}`);
@@ -41,9 +44,11 @@ export async function openClient(globals: GlobalOptions, name: string = globals.
       name,
       timeout: globals.timeout,
       dial,
+      tls,
       pingInterval: PING_INTERVAL,
       bufSize: globals.bufSize,
       queueSize: globals.queueSize,
+      token: globals.token,
     });
     if (globals.verbose) printErrorLine(`Registered as ${name}`);
     return client;

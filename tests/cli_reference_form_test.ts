@@ -1,10 +1,12 @@
 /**
  * `cli.ts` accepts the reference CLI's invocation form: `busrt [OPTIONS]
  * ADDRESS COMMAND …` with --silent, -v/--verbose, --buf-size, --queue-size
- * and --token; -s keeps meaning --socket except after a positional address
- * or before another option.
+ * and --token (sent to ws:// brokers); -s keeps meaning --socket except
+ * after a positional address or before another option.
  */
 import assert from "node:assert/strict";
+import { Broker } from "../broker/mod.ts";
+import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { runCli } from "./_cli_helpers.ts";
 import { REFERENCE_UNAVAILABLE, runReferenceCli, withBroker } from "./_reference.ts";
 
@@ -51,21 +53,38 @@ Deno.test("the reference's form: address before the command, -s after it is --si
   });
 });
 
-Deno.test("--token is accepted and said to be unused; bad sizes and a lone address are refused with one line", async () => {
-  await withBroker("ours", async (broker) => {
-    const token = await runCli(["--token", "secret", broker.unix, "broker", "test"]);
-    assert.equal(token.code, 0, token.stderr);
+Deno.test("--token reaches a ws:// broker that requires it, is noted as unused elsewhere; bad sizes and a lone address are refused", async () => {
+  const broker = new Broker();
+  enableCoreRpc(broker);
+  const ws = await broker.serveWebSocket("ws://127.0.0.1:0/bus", { token: "s3cret" });
+  const dir = await Deno.makeTempDir();
+  const unix = `${dir}/bus.sock`;
+  await broker.serveUnix(unix);
+  try {
+    const withToken = await runCli(["--token", "s3cret", ws.bind, "broker", "test"]);
+    assert.equal(withToken.code, 0, withToken.stderr);
+    assert.equal(withToken.stderr, "");
+    assert.equal(withToken.stdout, '{\n  "ok": true\n}\n');
+    const without = await runCli([ws.bind, "broker", "test"]);
+    assert.equal(without.code, 1);
+    assert.equal(without.stderr.split("\n").length, 2, without.stderr);
+
+    const elsewhere = await runCli(["--token", "s3cret", unix, "broker", "test"]);
+    assert.equal(elsewhere.code, 0, elsewhere.stderr);
     assert.equal(
-      token.stderr,
-      `busrt: note: --token is only sent over WebSocket, which this tool does not dial; not used for "${broker.unix}"\n`,
+      elsewhere.stderr,
+      `busrt: note: --token is only sent to ws:// and wss:// brokers; not used for "${unix}"\n`,
     );
-    const bad = await runCli([broker.unix, "--buf-size", "0", "broker", "test"]);
+    const bad = await runCli([unix, "--buf-size", "0", "broker", "test"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /^busrt: Invalid value "0" for --buf-size: must be at least 1/);
-    const lone = await runCli([broker.unix]);
+    const lone = await runCli([unix]);
     assert.equal(lone.code, 2);
     assert.equal(lone.stderr.split("\n").length, 2, lone.stderr);
-  });
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test({
