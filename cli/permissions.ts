@@ -32,9 +32,13 @@ import { formatHostPort, parseAddress } from "../transport/address.ts";
 export interface ServePlan {
   /** Unix socket paths to listen on. */
   unixSockets?: readonly string[];
-  /** TCP (or TLS) `host:port` binds, without scheme. */
+  /** TCP, TLS and WebSocket `host:port` binds, without scheme or path. */
   tcpBinds?: readonly string[];
-  /** FIFO paths to create and read (`fifo:<path>` binds). */
+  /**
+   * FIFO paths to create (with the `mkfifo` command) and read: `fifo:<path>`
+   * binds of the library's `serveFifo`. `serve` does not serve them yet and
+   * refuses such a bind before planning.
+   */
   fifos?: readonly string[];
   /** Files to read: config, certificates, keys. */
   readFiles?: readonly string[];
@@ -93,6 +97,13 @@ function needsOf(plan: ServePlan): Need[] {
     needs.push(
       { descriptor: { name: "read", path }, flag: `--allow-read=${path}`, reason: what, fatal: true },
       { descriptor: { name: "write", path }, flag: `--allow-write=${path}`, reason: what, fatal: true },
+      // Deno has no mkfifo API: transport/fifo_reader.ts runs the mkfifo command
+      {
+        descriptor: { name: "run", command: "mkfifo" },
+        flag: "--allow-run=mkfifo",
+        reason: what,
+        fatal: true,
+      },
     );
   }
   for (const path of plan.readFiles ?? []) {
@@ -226,6 +237,8 @@ export interface PermissionSet {
   write?: string[];
   /** System information kinds (`umask`). */
   sys?: string[];
+  /** Commands to run (`mkfifo`, for FIFO binds). */
+  run?: string[];
 }
 
 /**
@@ -254,6 +267,7 @@ export function permissionSet(plan: ServePlan): PermissionSet {
     if (d.name === "net") [key, value] = ["net", d.host ?? ""];
     else if (d.name === "read" || d.name === "write") [key, value] = [d.name, String(d.path ?? "")];
     else if (d.name === "sys") [key, value] = ["sys", d.kind ?? ""];
+    else if (d.name === "run") [key, value] = ["run", String(d.command ?? "")];
     else continue;
     const list = set[key] ??= [];
     if (!list.includes(value)) list.push(value);
@@ -287,17 +301,19 @@ export interface ServePlanOptions {
 /**
  * Builds a plan from `serve` binds, parsed by the one address grammar
  * (`parseAddress` of `transport/address.ts`): unix paths (start with `/` or
- * end with `.sock`, `.socket`, `.ipc`), `host:port`, `tls://host:port` and
- * `fifo:<path>`. `ws://` and `wss://` binds are not served yet and are
- * ignored here.
+ * end with `.sock`, `.socket`, `.ipc`), `host:port`, `tls://host:port`,
+ * `ws://host:port[/path]` and `wss://…` (a WebSocket bind needs the net
+ * permission of its `host:port`, as TCP), and `fifo:<path>` (planned for the
+ * library's `serveFifo`; `serve` refuses it today).
  *
- * @example A unix socket, a TLS bind and a PID file
+ * @example A unix socket, a TLS bind, a WebSocket bind and a PID file
  * ```ts
  * import assert from "node:assert/strict";
  * import { servePlanFromBinds } from "./permissions.ts";
- * const plan = servePlanFromBinds(["/tmp/busrt.sock", "tls://0.0.0.0:7777"], { pidFile: "/tmp/busrt.pid" });
+ * const binds = ["/tmp/busrt.sock", "tls://0.0.0.0:7777", "ws://127.0.0.1:7780/bus"];
+ * const plan = servePlanFromBinds(binds, { pidFile: "/tmp/busrt.pid" });
  * assert.deepEqual(plan.unixSockets, ["/tmp/busrt.sock"]);
- * assert.deepEqual(plan.tcpBinds, ["0.0.0.0:7777"]);
+ * assert.deepEqual(plan.tcpBinds, ["0.0.0.0:7777", "127.0.0.1:7780"]);
  * assert.deepEqual(plan.writeFiles, ["/tmp/busrt.pid"]);
  * ```
  *
@@ -314,7 +330,10 @@ export function servePlanFromBinds(binds: readonly string[], options: ServePlanO
     const addr = parseAddress(bind);
     if (addr.transport === "unix") unixSockets.push(addr.path);
     else if (addr.transport === "fifo") fifos.push(addr.path);
-    else if (addr.transport === "tcp" || addr.transport === "tls") {
+    else if (
+      addr.transport === "tcp" || addr.transport === "tls" || addr.transport === "ws" ||
+      addr.transport === "wss"
+    ) {
       tcpBinds.push(formatHostPort(addr.hostname, addr.port));
     }
   }

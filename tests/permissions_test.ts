@@ -51,19 +51,29 @@ async function runRestricted(
 
 const mod = (path: string) => JSON.stringify(new URL(path, repo).href);
 
-Deno.test("servePlanFromBinds() sorts unix paths, TCP/TLS binds and FIFOs", () => {
+Deno.test("servePlanFromBinds() sorts unix paths, TCP/TLS/WebSocket binds and FIFOs", () => {
   const plan = servePlanFromBinds(
     ["/run/busrt.sock", "rel.sock", "127.0.0.1:7777", "tls://[::1]:7778", "fifo:/run/busrt.fifo", "ws://x:1"],
     { pidFile: "/run/busrt.pid", configFile: "/etc/busrt.json", socketMode: true },
   );
   assert.deepEqual(plan, {
     unixSockets: ["/run/busrt.sock", "rel.sock"],
-    tcpBinds: ["127.0.0.1:7777", "[::1]:7778"],
+    tcpBinds: ["127.0.0.1:7777", "[::1]:7778", "x:1"],
     fifos: ["/run/busrt.fifo"],
     readFiles: ["/etc/busrt.json"],
     writeFiles: ["/run/busrt.pid"],
     socketMode: true,
   });
+});
+
+Deno.test("a FIFO bind needs read and write on its path and the mkfifo command (transport/fifo_reader.ts)", () => {
+  const plan = servePlanFromBinds(["fifo:/run/busrt.fifo"]);
+  assert.deepEqual(permissionFlags(plan), [
+    "--allow-read=/run/busrt.fifo",
+    "--allow-write=/run/busrt.fifo",
+    "--allow-run=mkfifo",
+  ]);
+  assert.deepEqual(permissionSet(plan).run, ["mkfifo"]);
 });
 
 Deno.test("permissionFlags() gives the least-privilege flags, merged per permission", () => {
