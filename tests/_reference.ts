@@ -9,6 +9,7 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { Broker } from "../broker/mod.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { StreamText } from "./_cli_helpers.ts";
@@ -85,16 +86,10 @@ export async function startBroker(kind: BrokerKind, queueSize = 1_000_000): Prom
     // benchmark's warm-up keeps its clients silent for seconds
     await broker.serveUnix(unix, { timeout: 5 });
     const { bind: tcp } = await broker.serveTcp("127.0.0.1:0", { timeout: 5 });
-    return {
-      kind,
-      unix,
-      tcp,
-      address: (t) => t === "unix" ? unix : tcp,
-      async stop() {
-        await broker.close();
-        await Deno.remove(dir, { recursive: true }).catch(() => {});
-      },
-    };
+    return underTest(kind, unix, tcp, async () => {
+      await broker.close();
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    });
   }
   for (let attempt = 1;; attempt++) {
     const tcp = `127.0.0.1:${freePort()}`;
@@ -105,23 +100,17 @@ export async function startBroker(kind: BrokerKind, queueSize = 1_000_000): Prom
     }).spawn();
     const log = collect(child.stderr);
     if (await listening(unix, tcp, child)) {
-      return {
-        kind,
-        unix,
-        tcp,
-        address: (t) => t === "unix" ? unix : tcp,
-        async stop() {
-          // SIGKILL: SIGTERM makes busrtd wait ~1 s before exiting; its socket files go with the directory
-          try {
-            child.kill("SIGKILL");
-          } catch {
-            // exited already
-          }
-          await child.status;
-          await log;
-          await Deno.remove(dir, { recursive: true }).catch(() => {});
-        },
-      };
+      return underTest(kind, unix, tcp, async () => {
+        // SIGKILL: SIGTERM makes busrtd wait ~1 s before exiting; its socket files go with the directory
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // exited already
+        }
+        await child.status;
+        await log;
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      });
     }
     try {
       child.kill("SIGKILL");
@@ -136,6 +125,10 @@ export async function startBroker(kind: BrokerKind, queueSize = 1_000_000): Prom
       throw new Error(`busrtd did not start on ${unix} and ${tcp}:\n${text}`);
     }
   }
+}
+
+function underTest(kind: BrokerKind, unix: string, tcp: string, stop: () => Promise<void>): BrokerUnderTest {
+  return { kind, unix, tcp, address: (t) => t === "unix" ? unix : tcp, stop };
 }
 
 async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -172,6 +165,55 @@ export async function withBroker(
   } finally {
     await broker.stop();
   }
+}
+
+/**
+ * Runs `script` against a fresh broker of each kind at once (ours and
+ * busrtd) and returns each kind's result.
+ *
+ * @param script what to do with a broker
+ * @returns the result per kind
+ */
+export async function onBothBrokers<T>(
+  script: (broker: BrokerUnderTest) => Promise<T>,
+): Promise<Record<BrokerKind, T>> {
+  const result = {} as Record<BrokerKind, T>;
+  await Promise.all((["ours", "busrtd"] as const).map((kind) =>
+    withBroker(kind, async (broker) => {
+      result[kind] = await script(broker);
+    })
+  ));
+  return result;
+}
+
+/**
+ * Asserts that two transcripts are equal, naming the first step that differs.
+ *
+ * @param ours the transcript against our broker
+ * @param reference the transcript against busrtd
+ */
+export function assertSameSteps(ours: readonly string[], reference: readonly string[]): void {
+  for (let i = 0; i < Math.max(ours.length, reference.length); i++) {
+    assert.equal(ours[i], reference[i], `step ${i + 1}`);
+  }
+}
+
+/**
+ * Replaces the broker's addresses and the peers' ports in command output by
+ * placeholders and collapses column padding (its width follows the lengths
+ * of what differs); each test adds what else legitimately differs.
+ *
+ * @param text the output
+ * @param broker the broker the command ran against
+ * @returns the output without addresses, ports and padding
+ */
+export function withoutAddresses(text: string, broker: BrokerUnderTest): string {
+  return text
+    .replaceAll(broker.unix, "<SOCKET>")
+    .replaceAll(broker.tcp, "<TCP>")
+    .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<PORT>")
+    .replace(/ +$/gm, "")
+    .replace(/ {2,}/g, "  ");
 }
 
 /** Exit code and output of a finished reference CLI run. */

@@ -6,7 +6,14 @@
  */
 import assert from "node:assert/strict";
 import { CliProcess, type CliResult, runCli } from "./_cli_helpers.ts";
-import { type BrokerKind, type BrokerUnderTest, REFERENCE_UNAVAILABLE, withBroker } from "./_reference.ts";
+import {
+  assertSameSteps,
+  type BrokerUnderTest,
+  onBothBrokers,
+  REFERENCE_UNAVAILABLE,
+  withBroker,
+  withoutAddresses,
+} from "./_reference.ts";
 
 const ignore = REFERENCE_UNAVAILABLE !== null;
 
@@ -17,17 +24,14 @@ const ignore = REFERENCE_UNAVAILABLE !== null;
  * exactly.
  */
 function normalise(text: string, broker: BrokerUnderTest): string {
-  return text
-    .replaceAll(broker.unix, "<SOCKET>")
-    .replaceAll(broker.tcp, "<TCP>")
-    .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:Z|[+-]\d\d:\d\d)/g, "<TIME>")
-    .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<PORT>")
-    .replace(/"(r_frames|r_bytes|w_frames|w_bytes|uptime|queue)":\d+/g, '"$1":<N>')
-    .replace(/^((?:r_frames|r_bytes|w_frames|w_bytes|uptime) +)[\d_]+$/gm, "$1<N>")
-    .replace(/^(\S+ +\S+ .*?)( +[\d_]+){6}$/gm, "$1 <COUNTERS>")
-    .replace(/ +$/gm, "")
-    .replace(/ {2,}/g, "  ")
-    .replace(/-{2,}( {2}-{2,})+/g, "<RULE>");
+  return withoutAddresses(
+    text
+      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:Z|[+-]\d\d:\d\d)/g, "<TIME>")
+      .replace(/"(r_frames|r_bytes|w_frames|w_bytes|uptime|queue)":\d+/g, '"$1":<N>')
+      .replace(/^((?:r_frames|r_bytes|w_frames|w_bytes|uptime) +)[\d_]+ *$/gm, "$1<N>")
+      .replace(/^(\S+ +\S+ .*?)( +[\d_]+){6} *$/gm, "$1 <COUNTERS>"),
+    broker,
+  ).replace(/-{2,}( {2}-{2,})+/g, "<RULE>");
 }
 
 function show(label: string, result: CliResult, broker: BrokerUnderTest): string {
@@ -94,26 +98,12 @@ async function cliScript(broker: BrokerUnderTest): Promise<string[]> {
   return out;
 }
 
-async function transcripts(
-  script: (broker: BrokerUnderTest) => Promise<string[]>,
-): Promise<Record<BrokerKind, string[]>> {
-  const result = {} as Record<BrokerKind, string[]>;
-  await Promise.all((["ours", "busrtd"] as const).map((kind) =>
-    withBroker(kind, async (broker) => {
-      result[kind] = await script(broker);
-    })
-  ));
-  return result;
-}
-
 Deno.test({
   name: "every cli.ts client command gets the same results from busrtd as from our broker (unix and TCP)",
   ignore,
   async fn() {
-    const { ours, busrtd } = await transcripts(cliScript);
-    for (let i = 0; i < Math.max(ours.length, busrtd.length); i++) {
-      assert.equal(busrtd[i], ours[i], `step ${i + 1}`);
-    }
+    const { ours, busrtd } = await onBothBrokers(cliScript);
+    assertSameSteps(ours, busrtd);
     const all = busrtd.join("\n");
     assert.match(all, /\(tcp\) -n cli\.sender send nobody x => 1\nstderr: busrt: Cannot send to "nobody"/);
     assert.match(all, /Message from cli\.sender \(cli\.sender\)\nSTR: {2}hello/);

@@ -15,7 +15,7 @@ import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
 import { CursorServer } from "../rpc/cursor_server.ts";
 import { openCursor } from "../rpc/cursor_client.ts";
 import { nextFrame, text, waitFor } from "./_helpers.ts";
-import { type BrokerKind, REFERENCE_UNAVAILABLE, withBroker } from "./_reference.ts";
+import { onBothBrokers, REFERENCE_UNAVAILABLE } from "./_reference.ts";
 
 const ignore = REFERENCE_UNAVAILABLE !== null;
 if (ignore) console.log(`Reference suite skipped: ${REFERENCE_UNAVAILABLE}`);
@@ -225,12 +225,8 @@ for (const transport of TRANSPORTS) {
     name: `our client routes, filters, acknowledges and fails as against busrtd (${transport})`,
     ignore,
     async fn() {
-      const [ours, reference] = await Promise.all(
-        (["ours", "busrtd"] as const).map((kind) =>
-          withBrokerResult(kind, (broker) => clientScenario(broker.address(transport)))
-        ),
-      );
-      assert.deepEqual(reference, CLIENT_EXPECTED, "against busrtd");
+      const { ours, busrtd } = await onBothBrokers((broker) => clientScenario(broker.address(transport)));
+      assert.deepEqual(busrtd, CLIENT_EXPECTED, "against busrtd");
       assert.deepEqual(ours, CLIENT_EXPECTED, "against our broker");
     },
   });
@@ -240,24 +236,9 @@ for (const transport of TRANSPORTS) {
       `our RPC layer: calls, errors, call0, notifications, secondaries, cursors and .broker as against busrtd (${transport})`,
     ignore,
     async fn() {
-      const [ours, reference] = await Promise.all(
-        (["ours", "busrtd"] as const).map((kind) =>
-          withBrokerResult(kind, (broker) => rpcScenario(broker.address(transport)))
-        ),
-      );
-      assert.deepEqual(reference, rpcExpected(transport), "against busrtd");
+      const { ours, busrtd } = await onBothBrokers((broker) => rpcScenario(broker.address(transport)));
+      assert.deepEqual(busrtd, rpcExpected(transport), "against busrtd");
       assert.deepEqual(ours, rpcExpected(transport), "against our broker");
     },
   });
-}
-
-async function withBrokerResult<T>(
-  kind: BrokerKind,
-  fn: (broker: { address(t: "unix" | "tcp"): string }) => Promise<T>,
-): Promise<T> {
-  let result!: T;
-  await withBroker(kind, async (broker) => {
-    result = await fn(broker);
-  });
-  return result;
 }

@@ -7,29 +7,28 @@
  */
 import assert from "node:assert/strict";
 import {
-  type BrokerKind,
+  assertSameSteps,
   type BrokerUnderTest,
+  onBothBrokers,
   REFERENCE_UNAVAILABLE,
   runReferenceCli,
   spawnReferenceCli,
   type ToolResult,
-  withBroker,
+  withoutAddresses,
 } from "./_reference.ts";
 
 const ignore = REFERENCE_UNAVAILABLE !== null;
 
 /** Replaces what legitimately differs between two runs; keeps every count. */
 function normalise(text: string, broker: BrokerUnderTest): string {
-  return text
-    .replaceAll(broker.unix, "<SOCKET>")
-    .replaceAll(broker.tcp, "<TCP>")
-    .replace(/\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /g, "[<TIME> ")
-    .replace(/cli\.[^.\s]+\.\d+/g, "cli.<HOST>.<PID>")
-    .replace(/127\.0\.0\.1:\d+/g, "127.0.0.1:<PORT>")
-    .replace(/(uptime +)\d+/g, "$1<UPTIME>")
-    .replace(/thread '([^']+)' \(\d+\)/g, "thread '$1' (<TID>)")
-    .replace(/ +$/gm, "")
-    .replace(/ {2,}/g, "  ");
+  return withoutAddresses(
+    text
+      .replace(/\[\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ /g, "[<TIME> ")
+      .replace(/cli\.[^.\s]+\.\d+/g, "cli.<HOST>.<PID>")
+      .replace(/(uptime +)\d+/g, "$1<UPTIME>")
+      .replace(/thread '([^']+)' \(\d+\)/g, "thread '$1' (<TID>)"),
+    broker,
+  );
 }
 
 function show(label: string, result: ToolResult, broker: BrokerUnderTest): string {
@@ -114,26 +113,12 @@ async function toolScript(broker: BrokerUnderTest): Promise<string[]> {
   return out;
 }
 
-async function transcripts(
-  script: (broker: BrokerUnderTest) => Promise<string[]>,
-): Promise<Record<BrokerKind, string[]>> {
-  const result = {} as Record<BrokerKind, string[]>;
-  await Promise.all((["ours", "busrtd"] as const).map((kind) =>
-    withBroker(kind, async (broker) => {
-      result[kind] = await script(broker);
-    })
-  ));
-  return result;
-}
-
 Deno.test({
   name: "the reference busrt CLI gets the same answers, counters included, from our broker as from busrtd",
   ignore,
   async fn() {
-    const { ours, busrtd } = await transcripts(toolScript);
-    for (let i = 0; i < Math.max(ours.length, busrtd.length); i++) {
-      assert.equal(ours[i], busrtd[i], `step ${i + 1}`);
-    }
+    const { ours, busrtd } = await onBothBrokers(toolScript);
+    assertSameSteps(ours, busrtd);
     // the script did what it says (not only the same thing twice)
     const all = ours.join("\n");
     assert.match(all, /\$ -s -n ref\.admin broker stats => 0\n field {2}value\n-+\n r_frames {2}\d+/);
@@ -148,7 +133,7 @@ Deno.test({
     "the reference busrt benchmark runs against our broker with the stages and counts it runs against busrtd",
   ignore,
   async fn() {
-    const { ours, busrtd } = await transcripts(async (broker) => {
+    const { ours, busrtd } = await onBothBrokers(async (broker) => {
       const result = await runReferenceCli(broker.tcp, ["benchmark", "-w", "2", "-i", "2000"], [
         "-s",
         "-n",
