@@ -10,11 +10,11 @@
  * Frames (broadcasts, publications) and notifications are handled
  * concurrently too by default, or one at a time in arrival order:
  *
- * | Option                 | Default | Reference (busrt 0.5.6 `rpc::Options`) |
- * | ---------------------- | ------- | -------------------------------------- |
- * | `orderedFrames`        | `false` | `blocking_frames()`                    |
- * | `orderedNotifications` | `false` | `blocking_notifications()`             |
- * | `concurrency`          | 64      | unbounded (`tokio::spawn`), or a task pool |
+ * | Option                 | Default | Rust reference (`rpc::Options`)            | JS client               |
+ * | ---------------------- | ------- | ------------------------------------------ | ----------------------- |
+ * | `orderedFrames`        | `false` | `blocking_frames()`                        | `blockingFrames`        |
+ * | `orderedNotifications` | `false` | `blocking_notifications()`                 | `blockingNotifications` |
+ * | `concurrency`          | 64      | unbounded (`tokio::spawn`), or a task pool | unbounded               |
  *
  * `mode: "blocking"` is a shorthand for both ordered options, `"concurrent"`
  * for neither. Ordered handlers share one queue, so frames and notifications
