@@ -21,7 +21,7 @@ import {
   registrationNameLength,
 } from "../protocol/handshake.ts";
 import { ClientFrameDecoder, FrameTooLargeError } from "../protocol/decode.ts";
-import { writeAck, writeDelivery, writeNop } from "../protocol/encode.ts";
+import { writeAck, writeDelivery, writeDeliveryHead, writeNop } from "../protocol/encode.ts";
 import { closeQuietly, type Link, writeAll } from "../transport/link.ts";
 import { isValidClientName, primaryName } from "../protocol/names.ts";
 import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
@@ -36,6 +36,12 @@ const OK_BYTE = new Uint8Array([ErrorCode.Ok]);
 /** Bytes of one ACK frame, as counted by statistics. */
 const ACK_SIZE = 6;
 const EMPTY = new Uint8Array(0);
+/**
+ * Payloads of publications and broadcasts from this size on, with several
+ * recipients, are shared by the recipients' queues instead of copied into
+ * each (the read buffer they arrived in is then not reused).
+ */
+const SHARE_MIN = 65536;
 
 /** A protocol violation by the peer; the connection is closed. */
 class ProtocolViolation extends Error {
@@ -311,8 +317,9 @@ export class IpcSession implements ClientSink {
         if (acl !== null && !acl.allowBroadcast(mask)) code = ErrorCode.Access;
         else {
           entry.countReceived(be - bs);
-          payload.set(buf, nul + 1, be, be - bs);
+          payload.set(buf, nul + 1, be, be - bs, be - nul - 1 >= SHARE_MIN);
           code = router.routeBroadcast(entry, mask, realtime, payload);
+          if (payload.shareable) dec.detach(); // queues reference the payload where it is
         }
         break;
       }
@@ -330,8 +337,9 @@ export class IpcSession implements ClientSink {
         if (acl !== null && !acl.allowPublish(topic.text)) code = ErrorCode.Access;
         else {
           entry.countReceived(be - bs);
-          payload.set(buf, payloadStart, be, be - bs);
+          payload.set(buf, payloadStart, be, be - bs, be - payloadStart >= SHARE_MIN);
           code = router.routePublish(entry, topic, receiver, realtime, payload);
+          if (payload.shareable) dec.detach(); // queues reference the payload where it is
         }
         break;
       }
@@ -458,7 +466,7 @@ export class IpcSession implements ClientSink {
       return Delivery.Overflow;
     }
     const z = topic === null ? null : topic.nulTerminated;
-    const pending = w.len + w.bytesInFlight;
+    const pending = w.pendingBytes;
     if (pending > 0) {
       const size = BROKER_HEADER_SIZE + sender.nameZ.length + (z === null ? 0 : z.length) + payload.end -
         payload.start;
@@ -467,7 +475,11 @@ export class IpcSession implements ClientSink {
         return Delivery.Overflow;
       }
     }
-    writeDelivery(w, kind, realtime, sender.nameZ, z, payload.src, payload.start, payload.end);
+    if (payload.shareable) {
+      // one copy of a large payload for all the recipients of a publication or broadcast
+      writeDeliveryHead(w, kind, realtime, sender.nameZ, z, payload.end - payload.start);
+      w.share(payload.src.subarray(payload.start, payload.end), realtime);
+    } else writeDelivery(w, kind, realtime, sender.nameZ, z, payload.src, payload.start, payload.end);
     return Delivery.Queued;
   }
 

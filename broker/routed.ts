@@ -113,6 +113,12 @@ export class RoutedPayload {
   end = 0;
   /** Bytes counted by statistics for this frame. */
   size = 0;
+  /**
+   * Whether sinks may keep a reference to the bytes instead of copying them:
+   * the producer promises never to change them (a broker session sets it
+   * for large payloads and then stops reusing the read buffer they are in).
+   */
+  shareable = false;
 
   /**
    * Points at a new payload.
@@ -121,18 +127,20 @@ export class RoutedPayload {
    * @param start first payload byte
    * @param end end of the payload (exclusive)
    * @param size bytes counted by statistics
+   * @param shareable whether sinks may reference the bytes instead of copying them
    */
-  set(src: Uint8Array, start: number, end: number, size: number): void {
+  set(src: Uint8Array, start: number, end: number, size: number, shareable = false): void {
     this.src = src;
     this.start = start;
     this.end = end;
     this.size = size;
+    this.shareable = shareable;
   }
 
   /** @returns a copy of the fields (the bytes themselves are shared) */
   snapshot(): RoutedPayload {
     const copy = new RoutedPayload();
-    copy.set(this.src, this.start, this.end, this.size);
+    copy.set(this.src, this.start, this.end, this.size, this.shareable);
     return copy;
   }
 

@@ -331,6 +331,8 @@ export class Router {
     topic: Topic | null,
     payload: RoutedPayload,
   ): number | Promise<number> {
+    // sharing saves copies only with several recipients; the producer reads `shareable` back
+    if (payload.shareable && targets.length < 2) payload.shareable = false;
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (!t.registered) continue;

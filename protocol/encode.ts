@@ -192,6 +192,40 @@ export function writeDelivery(
 }
 
 /**
+ * Appends the head of a broker → client data frame (header, sender, topic),
+ * its length field counting a payload of `payloadLen` bytes that the caller
+ * appends next (by reference, e.g. `WriteBuffer.share`). Never flushes by
+ * itself: the payload decides.
+ *
+ * @param w the sink to append to
+ * @param kind the frame kind (message, broadcast or publish)
+ * @param realtime whether the sender used a realtime QoS
+ * @param senderZ the sender name with its NUL
+ * @param topicZ the topic with its NUL, or `null`
+ * @param payloadLen the length of the payload that follows
+ */
+export function writeDeliveryHead(
+  w: FrameSink,
+  kind: number,
+  realtime: boolean,
+  senderZ: Uint8Array,
+  topicZ: Uint8Array | null,
+  payloadLen: number,
+): void {
+  const headLen = BROKER_HEADER_SIZE + senderZ.length + (topicZ === null ? 0 : topicZ.length);
+  let p = w.reserve(headLen);
+  const buf = w.buf;
+  buf[p] = kind;
+  putU32(buf, p + 1, headLen - BROKER_HEADER_SIZE + payloadLen);
+  buf[p + 5] = realtime ? 1 : 0;
+  p += BROKER_HEADER_SIZE;
+  buf.set(senderZ, p);
+  p += senderZ.length;
+  if (topicZ !== null) buf.set(topicZ, p);
+  w.commit(headLen, false);
+}
+
+/**
  * Appends an ACK: `FE id(4) code`, copying the id bytes from `src[idAt]`.
  *
  * @param w the sink to append to

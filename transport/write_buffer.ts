@@ -56,6 +56,15 @@ export class WriteBuffer implements FrameSink {
 
   #link: Link;
   #spare: Uint8Array | null = null;
+  /**
+   * The pending batch before `buf[#tail..len)` when payloads are shared:
+   * sealed parts of `buf` and the shared payloads, in write order.
+   */
+  #pieces: Uint8Array[] = [];
+  /** Where the part of `buf` not sealed into `#pieces` starts. */
+  #tail = 0;
+  /** Bytes of the shared payloads in `#pieces`. */
+  #sharedLen = 0;
   #writing = false;
   #scheduled = false;
   #failed: unknown = null;
@@ -112,9 +121,9 @@ export class WriteBuffer implements FrameSink {
     return this.frames + this.framesInFlight;
   }
 
-  /** Bytes waiting to be written, including what the write in flight has left. */
+  /** Bytes waiting to be written (shared payloads included), with what the write in flight has left. */
   get pendingBytes(): number {
-    return this.len + this.bytesInFlight;
+    return this.len + this.#sharedLen + this.bytesInFlight;
   }
 
   /** Whether a write failed or the writer was closed. */
@@ -150,8 +159,36 @@ export class WriteBuffer implements FrameSink {
     this.len += n;
     this.frames += frames;
     this.#appended += n;
+    this.#arrange(instant);
+  }
+
+  /**
+   * Appends `bytes` by reference, without copying them: the payload of a
+   * frame whose head was just committed, shared by every recipient of a
+   * publication or broadcast. The caller must not change the bytes until
+   * they are written (the broker's read buffers are never reused once a
+   * frame's payload is shared).
+   *
+   * @param bytes the bytes to write next
+   * @param instant whether to flush at once (realtime)
+   */
+  share(bytes: Uint8Array, instant: boolean): void {
+    if (this.#failed !== null) {
+      this.#release();
+      return;
+    }
+    if (this.len > this.#tail) this.#pieces.push(this.buf.subarray(this.#tail, this.len));
+    this.#pieces.push(bytes);
+    this.#tail = this.len;
+    this.#sharedLen += bytes.length;
+    this.#appended += bytes.length;
+    this.#arrange(instant);
+  }
+
+  /** Starts the write at once, or schedules it, after an append. */
+  #arrange(instant: boolean): void {
     if (this.#writing) return; // the running write loop picks it up
-    if (instant || this.len >= this.#threshold) {
+    if (instant || this.len + this.#sharedLen >= this.#threshold) {
       this.#pump();
     } else if (!this.#scheduled) {
       this.#scheduled = true;
@@ -197,16 +234,24 @@ export class WriteBuffer implements FrameSink {
   #release(): void {
     this.buf = EMPTY;
     this.#spare = null;
+    this.#pieces = [];
+    this.#tail = 0;
+    this.#sharedLen = 0;
     this.len = 0;
     this.frames = 0;
   }
 
   #grow(need: number): void {
+    // bytes before #tail are sealed into #pieces (which keep the old buffer): only the rest moves
+    const tail = this.#tail;
+    need -= tail;
     let cap = Math.max(this.buf.length * 2, MIN_CAPACITY);
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
+    next.set(this.buf.subarray(tail, this.len));
     this.buf = next;
+    this.len -= tail;
+    this.#tail = 0;
   }
 
   async #pump(): Promise<void> {
@@ -216,8 +261,20 @@ export class WriteBuffer implements FrameSink {
     }
     this.#writing = true;
     try {
-      while (this.len > 0) {
-        const out = this.buf.subarray(0, this.len);
+      while (this.len > 0 || this.#pieces.length > 0) {
+        const batch = this.buf;
+        let pieces: Uint8Array[] | null = null;
+        let total = this.len;
+        if (this.#pieces.length > 0) {
+          pieces = this.#pieces;
+          if (this.len > this.#tail) pieces.push(batch.subarray(this.#tail, this.len));
+          this.#pieces = [];
+          total = 0;
+          for (const piece of pieces) total += piece.length;
+          this.#tail = 0;
+          this.#sharedLen = 0;
+        }
+        const out = batch.subarray(0, this.len);
         this.framesInFlight = this.frames;
         // the next batch starts in the spare buffer, or grows from empty
         this.buf = this.#spare ?? EMPTY;
@@ -225,20 +282,16 @@ export class WriteBuffer implements FrameSink {
         this.len = 0;
         this.frames = 0;
         this.lastProgressAt = performance.now();
-        this.bytesInFlight = out.length;
-        let off = 0;
-        while (off < out.length) {
-          off += await this.#link.write(off === 0 ? out : out.subarray(off));
-          this.lastProgressAt = performance.now();
-          this.bytesInFlight = out.length - off;
-        }
-        this.#written += out.length;
+        this.bytesInFlight = total;
+        if (pieces === null) await this.#writeOut(out);
+        else for (const piece of pieces) await this.#writeOut(piece);
+        this.#written += total;
         this.framesInFlight = 0;
         this.bytesInFlight = 0;
         this.lastProgressAt = 0;
         // small buffers are cheap to make again; idle connections then hold none
-        const cap = out.buffer.byteLength;
-        if (cap > SMALL_BUFFER && cap <= this.#keep) this.#spare = new Uint8Array(out.buffer);
+        const cap = batch.buffer.byteLength;
+        if (cap > SMALL_BUFFER && cap <= this.#keep) this.#spare = new Uint8Array(batch.buffer);
         if (this.#waiters.length > 0) this.#wake();
       }
     } catch (err) {
@@ -252,6 +305,17 @@ export class WriteBuffer implements FrameSink {
       this.#onError?.(err);
     } finally {
       this.#writing = false;
+    }
+  }
+
+  /** Writes all of `out`, recording progress after every partial write. */
+  async #writeOut(out: Uint8Array): Promise<void> {
+    let off = 0;
+    while (off < out.length) {
+      const n = await this.#link.write(off === 0 ? out : out.subarray(off));
+      off += n;
+      this.bytesInFlight -= n;
+      this.lastProgressAt = performance.now();
     }
   }
 
