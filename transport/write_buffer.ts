@@ -283,8 +283,14 @@ export class WriteBuffer implements FrameSink {
         this.frames = 0;
         this.lastProgressAt = performance.now();
         this.bytesInFlight = total;
-        if (pieces === null) await this.#writeOut(out);
-        else for (const piece of pieces) await this.#writeOut(piece);
+        if (pieces === null) {
+          // the common case, inline: no extra promise per batch
+          let off = 0;
+          while (off < out.length) {
+            off += await this.#link.write(off === 0 ? out : out.subarray(off));
+            if (off < out.length) this.#progress(out.length - off);
+          }
+        } else for (const piece of pieces) await this.#writeOut(piece);
         this.#written += total;
         this.framesInFlight = 0;
         this.bytesInFlight = 0;
@@ -308,15 +314,20 @@ export class WriteBuffer implements FrameSink {
     }
   }
 
-  /** Writes all of `out`, recording progress after every partial write. */
-  async #writeOut(out: Uint8Array): Promise<void> {
+  /** Writes all of `piece` (one of several of a batch), recording progress after every write. */
+  async #writeOut(piece: Uint8Array): Promise<void> {
     let off = 0;
-    while (off < out.length) {
-      const n = await this.#link.write(off === 0 ? out : out.subarray(off));
+    while (off < piece.length) {
+      const n = await this.#link.write(off === 0 ? piece : piece.subarray(off));
       off += n;
-      this.bytesInFlight -= n;
-      this.lastProgressAt = performance.now();
+      this.#progress(this.bytesInFlight - n);
     }
+  }
+
+  /** A write took some bytes: `left` of the batch remain. */
+  #progress(left: number): void {
+    this.bytesInFlight = left;
+    this.lastProgressAt = performance.now();
   }
 
   #wake(): void {
