@@ -49,7 +49,7 @@ export interface ListenerTlsConfig {
 
 /** One validated listener. */
 export interface ListenerConfig {
-  /** The bind as written: a unix path, `host:port` or `tls://host:port`. */
+  /** The bind as written: a unix path, `host:port`, `tls://host:port`, `ws://host:port[/path]` or `wss://…`. */
   bind: string;
   /** Kind of bind. */
   transport: BindTransport;
@@ -59,8 +59,10 @@ export interface ListenerConfig {
   server: Omit<ListenerOptions, "policy">;
   /** The listener's AAA map, or null for none (every name may connect). */
   aaa: AaaMap | null;
-  /** TLS files, for `tls://` binds. */
+  /** TLS files, for `tls://` and `wss://` binds. */
   tls: ListenerTlsConfig | null;
+  /** Bearer token clients must present, for `ws://` and `wss://` binds; null for none. */
+  token: string | null;
 }
 
 /** A validated configuration file. */
@@ -88,6 +90,7 @@ const LISTENER_KEYS = [
   "payloadLimit",
   "socketMode",
   "tls",
+  "token",
   "aaa",
 ];
 const TLS_KEYS = ["cert", "key", "ca", "requireClientCert"];
@@ -271,15 +274,30 @@ function parseListener(
   }
   let tls: ListenerTlsConfig | null = null;
   if (obj.tls !== undefined) {
-    if (bind !== undefined && transport !== "tls") {
-      c.fail(`${path}.tls`, `applies to ${TLS_SCHEME}host:port binds only`);
+    if (bind !== undefined && transport !== "tls" && transport !== "wss") {
+      c.fail(`${path}.tls`, `applies to wss:// and ${TLS_SCHEME}host:port binds only`);
     } else tls = parseTls(c, obj.tls, `${path}.tls`, baseDir);
-  } else if (transport === "tls") {
-    c.fail(`${path}.tls`, `is required for a ${TLS_SCHEME} bind (cert and key files)`);
+    if (tls?.requireClientCert === true && transport === "wss") {
+      c.fail(
+        `${path}.tls.requireClientCert`,
+        `client certificates are not available on wss:// binds; use ${TLS_SCHEME}`,
+      );
+    }
+  } else if (transport === "tls" || transport === "wss") {
+    c.fail(
+      `${path}.tls`,
+      `is required for a ${transport === "tls" ? TLS_SCHEME : "wss://"} bind (cert and key files)`,
+    );
+  }
+  let token: string | null = null;
+  if (obj.token !== undefined) {
+    if (bind !== undefined && transport !== "ws" && transport !== "wss") {
+      c.fail(`${path}.token`, "applies to ws:// and wss:// binds only");
+    } else token = c.string(obj.token, `${path}.token`) ?? null;
   }
   const aaa = obj.aaa === undefined || obj.aaa === null ? null : parseAaa(c, obj.aaa, `${path}.aaa`);
   if (bind === undefined) return null;
-  return { bind, transport, address, server, aaa, tls };
+  return { bind, transport, address, server, aaa, tls, token };
 }
 
 /** The transport and the address without scheme, or the reason the bind is refused. */
@@ -511,8 +529,9 @@ export async function applyBrokerConfig(
       };
       const m = material[i];
       const tls = m === null ? {} : { ...m, requireClientCert: l.tls!.requireClientCert };
+      const token = l.token === null ? {} : { token: l.token };
       try {
-        started.push(await broker.serve(l.bind, { ...server, ...tls }));
+        started.push(await broker.serve(l.bind, { ...server, ...tls, ...token }));
       } catch (err) {
         throw new Error(
           `Cannot start config "${config.source}": listeners[${i}].bind: cannot listen on "${l.bind}": ${

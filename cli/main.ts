@@ -24,7 +24,7 @@ Usage: busrt [options] <command> [arguments]
        busrt [options] <ADDRESS> <command> [arguments]   (the reference CLI's form)
 
 Broker:
-  serve                                 run a broker (unix socket, TCP, TLS)
+  serve                                 run a broker (unix socket, TCP, TLS, WebSocket)
 
 Messages:
   listen                                subscribe and print what arrives

@@ -44,7 +44,8 @@ first counts as the same one; a later one exits at once with 1.
 Options:
   -B, --bind <BIND>          listen on BIND (repeatable): a unix socket path
                              (starting with / or ending .sock, .socket, .ipc),
-                             host:port, or tls://host:port
+                             host:port, tls://host:port, ws://host:port[/path]
+                             or wss://host:port[/path] (WebSocket, for browsers)
       --config <FILE>        JSON configuration file (listeners, TLS, AAA; see
                              docs/CONFIG.md); -B binds are added to its listeners
   -t, --timeout <SEC>        handshake, frame and write timeout (default 5)
@@ -57,10 +58,14 @@ Options:
                              "none" for no limit)
       --socket-mode <MODE>   octal mode of unix socket files, e.g. 660
       --force-register       a new client with a taken name replaces the old one
-      --tls-cert <FILE>      certificate chain (PEM) of tls:// binds
-      --tls-key <FILE>       private key (PEM) of tls:// binds
+      --tls-cert <FILE>      certificate chain (PEM) of tls:// and wss:// binds
+      --tls-key <FILE>       private key (PEM) of tls:// and wss:// binds
       --tls-ca <FILE>        CA (PEM) for client certificates of tls:// binds
       --tls-require-client-cert  require client certificates naming the client
+                             (tls:// binds; wss:// cannot ask for them)
+      --ws-token <TOKEN>     bearer token ws:// and wss:// clients must present
+                             (Authorization header or ?token=); HTTP 401 without
+      --ws-token-file <FILE> the same, read from FILE (not shown by ps)
   -P, --pid-file <FILE>      write the process id there; removed on exit
       --log-level <LEVEL>    debug, info, warn, error or silent (default info)
   -v, --verbose              same as --log-level debug
@@ -84,6 +89,8 @@ const OPTIONS = {
   "tls-key": { type: "string" },
   "tls-ca": { type: "string" },
   "tls-require-client-cert": { type: "boolean" },
+  "ws-token": { type: "string" },
+  "ws-token-file": { type: "string" },
   "pid-file": { type: "string", short: "P" },
   "log-level": { type: "string" },
   verbose: { type: "boolean", short: "v" },
@@ -108,8 +115,10 @@ export interface ServeSettings {
   queueSize: number;
   /** Whether names may be taken over. */
   forceRegister: boolean;
-  /** TLS files for `tls://` binds. */
+  /** TLS files for `tls://` and `wss://` binds (`ca` and client certificates: `tls://` only). */
   tls: { cert: string; key: string; ca?: string; requireClientCert: boolean } | null;
+  /** The bearer token of `ws://` and `wss://` binds: given, or the file to read it from; null for none. */
+  wsToken: { token: string } | { file: string } | null;
   /** Pid file, or null. */
   pidFile: string | null;
   /** Log level. */
@@ -159,7 +168,7 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     logLevel = values["log-level"] as LogLevel;
   }
   if (values.verbose === true) logLevel = "debug";
-  const tlsBinds = binds.filter((_, i) => parsed[i].transport === "tls");
+  const tlsBinds = binds.filter((_, i) => parsed[i].transport === "tls" || parsed[i].transport === "wss");
   let tls: ServeSettings["tls"] = null;
   const cert = values["tls-cert"];
   const key = values["tls-key"];
@@ -170,10 +179,21 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     if (values["tls-require-client-cert"] === true && values["tls-ca"] === undefined) {
       throw new UsageError("Option --tls-require-client-cert needs --tls-ca", "serve");
     }
+    const clientCerts = values["tls-require-client-cert"] === true || values["tls-ca"] !== undefined;
+    if (clientCerts && !parsed.some((p) => p.transport === "tls")) {
+      throw new UsageError(
+        "Options --tls-ca and --tls-require-client-cert need a tls://host:port bind (wss:// cannot ask for client certificates)",
+        "serve",
+      );
+    }
     tls = { cert, key, ca: values["tls-ca"], requireClientCert: values["tls-require-client-cert"] === true };
   } else if (cert !== undefined || key !== undefined || values["tls-ca"] !== undefined) {
-    throw new UsageError("TLS options need a tls://host:port bind (-B)", "serve");
+    throw new UsageError("TLS options need a tls://host:port or wss:// bind (-B)", "serve");
   }
+  const wsToken = planWsToken(
+    values,
+    binds.filter((_, i) => parsed[i].transport === "ws" || parsed[i].transport === "wss"),
+  );
   return {
     binds: binds.length === 0 && config === null ? [...DEFAULT_BINDS] : binds,
     config,
@@ -181,9 +201,25 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     queueSize,
     forceRegister: values["force-register"] === true || (config?.broker.forceRegister ?? false),
     tls,
+    wsToken,
     pidFile: values["pid-file"] ?? null,
     logLevel,
   };
+}
+
+/** The token options: at most one of them, and only with a WebSocket bind. */
+function planWsToken(values: ServeValues, wsBinds: string[]): ServeSettings["wsToken"] {
+  const token = values["ws-token"];
+  const file = values["ws-token-file"];
+  if (token === undefined && file === undefined) return null;
+  if (token !== undefined && file !== undefined) {
+    throw new UsageError("Options --ws-token and --ws-token-file exclude each other: give one", "serve");
+  }
+  if (wsBinds.length === 0) {
+    throw new UsageError("Options --ws-token and --ws-token-file need a ws:// or wss:// bind (-B)", "serve");
+  }
+  if (token === "") throw new UsageError('Invalid value "" for --ws-token: must not be empty', "serve");
+  return token !== undefined ? { token } : { file: file! };
 }
 
 /** Parses a `-B` bind; a bad one is a usage error. */
@@ -220,12 +256,36 @@ async function loadConfig(path: string): Promise<BrokerConfig> {
 
 async function startBind(broker: Broker, bind: string, plan: ServeSettings): Promise<BrokerListener> {
   try {
-    const tls = parseBind(bind).transport === "tls" ? await readTls(plan.tls!) : {};
-    return await broker.serve(bind, { ...plan.server, ...tls });
+    const transport = parseBind(bind).transport;
+    const tls = transport === "tls"
+      ? await readTls(plan.tls!)
+      : transport === "wss"
+      ? await readTls({ cert: plan.tls!.cert, key: plan.tls!.key, requireClientCert: false })
+      : {};
+    const token = (transport === "ws" || transport === "wss") && plan.wsToken !== null
+      ? { token: await readWsToken(plan.wsToken) }
+      : {};
+    return await broker.serve(bind, { ...plan.server, ...tls, ...token });
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`Cannot listen on "${bind}": ${listenFailureReason(err)}`, 1, { cause: err });
   }
+}
+
+/** The token of `--ws-token`, or the first line of the `--ws-token-file`. */
+async function readWsToken(wsToken: NonNullable<ServeSettings["wsToken"]>): Promise<string> {
+  if ("token" in wsToken) return wsToken.token;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(wsToken.file);
+  } catch (err) {
+    throw new CliError(
+      `Cannot read --ws-token-file "${wsToken.file}": ${err instanceof Error ? err.message : err}`,
+    );
+  }
+  const token = text.split(/\r?\n/)[0].trim();
+  if (token === "") throw new CliError(`Invalid --ws-token-file "${wsToken.file}": its first line is empty`);
+  return token;
 }
 
 /** Reads the PEM files of `--tls-cert`, `--tls-key` and `--tls-ca`. */
@@ -331,9 +391,12 @@ async function permissionProblems(settings: ServeSettings): Promise<PermissionPr
   const files = {
     socketMode: settings.server.socketMode !== undefined,
     pidFile: settings.pidFile ?? undefined,
-    readFiles: settings.tls === null
-      ? []
-      : [settings.tls.cert, settings.tls.key, ...(settings.tls.ca === undefined ? [] : [settings.tls.ca])],
+    readFiles: [
+      ...(settings.tls === null
+        ? []
+        : [settings.tls.cert, settings.tls.key, ...(settings.tls.ca === undefined ? [] : [settings.tls.ca])]),
+      ...(settings.wsToken !== null && "file" in settings.wsToken ? [settings.wsToken.file] : []),
+    ],
   };
   const problems = await checkServePermissions(servePlanFromBinds(settings.binds, files));
   if (settings.config !== null) {

@@ -10,7 +10,8 @@
  * instead: a message larger than `maxMessageSize`, or more than
  * `maxBufferedBytes` received and not yet read, closes the connection, as
  * does a text message (a protocol violation). Writes wait while the
- * socket's `bufferedAmount` is above `writeHighWater`.
+ * socket's `bufferedAmount` is above `writeHighWater` (polled: the API has
+ * no drain event).
  *
  * This module runs in browsers: it touches no `Deno` API.
  *
@@ -181,8 +182,9 @@ export class WebSocketLink implements Link {
       throw brokenPipe("Cannot write: the WebSocket is closed");
     }
     ws.send(data);
-    while (ws.bufferedAmount > this.#highWater) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
+    // the WebSocket API has no drain event: poll, at once first, then backing off to 10 ms
+    for (let wait = 0; ws.bufferedAmount > this.#highWater; wait = Math.min(wait + 1, 10)) {
+      await new Promise((resolve) => setTimeout(resolve, wait));
       if (ws.readyState !== WebSocket.OPEN) throw brokenPipe("Cannot write: the WebSocket closed");
     }
     return data.length;
