@@ -1,7 +1,11 @@
+import assertStrict from "node:assert/strict";
 import { assert, assertEquals } from "./_assert.ts";
 import { Broker } from "../broker/mod.ts";
-import { connect } from "../client/mod.ts";
+import { type BusClient, connect, type OpResult } from "../client/mod.ts";
 import { BENCHMARK_STAGES, runBenchmark } from "../cli/benchmark.ts";
+import { RPC_STAGE_DEFINITIONS } from "../cli/benchmark_rpc_stages.ts";
+import { enableCoreRpc } from "../rpc/core_rpc.ts";
+import { RpcKind } from "../rpc/payload.ts";
 
 Deno.test("runBenchmark() completes every stage and routes the frames it reports", async () => {
   const dir = await Deno.makeTempDir();
@@ -57,5 +61,99 @@ Deno.test("bench/e2e.ts measures the broker and the relay ceiling in one run", a
     const line = text.split("\n").find((l) => l.startsWith(stage));
     assert(line !== undefined, `row for ${stage} in:\n${text}`);
     assert(/\d[\d,]* +\d[\d,]* +\d+\.\d\d$/.test(line!.trim()), `broker, relay and ratio in "${line}"`);
+  }
+});
+
+/**
+ * A client whose acknowledged sends (RPC replies aside: a handler's reply is
+ * not an operation of the worker) are counted while they wait for their ACK.
+ */
+function countingInFlight(client: BusClient, stats: { now: number; max: number }): BusClient {
+  return new Proxy(client, {
+    get(target, key) {
+      const value = Reflect.get(target, key, target);
+      if (key !== "send") return typeof value === "function" ? value.bind(target) : value;
+      return (...args: Parameters<BusClient["send"]>) => {
+        const acked = (target.send as (...a: unknown[]) => OpResult)(...args);
+        const payload = args[1];
+        const reply = payload instanceof Uint8Array &&
+          (payload[0] === RpcKind.Reply || payload[0] === RpcKind.Error);
+        if (acked === undefined || reply) return acked;
+        stats.max = Math.max(stats.max, ++stats.now);
+        const done = () => void stats.now--;
+        acked.then(done, done);
+        return acked;
+      };
+    },
+  });
+}
+
+Deno.test("sequential mode keeps one acknowledged frame or call in flight per worker; pipelined keeps many", async () => {
+  const broker = new Broker();
+  enableCoreRpc(broker);
+  try {
+    for (const mode of ["sequential", "pipelined"] as const) {
+      const stats = { now: 0, max: 0 };
+      const results = await runBenchmark({
+        name: `bench.${mode}`,
+        mode,
+        iterations: 3000,
+        stages: ["send.qos.processed", "send+recv.qos.processed", "rpc.call", "rpc.call+handle", "rpc.call0"],
+        extraStages: RPC_STAGE_DEFINITIONS,
+        connect: (name) => Promise.resolve(countingInFlight(broker.registerClient(name), stats)),
+      });
+      assertEquals(results.length, 5);
+      if (mode === "sequential") assertEquals(stats.max, 1, "at most one ACK awaited at a time");
+      else assert(stats.max > 100, `pipelined kept ${stats.max} in flight`);
+    }
+  } finally {
+    await broker.close();
+  }
+});
+
+Deno.test("workers keep one connection per family of stages: registered once for the message stages, once for the RPC stages", async () => {
+  const dir = await Deno.makeTempDir();
+  const broker = new Broker();
+  enableCoreRpc(broker);
+  const path = `${dir}/b.sock`;
+  await broker.serveUnix(path);
+  const names: string[] = [];
+  try {
+    await runBenchmark({
+      name: "keep",
+      workers: 2,
+      iterations: 2000,
+      stages: ["send.qos.no", "send.qos.processed", "send+recv.qos.no", "rpc.call", "rpc.call0"],
+      extraStages: RPC_STAGE_DEFINITIONS,
+      connect: (name) => {
+        names.push(name);
+        return connect(path, { name });
+      },
+    });
+    assertEquals(names, ["keep-1", "keep-2", "keep-1", "keep-2"]);
+  } finally {
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the rpc.call echo check compares contents, not only lengths", async () => {
+  const broker = new Broker();
+  enableCoreRpc(broker, {
+    methods: { "benchmark.test": (call) => call.params.map((b) => b ^ 1) }, // same length, other bytes
+  });
+  try {
+    await assertStrict.rejects(
+      runBenchmark({
+        name: "echo",
+        iterations: 10,
+        stages: ["rpc.call"],
+        extraStages: RPC_STAGE_DEFINITIONS,
+        connect: (name) => Promise.resolve(broker.registerClient(name)),
+      }),
+      /returned 100 bytes that differ from the 100 bytes sent/,
+    );
+  } finally {
+    await broker.close();
   }
 });
