@@ -10,6 +10,7 @@ import { connect, type IpcClient } from "../client/ipc_client.ts";
 import { BusError } from "../protocol/errors.ts";
 import { QoS } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/frame.ts";
+import { unpack } from "../rpc/msgpack.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
 import { CursorServer } from "../rpc/cursor_server.ts";
@@ -37,6 +38,12 @@ async function failure(promise: Promise<unknown> | undefined): Promise<string> {
     if (err instanceof RpcError) return `RpcError ${err.code}: ${err.message}`;
     throw err;
   }
+}
+
+/** An announcement without its time. */
+function announcement(frame: Frame): string {
+  const { s, d } = unpack<{ s: string; d: string; t: unknown }>(frame.payload);
+  return `announcement from ${frame.sender} on ${frame.topic}: ${s} ${d}`;
 }
 
 /** Frames that arrive at `client` until the marker `"marker"` (excluded). */
@@ -83,6 +90,12 @@ async function clientScenario(address: string): Promise<string[]> {
     await a2.send("ref.b", "from secondary", QoS.Processed);
     out.push(describe(await nextFrame(b, 5000)));
     await a2.close();
+    // announcements: a primary's registration and its leaving, none for secondaries
+    await b.subscribe(".broker/#", QoS.Processed);
+    const c = await connect(address, { name: "ref.c", timeout: 5 });
+    await (await c.registerSecondary()).close();
+    await c.close();
+    for (let n = 0; n < 2; n++) out.push(announcement(await nextFrame(b, 5000)));
   } finally {
     await Promise.all([a.close(), b.close()]);
   }
@@ -107,6 +120,8 @@ const CLIENT_EXPECTED = [
   "duplicate name: BusError 0x76",
   "secondary: ref.a%%0",
   "kind=0x12 from=ref.a%%0(ref.a) topic=- payload=from secondary realtime=false",
+  "announcement from .broker on .broker/info: reg ref.c",
+  "announcement from .broker on .broker/info: unreg ref.c",
 ];
 
 async function rpcScenario(address: string): Promise<string[]> {
