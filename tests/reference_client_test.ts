@@ -237,7 +237,7 @@ function rpcExpected(transport: "unix" | "tcp"): string[] {
 
 for (const transport of TRANSPORTS) {
   Deno.test({
-    name: `our client routes, filters, acknowledges and fails as against busrtd (${transport})`,
+    name: `our client routes, filters, acknowledges, fails and announces as against busrtd (${transport})`,
     ignore,
     async fn() {
       const { ours, busrtd } = await onBothBrokers((broker) => clientScenario(broker.address(transport)));
