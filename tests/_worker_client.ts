@@ -27,6 +27,8 @@ export interface WorkerTask {
   publish?: boolean;
   /** rpc: name of the socket client to call back. */
   callBack?: string;
+  /** Seconds between pings (default: the client's, 5 s). */
+  pingInterval?: number;
 }
 
 /** What a worker reports. */
@@ -46,9 +48,12 @@ scope.onmessage = async (e: MessageEvent<WorkerTask>) => {
   const task = e.data;
   let client: IpcClient;
   try {
+    // a generous timeout (the suite runs in parallel on 2 cores), but frequent pings when the
+    // broker's own timeout is short (the terminate test)
+    const options = { name: task.name, timeout: 10, pingInterval: task.pingInterval };
     client = "port" in task.via
-      ? await connectPort(task.via.port, { name: task.name, timeout: 1 })
-      : await connectChannel(task.via.channel, { name: task.name, timeout: 1 });
+      ? await connectPort(task.via.port, options)
+      : await connectChannel(task.via.channel, options);
   } catch (err) {
     post({ type: "error", code: err instanceof BusError ? err.code : null, message: String(err) });
     return;

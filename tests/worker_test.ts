@@ -155,7 +155,13 @@ for (const via of ["port", "channel"] as const) {
   Deno.test(`workers (${via}): a worker terminated mid-stream disappears within the timeout, its secondary too`, async () => {
     const bus = await workerBroker({ timeout: 1 });
     const sink = bus.broker.registerClient("sink", { queueSize: 1_000_000 });
-    const w = new TestWorker({ via: bus.via(via), name: "w.stream", role: "stream", target: "sink" });
+    const w = new TestWorker({
+      via: bus.via(via),
+      name: "w.stream",
+      role: "stream",
+      target: "sink",
+      pingInterval: 0.25,
+    });
     try {
       await w.expect("ready");
       await waitFor(() => bus.broker.isRegistered("w.stream%%0"), 5000, "the secondary registered");
