@@ -12,7 +12,8 @@
 import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.ts";
 import { benchArgs } from "./bench_args.ts";
-import type { BenchReport, BenchTask } from "./worker_bench_client.ts";
+import { benchRound, keepBest, type RoundFigures } from "./bench_rounds.ts";
+import type { BenchTask } from "./worker_bench_client.ts";
 
 const USAGE = `Usage: deno run -A bench/worker_bench.ts [options]
 
@@ -26,28 +27,7 @@ Options:
   --rounds R     rounds (default 3)
   -h, --help     this text`;
 
-const SCRIPT = new URL("./worker_bench_client.ts", import.meta.url).href;
 type Via = "port" | "channel" | "socket";
-
-function start(task: BenchTask): { worker: Worker; next: () => Promise<BenchReport> } {
-  const worker = new Worker(SCRIPT, { type: "module" });
-  const reports: BenchReport[] = [];
-  let wake: (() => void) | null = null;
-  worker.onmessage = (e: MessageEvent<BenchReport>) => {
-    reports.push(e.data);
-    wake?.();
-  };
-  worker.postMessage(task, "port" in task.via ? [task.via.port] : []);
-  const next = async () => {
-    while (reports.length === 0) await new Promise<void>((r) => wake = r);
-    return reports.shift()!;
-  };
-  return { worker, next };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
 
 /** Runs the workloads for each transport; returns rows of figures. */
 export async function runWorkerBench(messages: number, calls: number, rounds: number) {
@@ -59,48 +39,12 @@ export async function runWorkerBench(messages: number, calls: number, rounds: nu
   await broker.serveUnix(socket, { timeout: 10, queueSize: 1 << 20 });
   const via = (v: Via): BenchTask["via"] =>
     v === "port" ? { port: ports.port() } : v === "channel" ? { channel: "busrt-bench" } : { socket };
-  const best = new Map<Via, { rate: number; p50: number; p99: number }>();
+  const best = new Map<Via, RoundFigures>();
   let n = 0;
   try {
     for (let r = 0; r < rounds; r++) {
       for (const v of ["port", "channel", "socket"] as Via[]) {
-        const id = n++;
-        const rx = start({ via: via(v), name: `rx.${id}`, role: "receive" });
-        await rx.next();
-        const tx = start({
-          via: via(v),
-          name: `tx.${id}`,
-          role: "send",
-          target: `rx.${id}`,
-          count: messages,
-        });
-        await tx.next();
-        await tx.next();
-        const got = await rx.next();
-        const rate = got.count! / (got.ms! / 1000);
-        tx.worker.terminate();
-        rx.worker.terminate();
-
-        const srv = start({ via: via(v), name: `srv.${id}`, role: "rpc-server" });
-        await srv.next();
-        const caller = start({
-          via: via(v),
-          name: `caller.${id}`,
-          role: "rpc-caller",
-          target: `srv.${id}`,
-          count: calls,
-        });
-        const done = await caller.next();
-        const rtts = done.rtts!.sort((a, b) => a - b);
-        caller.worker.terminate();
-        srv.worker.terminate();
-
-        const e = best.get(v) ?? { rate: 0, p50: Infinity, p99: Infinity };
-        best.set(v, {
-          rate: Math.max(e.rate, rate),
-          p50: Math.min(e.p50, percentile(rtts, 0.5)),
-          p99: Math.min(e.p99, percentile(rtts, 0.99)),
-        });
+        keepBest(best, v, await benchRound(() => via(v), n++, messages, calls));
       }
     }
   } finally {

@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.ts";
 import { benchArgs } from "./bench_args.ts";
-import type { BenchReport, BenchTask } from "./worker_bench_client.ts";
+import { benchRound, keepBest, type RoundFigures } from "./bench_rounds.ts";
 
 const USAGE = `Usage: deno run -A bench/ws_bench.ts [options]
 
@@ -27,40 +27,8 @@ Options:
   --size B       payload bytes (default 100)
   -h, --help     this text`;
 
-const SCRIPT = new URL("./worker_bench_client.ts", import.meta.url).href;
-
 /** The transports compared. */
 export type WsBenchTransport = "tcp" | "ws";
-
-/** The best figures of one transport. */
-export interface WsBenchFigures {
-  /** Pipelined 1→1 messages per second. */
-  rate: number;
-  /** Median RPC round trip, µs. */
-  p50: number;
-  /** 99th percentile RPC round trip, µs. */
-  p99: number;
-}
-
-function start(task: BenchTask): { worker: Worker; next: () => Promise<BenchReport> } {
-  const worker = new Worker(SCRIPT, { type: "module" });
-  const reports: BenchReport[] = [];
-  let wake: (() => void) | null = null;
-  worker.onmessage = (e: MessageEvent<BenchReport>) => {
-    reports.push(e.data);
-    wake?.();
-  };
-  worker.postMessage(task);
-  const next = async () => {
-    while (reports.length === 0) await new Promise<void>((r) => wake = r);
-    return reports.shift()!;
-  };
-  return { worker, next };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
-}
 
 /**
  * Runs the workloads over TCP and WebSocket.
@@ -76,49 +44,18 @@ export async function runWsBench(
   calls: number,
   rounds: number,
   size = 100,
-): Promise<Map<WsBenchTransport, WsBenchFigures>> {
+): Promise<Map<WsBenchTransport, RoundFigures>> {
   const broker = new Broker();
   const options = { timeout: 10, queueSize: 1 << 20 };
   const tcp = await broker.serve("127.0.0.1:0", options);
   const ws = await broker.serve("ws://127.0.0.1:0/", options);
   const address = (t: WsBenchTransport) => t === "tcp" ? tcp.bind : ws.bind;
-  const best = new Map<WsBenchTransport, WsBenchFigures>();
+  const best = new Map<WsBenchTransport, RoundFigures>();
   let n = 0;
   try {
     for (let r = 0; r < rounds; r++) {
       for (const t of ["tcp", "ws"] as WsBenchTransport[]) {
-        const id = n++;
-        const via = { socket: address(t) };
-        const rx = start({ via, name: `rx.${id}`, role: "receive" });
-        await rx.next();
-        const tx = start({ via, name: `tx.${id}`, role: "send", target: `rx.${id}`, count: messages, size });
-        await tx.next();
-        await tx.next();
-        const got = await rx.next();
-        const rate = got.count! / (got.ms! / 1000);
-        tx.worker.terminate();
-        rx.worker.terminate();
-
-        const srv = start({ via, name: `srv.${id}`, role: "rpc-server" });
-        await srv.next();
-        const caller = start({
-          via,
-          name: `caller.${id}`,
-          role: "rpc-caller",
-          target: `srv.${id}`,
-          count: calls,
-        });
-        const done = await caller.next();
-        const rtts = done.rtts!.sort((a, b) => a - b);
-        caller.worker.terminate();
-        srv.worker.terminate();
-
-        const e = best.get(t) ?? { rate: 0, p50: Infinity, p99: Infinity };
-        best.set(t, {
-          rate: Math.max(e.rate, rate),
-          p50: Math.min(e.p50, percentile(rtts, 0.5)),
-          p99: Math.min(e.p99, percentile(rtts, 0.99)),
-        });
+        keepBest(best, t, await benchRound(() => ({ socket: address(t) }), n++, messages, calls, size));
       }
     }
   } finally {

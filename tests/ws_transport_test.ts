@@ -316,3 +316,12 @@ Deno.test({
     }
   },
 });
+
+Deno.test("bench/ws_bench.ts runs both transports (smoke, tiny counts)", async () => {
+  const { runWsBench } = await import("../bench/ws_bench.ts");
+  const best = await runWsBench(2000, 20, 1);
+  assert.deepEqual([...best.keys()], ["tcp", "ws"]);
+  for (const figures of best.values()) {
+    assert.ok(figures.rate > 0 && figures.p50 > 0, JSON.stringify(figures));
+  }
+});
