@@ -132,7 +132,7 @@ for (const mode of ["pipelined", "sequential"] as const) {
           "-w",
           "2",
           "-i",
-          mode === "pipelined" ? "100000" : "4000",
+          mode === "pipelined" ? "50000" : "4000",
         ]);
         assert.equal(result.code, 0, result.stderr);
         const report = JSON.parse(result.stdout) as {
@@ -162,7 +162,7 @@ for (const mode of ["pipelined", "sequential"] as const) {
           ];
         assert.deepEqual(report.results.map((r) => r.stage), expected);
         assert.ok(
-          report.results.every((r) => r.rate > 0 && r.iterations === (mode === "pipelined" ? 100000 : 4000)),
+          report.results.every((r) => r.rate > 0 && r.iterations === (mode === "pipelined" ? 50000 : 4000)),
         );
       });
     },
@@ -173,7 +173,7 @@ Deno.test({
   name: "busrt benchmark reconnects the same names right after a QoS 0 flood against busrtd over TCP",
   ignore,
   async fn() {
-    // send.qos.no then the RPC stages: the workers' message connections close after 200,000
+    // send.qos.no then the RPC stages: the workers' message connections close after 100,000
     // unacknowledged frames and the same names register again at once (0x76 before issue #11)
     await withBroker("busrtd", async (broker) => {
       for (let round = 1; round <= 3; round++) {
@@ -185,7 +185,7 @@ Deno.test({
           "--json",
           "benchmark",
           "-i",
-          "200000",
+          "100000",
           "--stages",
           "send.qos.no,rpc.call0",
         ]);
