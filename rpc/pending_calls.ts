@@ -165,6 +165,25 @@ export class PendingCalls<R> {
   }
 
   /**
+   * Rejects every pending call with `err` and forgets them; new calls are
+   * still accepted (unlike {@linkcode PendingCalls.close}). Used when the
+   * connection drops under a client that reconnects.
+   *
+   * @param err the rejection of each pending call
+   * @returns how many calls were rejected
+   */
+  failAll(err: Error): number {
+    const calls = [...this.#calls.values()];
+    this.#calls.clear();
+    this.#groups.clear();
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Infinity;
+    for (const call of calls) call.reject(err);
+    return calls.length;
+  }
+
+  /**
    * Fails every waiting call with `err`, stops the timer and refuses new calls.
    *
    * @param err the error waiting and later calls fail with

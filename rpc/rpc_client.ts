@@ -61,6 +61,7 @@ import type { Frame } from "../protocol/frame.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
 import { bytesEqual, decodeUtf8, encodeUtf8 } from "../protocol/text.ts";
 import type { BusClient, OpResult } from "../client/bus_client.ts";
+import type { ConnectionStatus } from "../client/reconnecting_client.ts";
 import { packParams } from "./msgpack.ts";
 import {
   encodeErrorReply,
@@ -248,7 +249,23 @@ export class RpcClient {
     );
     this.closed = new Promise((resolve) => this.#resolveClosed = resolve);
     client.closed.then(() => this.#shutdown());
+    if (hasConnectionStatus(client)) this.#failCallsOnDisconnect(client.status());
     this.#readLoop();
+  }
+
+  /**
+   * Under a client that reconnects, the replies to calls pending when the
+   * connection drops can never come: fail them at once (the handlers stay).
+   */
+  async #failCallsOnDisconnect(status: AsyncIterable<ConnectionStatus>): Promise<void> {
+    for await (const event of status) {
+      if (event.type !== "disconnected") continue;
+      const err = new RpcError(
+        RpcErrorCode.Io,
+        "the connection was lost while the call was pending; it may or may not have run",
+      );
+      this.#pending.failAll(err);
+    }
   }
 
   /** The client's registered name. */
@@ -793,4 +810,11 @@ function toRpcErrorUnlessArgument(err: unknown): unknown {
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** Whether the client reports connection changes (a `ReconnectingClient`). */
+function hasConnectionStatus(
+  client: BusClient,
+): client is BusClient & { status(): AsyncIterable<ConnectionStatus> } {
+  return typeof (client as { status?: unknown }).status === "function";
 }

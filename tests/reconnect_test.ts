@@ -244,3 +244,43 @@ Deno.test("reconnect: maxAttempts gives up, closes the client and reports closed
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("reconnect: the RPC layer keeps its handlers across a reconnect, and pending calls fail at once", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/bus.sock`;
+  let broker = new Broker();
+  await broker.serveUnix(path);
+  const opts = { timeout: 2, reconnect: { initialDelay: 10 } };
+  const { RpcClient } = await import("../rpc/rpc_client.ts");
+  const server = new RpcClient(await connect(path, { name: "srv", ...opts }), {
+    handlers: {
+      onCall: (c) => c.method === "echo" ? c.params : new Promise(() => {}), // "hang" never answers
+    },
+  });
+  const caller = new RpcClient(await connect(path, { name: "caller", ...opts }), { timeout: 30 });
+  try {
+    const hanging = caller.call("srv", "hang", new Uint8Array(0));
+    const failed = hanging.then(() => null, (err) => err);
+    await delay(50);
+    const t0 = performance.now();
+    await broker.close();
+    const err = await withTimeout(failed, 5000, "the pending call fails");
+    assert.ok(err instanceof Error && /connection was lost/.test(err.message), String(err));
+    assert.ok(performance.now() - t0 < 5000, "well before the 30 s call timeout");
+
+    broker = new Broker();
+    await broker.serveUnix(path);
+    await waitFor(
+      () => server.client.isConnected() && caller.client.isConnected(),
+      10_000,
+      "both reconnected",
+    );
+    const reply = await caller.call("srv", "echo", new TextEncoder().encode("again"));
+    assert.equal(text(reply.payload), "again");
+  } finally {
+    await caller.close();
+    await server.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
