@@ -182,9 +182,13 @@ export class BrokerListener {
     return this.closed;
   }
 
-  /** Resolves when every connection accepted by this listener has ended. */
+  /**
+   * Resolves when every connection accepted by this listener has ended and,
+   * once closed, the acceptor has let go of its server (`acceptor.finished`).
+   */
   async drained(): Promise<void> {
     while (this.#sessions.size > 0) await Promise.all([...this.#sessions.values()]);
+    await this.#acceptor.finished;
   }
 
   /**

@@ -283,6 +283,38 @@ Deno.test("ws: broker.close() ends WebSocket clients and returns", async () => {
   assert.ok(!client.isConnected());
 });
 
+Deno.test("ws: closing the listener keeps its clients, answers 503, and frees the port after the last one", async () => {
+  const { broker, listener } = await wsBroker();
+  const port = portOf(listener);
+  const client = await connect(listener.bind, { name: "stays" });
+  const sink = broker.registerClient("sink");
+  try {
+    await listener.close();
+    const refused = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(refused.status, 503);
+    await refused.body?.cancel();
+    await assert.rejects(connect(listener.bind, { name: "late" }), BusError);
+    await client.send("sink", "still connected", QoS.Processed);
+    assert.equal(text((await nextFrame(sink)).payload), "still connected");
+    await client.close();
+    await waitFor(
+      () => {
+        try {
+          Deno.listen({ hostname: "127.0.0.1", port }).close();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      3000,
+      "the port to be released",
+    );
+  } finally {
+    await client.close();
+    await broker.close();
+  }
+});
+
 Deno.test({
   name: "wss: a test CA, the client trusting it, and one that does not",
   ignore: !(await hasOpenssl()),

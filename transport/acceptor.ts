@@ -81,4 +81,12 @@ export interface Acceptor extends AsyncIterable<Accepted> {
    * does nothing.
    */
   close(): void;
+  /**
+   * Resolves once, after `close()`, the acceptor has let go of everything
+   * it holds: for a server that cannot stop without ending the connections
+   * it handed out (the WebSocket acceptor's HTTP server), when the last of
+   * them has ended. Absent: nothing to wait for. The broker waits for it
+   * when it closes.
+   */
+  readonly finished?: Promise<void>;
 }

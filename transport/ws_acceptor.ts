@@ -12,6 +12,11 @@
  * - a plain HTTP request (no WebSocket upgrade) gets 426;
  * - a socket that is not open within `upgradeTimeout` is closed.
  *
+ * Closing the acceptor stops upgrading at once (503), and leaves the
+ * connections it yielded open, as other acceptors do; since `Deno.serve`
+ * cannot stop without closing the WebSockets it upgraded, the server (and
+ * its port) goes when the last of them has ended (`finished`).
+ *
  * Connections are of kind `websocket`, with the peer `ip:port` as source and
  * the peer IP for the access policy. `wss://` takes the listener's
  * certificate and key; `Deno.serve` cannot ask for client certificates.
@@ -70,7 +75,11 @@ export interface WebSocketAcceptorOptions {
 export interface WebSocketAcceptor extends Acceptor {
   /** `ws://host:port/path` (or `wss://`) with the actual port: what clients connect to. */
   readonly url: string;
-  /** Resolves when the HTTP server has stopped, after `close()`. */
+  /**
+   * Resolves when the HTTP server has stopped: after `close()`, once the
+   * last connection it upgraded has ended (until then it answers 503 and
+   * keeps its port).
+   */
   readonly finished: Promise<void>;
 }
 
@@ -98,6 +107,13 @@ export async function listenWebSocket(options: WebSocketAcceptorOptions): Promis
   const log = options.log ?? null;
   const warnings = log === null ? null : new WarningLimiter(log);
   const abort = new AbortController();
+  // Deno's HTTP server cannot stop without closing the WebSockets it upgraded:
+  // after close() it answers 503 and stops once the last of them has ended
+  const live = new Set<WebSocketLink>();
+  let closing = false;
+  const stopWhenIdle = () => {
+    if (closing && live.size === 0) abort.abort();
+  };
   let queue: AcceptQueue | null = null;
   let origin = (_source: string, _ip: string): AcceptedOrigin => {
     throw new Error("not listening yet");
@@ -115,8 +131,11 @@ export async function listenWebSocket(options: WebSocketAcceptorOptions): Promis
   }, async (request, info) => {
     const peer = info.remoteAddr;
     const source = formatHostPort(peer.hostname, peer.port);
-    if (queue === null || queue.closed) {
-      return new Response("Service Unavailable\n", { status: 503, headers: TEXT });
+    if (queue === null || closing) {
+      return new Response("Service Unavailable\n", {
+        status: 503,
+        headers: { ...TEXT, connection: "close" },
+      });
     }
     if (path !== null && new URL(request.url).pathname !== path) {
       return new Response("Not Found\n", { status: 404, headers: TEXT });
@@ -154,6 +173,11 @@ export async function listenWebSocket(options: WebSocketAcceptorOptions): Promis
       onViolation: (_violation, detail) =>
         warnings?.warn("websocket violation", `${bind}: ${source} sent ${detail}; connection closed`),
     });
+    live.add(link);
+    link.ended.then(() => {
+      live.delete(link);
+      stopWhenIdle();
+    });
     const accepted: Accepted = { link, origin: origin(source, peer.hostname) };
     const timer = setTimeout(() => {
       log?.debug(`${bind}: WebSocket from ${source} not open within the timeout; closed`);
@@ -168,8 +192,9 @@ export async function listenWebSocket(options: WebSocketAcceptorOptions): Promis
   const bind = url;
   origin = (source, ip) => ({ kind: "websocket", source, port: bind, peer: { ip } });
   queue = new AcceptQueue(bind, () => {
-    abort.abort();
+    closing = true;
     warnings?.flush();
+    stopWhenIdle();
   });
   const finished = server.finished.catch(() => {});
   const accepting = queue;
@@ -177,10 +202,7 @@ export async function listenWebSocket(options: WebSocketAcceptorOptions): Promis
     bind,
     url,
     finished,
-    async *[Symbol.asyncIterator]() {
-      yield* accepting;
-      await finished;
-    },
+    [Symbol.asyncIterator]: () => accepting[Symbol.asyncIterator](),
     close: () => accepting.close(),
   };
 }

@@ -81,6 +81,8 @@ export interface WebSocketLinkOptions {
 export class WebSocketLink implements Link {
   /** Resolves when the socket is open; rejects when it fails or closes before. */
   readonly opened: Promise<void>;
+  /** Resolves when the connection has ended: closed by either side, or failed. */
+  readonly ended: Promise<void>;
   readonly #ws: WebSocket;
   readonly #reader = new ChunkReader();
   readonly #maxMessage: number;
@@ -90,6 +92,7 @@ export class WebSocketLink implements Link {
   #unread = 0;
   #closed = false;
   #closeDetail = "";
+  #end: () => void = () => {};
 
   /**
    * Adapts `ws`, which may still be connecting.
@@ -107,6 +110,7 @@ export class WebSocketLink implements Link {
     const { promise, resolve, reject } = Promise.withResolvers<void>();
     this.opened = promise;
     promise.catch(() => {}); // a caller that never waits for it must not see an unhandled rejection
+    this.ended = new Promise<void>((resolve) => this.#end = resolve);
     if (ws.readyState === WebSocket.OPEN) resolve();
     ws.onopen = () => resolve();
     ws.onmessage = (e: MessageEvent<ArrayBuffer | string | Blob>) => this.#receive(e.data);
@@ -118,6 +122,7 @@ export class WebSocketLink implements Link {
       const why = this.#closeDetail || `closed with code ${e.code}${e.reason ? ` (${e.reason})` : ""}`;
       reject(new Error(`WebSocket ${why}`));
       this.#reader.end();
+      this.#end();
     };
   }
 
@@ -204,5 +209,6 @@ export class WebSocketLink implements Link {
       // closed already
     }
     this.#reader.end();
+    this.#end();
   }
 }
