@@ -3,8 +3,11 @@
  * reference's `broker_aaa` example: only listed names may connect, each with
  * its own limits, and a changed entry is applied by disconnecting the client.
  *
- * Run: deno run --allow-net=127.0.0.1:7777 examples/aaa_broker.ts
- * Then: deno run -A cli.ts -b 127.0.0.1:7777 --name sensor.boiler publish sensors/boiler/t 21
+ * Run:  deno run --allow-net=127.0.0.1:7777 examples/aaa_broker.ts [127.0.0.1:7777]
+ * Then: deno run -A cli.ts -s 127.0.0.1:7777 --name sensor.boiler publish sensors/boiler/t 21
+ * And:  deno run -A cli.ts -s 127.0.0.1:7777 --name sensor.boiler publish sensors/other/t 21   (refused)
+ *
+ * @module
  */
 import { AaaMap, Broker, ClientAaa, consoleLogger } from "../mod.ts";
 
@@ -23,7 +26,7 @@ const aaa = new AaaMap({
 
 const broker = new Broker({ logger: consoleLogger("info") });
 broker.registerCoreClient();
-const listener = await broker.serveTcp("127.0.0.1:7777", { timeout: 5, policy: aaa });
+const listener = await broker.serveTcp(Deno.args[0] ?? "127.0.0.1:7777", { timeout: 5, policy: aaa });
 console.log(`broker with AAA on ${listener.bind}; Ctrl+C to stop`);
 
 // Every minute the dashboard loses its subscriptions and gets them back:
@@ -40,8 +43,10 @@ const timer = setInterval(() => {
   console.log(`dashboard ${locked ? "locked" : "unlocked"}; ${closed} connection(s) closed`);
 }, 60_000);
 
-Deno.addSignalListener("SIGINT", async () => {
-  clearInterval(timer);
-  await broker.close();
-  Deno.exit(0);
-});
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  Deno.addSignalListener(signal, async () => {
+    clearInterval(timer);
+    await broker.close();
+    Deno.exit(0);
+  });
+}

@@ -13,7 +13,15 @@ import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError } from "../rpc/rpc_error.ts";
 
 const path = Deno.args[0] ?? "/tmp/busrt.sock";
-const rpc = new RpcClient(await connect(path, { name: "example.client" }), { timeout: 2 });
+
+let client;
+try {
+  client = await connect(path, { name: "example.client" });
+} catch (err) {
+  console.error(`${err instanceof Error ? err.message : err} (start a broker: deno task serve)`);
+  Deno.exit(1);
+}
+const rpc = new RpcClient(client, { timeout: 2 });
 try {
   console.log("broker:", await brokerInfo(rpc), await brokerStats(rpc));
   console.log("clients:", (await listClients(rpc, "^example")).map((c) => `${c.name} (${c.kind})`));
@@ -28,12 +36,17 @@ try {
   try {
     await rpc.call("example.handler", "add", { a: "x" });
   } catch (err) {
-    if (!(err instanceof RpcError)) throw err;
-    if (err.isInvalidParams()) console.log("refused as expected:", err.message);
-    else if (err.isNotRegistered()) console.log("start examples/rpc_handler.ts first");
-    else if (err.isTimeout()) console.log("no reply in time");
-    else throw err;
+    if (!(err instanceof RpcError) || !err.isInvalidParams()) throw err;
+    console.log("refused as expected:", err.message);
   }
+} catch (err) {
+  // how failures are told apart: by the error's predicates, never its text
+  if (!(err instanceof RpcError)) throw err;
+  if (err.isNotRegistered()) {
+    console.error("example.handler is not running: start examples/rpc_handler.ts first");
+  } else if (err.isTimeout()) console.error("no reply in time");
+  else console.error(`RPC error ${err.code}: ${err.message}`);
+  Deno.exitCode = 1;
 } finally {
   await rpc.close();
 }
