@@ -113,10 +113,21 @@ export const DEFAULT_QUEUE_SIZE = 8192;
  */
 export const DEFAULT_PAYLOAD_LIMIT = 64 * 1024 * 1024;
 
-/** Broker author string reported by the `.broker` `info` method. */
-export const AUTHOR = "(c) 2022 Bohemia Automation / Altertech";
-/** Protocol-compatible broker version reported by `info`. */
-export const VERSION = "0.5.6";
+/** This package's name, as in deno.json (tests/version_test.ts keeps the two equal). */
+export const PACKAGE_NAME = "@busrt/busrt";
+/**
+ * This package's version, as in deno.json (tests/version_test.ts keeps the two
+ * equal): the `version` of the `.broker` `info` reply and of `busrt --version`.
+ */
+export const VERSION = "0.1.0";
+/**
+ * The `author` of the `.broker` `info` reply: this package's name (the
+ * reference puts its copyright line there; the field name is kept so that
+ * reference clients still read the reply).
+ */
+export const AUTHOR: string = PACKAGE_NAME;
+/** Version of the reference broker (the Rust crate `busrt`) whose wire protocol this one speaks. */
+export const REFERENCE_VERSION = "0.5.6";
 
 /** Size of a client → broker frame header: id(4) flags(1) len(4). */
 export const CLIENT_HEADER_SIZE = 9;

@@ -2,7 +2,9 @@
  * The broker's core RPC (docs/PROTOCOL.md §12): the internal client
  * `.broker` answering `test`, `info`, `stats`, `client.list` and
  * `benchmark.test`, byte-exact with the reference, plus methods the
- * embedding application adds.
+ * embedding application adds. `info` has the reference's fields with this
+ * package's name and version in them (`{"author": "@busrt/busrt", "version":
+ * "0.1.0"}`).
  *
  * `client.list` filters are regular expressions in Rust `regex` syntax (the
  * subset described in `broker/name_filter.ts`), searched in linear time and

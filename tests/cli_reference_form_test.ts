@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { Broker } from "../broker/mod.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
+import { VERSION } from "../protocol/constants.ts";
 import { runCli } from "./_cli_helpers.ts";
 import { REFERENCE_UNAVAILABLE, runReferenceCli, withBroker } from "./_reference.ts";
 
@@ -35,7 +36,7 @@ Deno.test("the reference's form: address before the command, -s after it is --si
       "info",
     ]);
     assert.equal(info.code, 0, info.stderr);
-    assert.equal(info.stdout, '{"author":"(c) 2022 Bohemia Automation / Altertech","version":"0.5.6"}\n');
+    assert.equal(info.stdout, `{"author":"@busrt/busrt","version":"${VERSION}"}\n`);
     assert.match(
       info.stderr,
       new RegExp(

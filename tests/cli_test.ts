@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { Broker } from "../broker/broker.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
-import { QoS } from "../protocol/constants.ts";
+import { QoS, VERSION } from "../protocol/constants.ts";
 import { pack } from "../rpc/msgpack.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError } from "../rpc/rpc_error.ts";
@@ -351,8 +351,8 @@ Deno.test("broker info, stats and test print tables or JSON", async () => {
       runCli(["-s", bus.socket, "broker", "stats", "--json"]),
       runCli(["-s", bus.socket, "--json", "broker", "test"]),
     ]);
-    assert.match(info.stdout, /^author\s+\(c\) 2022 Bohemia Automation \/ Altertech$/m);
-    assert.match(info.stdout, /^version\s+0\.5\.6$/m);
+    assert.match(info.stdout, /^author\s+@busrt\/busrt$/m);
+    assert.match(info.stdout, new RegExp(`^version\\s+${VERSION.replaceAll(".", "\\.")}$`, "m"));
     assert.deepEqual(
       stats.stdout.trimEnd().split("\n").slice(2).map((l) => l.split(/\s+/)[0]),
       ["r_frames", "r_bytes", "w_frames", "w_bytes", "uptime"],

@@ -19,7 +19,7 @@ const ignore = REFERENCE_UNAVAILABLE !== null;
 
 /**
  * Replaces what legitimately differs between two runs: socket paths, ports,
- * local times, and the traffic counters, which here depend on timing (our
+ * local times, the `.broker info` values, and the traffic counters, which here depend on timing (our
  * client pings every 0.5 s). The reference tool's test compares counters
  * exactly.
  */
@@ -29,7 +29,11 @@ function normalise(text: string, broker: BrokerUnderTest): string {
       .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(?:Z|[+-]\d\d:\d\d)/g, "<TIME>")
       .replace(/"(r_frames|r_bytes|w_frames|w_bytes|uptime|queue)":\d+/g, '"$1":<N>')
       .replace(/^((?:r_frames|r_bytes|w_frames|w_bytes|uptime) +)[\d_]+ *$/gm, "$1<N>")
-      .replace(/^(\S+ +\S+ .*?)( +[\d_]+){6} *$/gm, "$1 <COUNTERS>"),
+      .replace(/^(\S+ +\S+ .*?)( +[\d_]+){6} *$/gm, "$1 <COUNTERS>")
+      // each broker names itself in the .broker info reply (PROTOCOL.md §12.1)
+      .replace(/"author":"[^"]*","version":"[^"]*"/g, '"author":"<AUTHOR>","version":"<VERSION>"')
+      .replace(/^(author +).+$/gm, "$1<AUTHOR>")
+      .replace(/^(version +).+$/gm, "$1<VERSION>"),
     broker,
   ).replace(/-{2,}( {2}-{2,})+/g, "<RULE>");
 }

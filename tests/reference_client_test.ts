@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { connect, type IpcClient } from "../client/ipc_client.ts";
 import { BusError } from "../protocol/errors.ts";
-import { QoS } from "../protocol/constants.ts";
+import { QoS, VERSION } from "../protocol/constants.ts";
 import type { Frame } from "../protocol/frame.ts";
 import { unpack } from "../rpc/msgpack.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
@@ -208,7 +208,12 @@ async function rpcScenario(address: string): Promise<string[]> {
   return out;
 }
 
-function rpcExpected(transport: "unix" | "tcp"): string[] {
+/** `.broker info` of busrtd: its copyright line and crate version. */
+const BUSRTD_INFO = "(c) 2022 Bohemia Automation / Altertech 0.5.6";
+/** `.broker info` of our broker: the same fields, this package's name and version (PROTOCOL.md §12.1). */
+const OUR_INFO = `@busrt/busrt ${VERSION}`;
+
+function rpcExpected(transport: "unix" | "tcp", info: string): string[] {
   const ipc = transport === "unix" ? "local_ipc" : "tcp";
   return [
     "echo: 0,1,238,255",
@@ -227,7 +232,7 @@ function rpcExpected(transport: "unix" | "tcp"): string[] {
     "cursor (bulk 2): r1,r2,r3,r4,r5",
     "cursor (one by one): r1,r2,r3,r4,r5",
     '.broker test: {"ok":true}',
-    ".broker info: (c) 2022 Bohemia Automation / Altertech 0.5.6",
+    `.broker info: ${info}`,
     ".broker benchmark.test: 1,2,3",
     ".broker stats keys: r_bytes,r_frames,uptime,w_bytes,w_frames",
     `.broker client.list: .broker/internal/1 ref.caller/${ipc}/2 ref.srv/${ipc}/1`,
@@ -252,8 +257,8 @@ for (const transport of TRANSPORTS) {
     ignore,
     async fn() {
       const { ours, busrtd } = await onBothBrokers((broker) => rpcScenario(broker.address(transport)));
-      assert.deepEqual(busrtd, rpcExpected(transport), "against busrtd");
-      assert.deepEqual(ours, rpcExpected(transport), "against our broker");
+      assert.deepEqual(busrtd, rpcExpected(transport, BUSRTD_INFO), "against busrtd");
+      assert.deepEqual(ours, rpcExpected(transport, OUR_INFO), "against our broker");
     },
   });
 }
