@@ -10,8 +10,9 @@ import { parseNumber, type RawGlobals } from "./args.ts";
 import { GLOBAL_HELP, prepareCommand } from "./command.ts";
 import { openClient } from "./connection.ts";
 import { UsageError } from "./errors.ts";
-import { onStopSignal, printErrorText, printJson, printLine } from "./output.ts";
-import { stderrIsTerminal, type Style } from "./style.ts";
+import { onStopSignal, printJson, printLine } from "./output.ts";
+import { ProgressBar } from "./progress_bar.ts";
+import { stderrIsTerminal, stdoutIsTerminal, type Style } from "./style.ts";
 import { formatCount, formatTable } from "./table.ts";
 
 /** Every stage `busrt benchmark` can run, in the default order of the pipelined mode. */
@@ -50,7 +51,8 @@ Options:
       --stages <LIST>        comma-separated stages to run (default: all of
                              the mode)
 
-A terminal shows a progress bar on stderr; the results table goes to stdout
+A terminal shows a progress bar on stderr (fitted to its width; none when
+stdout or stderr is not a terminal); the results table goes to stdout
 (with --json: {mode, workers, payloadSize, iterations, results: [{stage,
 iterations, seconds, rate}]}).
 
@@ -63,32 +65,6 @@ const OPTIONS = {
   mode: { type: "string" },
   stages: { type: "string" },
 } as const;
-
-/** Draws `stage [#####.....]  45%  450_000/1_000_000` in place, at most every 100 ms. */
-class ProgressBar {
-  #last = 0;
-  #shown = false;
-
-  update(stage: string, done: number, total: number): void {
-    const now = performance.now();
-    if (now - this.#last < 100 && done < total) return;
-    this.#last = now;
-    const width = 30;
-    const ratio = total === 0 ? 1 : Math.min(1, done / total);
-    const filled = Math.round(ratio * width);
-    const bar = `${"#".repeat(filled)}${".".repeat(width - filled)}`;
-    const pct = `${Math.floor(ratio * 100)}%`.padStart(4);
-    printErrorText(
-      `\r\x1b[2K${stage.padEnd(24)} [${bar}] ${pct}  ${formatCount(done)}/${formatCount(total)}`,
-    );
-    this.#shown = true;
-  }
-
-  clear(): void {
-    if (this.#shown) printErrorText("\r\x1b[2K");
-    this.#shown = false;
-  }
-}
 
 /**
  * Runs `busrt benchmark`.
@@ -133,7 +109,8 @@ export async function runBenchmarkCommand(args: string[], base: RawGlobals): Pro
         : "Mode: pipelined (up to 4096 frames and 256 calls in flight per worker)",
     );
   }
-  const bar = stderrIsTerminal() && !globals.json ? new ProgressBar() : null;
+  // only for a person watching: not when the output goes to a file, a pipe or a CI log
+  const bar = stdoutIsTerminal() && stderrIsTerminal() && !globals.json ? new ProgressBar() : null;
   // Ctrl-C: stop drawing and leave the line clean; the default exit follows
   const removeSignals = onStopSignal(() => {
     bar?.clear();
