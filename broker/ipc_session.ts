@@ -28,7 +28,7 @@ import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 import type { ClientAcl, PeerInfo } from "./access_policy.ts";
 import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
-import { RoutedPayload, Topic } from "./routed.ts";
+import { RoutedPayload, SHARE_ALONE_MIN, Topic } from "./routed.ts";
 import type { Router } from "./router.ts";
 import type { ResolvedListenerOptions } from "./listener_options.ts";
 
@@ -39,7 +39,8 @@ const EMPTY = new Uint8Array(0);
 /**
  * Payloads of publications and broadcasts from this size on, with several
  * recipients, are shared by the recipients' queues instead of copied into
- * each (the read buffer they arrived in is then not reused).
+ * each (the read buffer they arrived in is then not reused); from
+ * `SHARE_ALONE_MIN` on, messages and single recipients too.
  */
 const SHARE_MIN = 65536;
 
@@ -306,8 +307,9 @@ export class IpcSession implements ClientSink {
           code = ErrorCode.Access;
         } else {
           entry.countReceived(be - bs);
-          payload.set(buf, nul + 1, be, be - bs);
+          payload.set(buf, nul + 1, be, be - bs, be - nul - 1 >= SHARE_ALONE_MIN);
           code = router.routeMessage(entry, target, realtime, payload);
+          if (payload.shareable) dec.detach(); // the target's queue references the payload where it is
         }
         break;
       }

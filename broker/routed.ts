@@ -11,6 +11,13 @@ import { encodeUtf8 } from "../protocol/text.ts";
 const EMPTY = new Uint8Array(0);
 
 /**
+ * Payloads from this size on are shared even with a single recipient: the
+ * read buffer they arrived in holds that frame alone (read buffers adapt up
+ * to 256 KiB), so referencing it costs nothing and saves a copy.
+ */
+export const SHARE_ALONE_MIN: number = 1024 * 1024;
+
+/**
  * A publication topic in the three forms routing needs: the text (for
  * in-process frames and access checks), its `/`-separated segments (for
  * subscription matching) and its UTF-8 bytes followed by NUL (written as-is

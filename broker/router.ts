@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger.ts";
 import { WarningLimiter } from "../log/warning_limiter.ts";
 import { encodeAnnouncement } from "./announcement.ts";
 import { Delivery, type RegisteredClient, Traffic } from "./registered_client.ts";
-import { RoutedPayload, Topic } from "./routed.ts";
+import { RoutedPayload, SHARE_ALONE_MIN, Topic } from "./routed.ts";
 import { matchSegments, TopicPatternSet, TopicTree } from "./topics.ts";
 
 /** Settings of a {@linkcode Router}. */
@@ -331,8 +331,11 @@ export class Router {
     topic: Topic | null,
     payload: RoutedPayload,
   ): number | Promise<number> {
-    // sharing saves copies only with several recipients; the producer reads `shareable` back
-    if (payload.shareable && targets.length < 2) payload.shareable = false;
+    // sharing saves copies with several recipients, or of a payload alone in its buffer;
+    // the producer reads `shareable` back
+    if (payload.shareable && targets.length < 2 && payload.end - payload.start < SHARE_ALONE_MIN) {
+      payload.shareable = false;
+    }
     for (let i = 0; i < targets.length; i++) {
       const t = targets[i];
       if (!t.registered) continue;
