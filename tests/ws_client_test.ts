@@ -94,3 +94,27 @@ Deno.test("ws: more unread bytes than the link holds closes the connection (4009
   await link.ended;
   await server.shutdown();
 });
+
+Deno.test("ws: a write longer than maxSendSize goes as several messages, joined again by the reader", async () => {
+  const sizes: number[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.binaryType = "arraybuffer";
+    socket.onmessage = (e) => {
+      sizes.push((e.data as ArrayBuffer).byteLength);
+      socket.send(e.data as ArrayBuffer); // echo each message as it came
+    };
+    return response;
+  });
+  const link = new WebSocketLink(new WebSocket(`ws://127.0.0.1:${server.addr.port}/`), { maxSendSize: 1000 });
+  await link.opened;
+  const data = Uint8Array.from({ length: 2500 }, (_, i) => i & 0xff);
+  assert.equal(await link.write(data), 2500);
+  const back = new Uint8Array(2500);
+  for (let off = 0; off < back.length;) off += (await link.read(back.subarray(off)))!;
+  assert.deepEqual(sizes, [1000, 1000, 500]);
+  assert.deepEqual(back, data);
+  link.close();
+  await link.ended;
+  await server.shutdown();
+});

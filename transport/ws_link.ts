@@ -4,7 +4,8 @@
  * client's (`new WebSocket(url)`, in Deno or in a browser). As in the
  * reference (docs/PROTOCOL.md §18), **binary** messages carry the stream:
  * a frame may span messages and a message may hold many frames. Each
- * `write` is one binary message, i.e. one batch of the write buffer.
+ * `write` is one binary message, i.e. one batch of the write buffer (cut
+ * into messages of at most `maxSendSize`, 1 MiB by default).
  *
  * The WebSocket API cannot pause the peer, so incoming bytes are bounded
  * instead: a message larger than `maxMessageSize`, or more than
@@ -49,6 +50,8 @@ import { brokenPipe } from "./portable_errors.ts";
 export const DEFAULT_WS_MAX_MESSAGE: number = 64 * 1024 * 1024 + 65536;
 /** Default of {@linkcode WebSocketLinkOptions.writeHighWater}: 1 MiB. */
 export const DEFAULT_WS_WRITE_HIGH_WATER: number = 1024 * 1024;
+/** Default of {@linkcode WebSocketLinkOptions.maxSendSize}: 1 MiB. */
+export const DEFAULT_WS_MAX_SEND: number = 1024 * 1024;
 
 /** Close code for a text message (mirrors 1003 "unsupported data"; `close()` allows only 1000 and 3000–4999). */
 export const WS_CLOSE_UNSUPPORTED_DATA = 4003;
@@ -71,6 +74,12 @@ export interface WebSocketLinkOptions {
   /** A write waits while more than this many bytes are queued on the socket. Default 1 MiB. */
   writeHighWater?: number;
   /**
+   * Largest message sent: a longer write (a batch that grew while the socket
+   * was busy, or a large frame) goes as several messages, which the stream
+   * allows, so that no peer sees a message over its limit. Default 1 MiB.
+   */
+  maxSendSize?: number;
+  /**
    * Called once when the link closes the connection because of the peer
    * (the caller logs it). The detail says what was seen.
    */
@@ -88,9 +97,11 @@ export class WebSocketLink implements Link {
   readonly #maxMessage: number;
   readonly #maxBuffered: number;
   readonly #highWater: number;
+  readonly #maxSend: number;
   readonly #onViolation: WebSocketLinkOptions["onViolation"];
   #unread = 0;
   #closed = false;
+  #violated = false;
   #closeDetail = "";
   #end: () => void = () => {};
 
@@ -105,6 +116,7 @@ export class WebSocketLink implements Link {
     this.#maxMessage = options.maxMessageSize ?? DEFAULT_WS_MAX_MESSAGE;
     this.#maxBuffered = options.maxBufferedBytes ?? 2 * this.#maxMessage;
     this.#highWater = options.writeHighWater ?? DEFAULT_WS_WRITE_HIGH_WATER;
+    this.#maxSend = Math.max(1, options.maxSendSize ?? DEFAULT_WS_MAX_SEND);
     this.#onViolation = options.onViolation;
     ws.binaryType = "arraybuffer";
     const { promise, resolve, reject } = Promise.withResolvers<void>();
@@ -157,6 +169,7 @@ export class WebSocketLink implements Link {
   }
 
   #violate(violation: WebSocketViolation, detail: string, code = WS_CLOSE_TOO_BIG): void {
+    this.#violated = true; // what it sent before is not read either
     this.#shut(code, violation);
     this.#onViolation?.(violation, detail);
   }
@@ -168,14 +181,17 @@ export class WebSocketLink implements Link {
    * @returns the number of bytes read, or `null` once the connection has closed and everything was read
    */
   async read(buf: Uint8Array): Promise<number | null> {
+    if (this.#violated) return null;
     const n = await this.#reader.read(buf);
+    if (this.#violated) return null;
     if (n !== null) this.#unread -= n;
     return n;
   }
 
   /**
-   * Sends `data` as one binary message (the socket copies it); waits while
-   * the socket has more than `writeHighWater` bytes queued.
+   * Sends `data` as one binary message (the socket copies it), or as several
+   * of at most `maxSendSize` bytes; waits while the socket has more than
+   * `writeHighWater` bytes queued.
    *
    * @param data the bytes; the caller may reuse the buffer once this resolves
    * @returns `data.length`
@@ -186,7 +202,12 @@ export class WebSocketLink implements Link {
     if (this.#closed || ws.readyState !== WebSocket.OPEN) {
       throw brokenPipe("Cannot write: the WebSocket is closed");
     }
-    ws.send(data);
+    if (data.length <= this.#maxSend) ws.send(data);
+    else {
+      for (let off = 0; off < data.length; off += this.#maxSend) {
+        ws.send(data.subarray(off, Math.min(off + this.#maxSend, data.length)));
+      }
+    }
     // the WebSocket API has no drain event: poll, at once first, then backing off to 10 ms
     for (let wait = 0; ws.bufferedAmount > this.#highWater; wait = Math.min(wait + 1, 10)) {
       await new Promise((resolve) => setTimeout(resolve, wait));
