@@ -21,6 +21,7 @@ export const GLOBAL_OPTIONS = {
   "buf-size": { type: "string" },
   "queue-size": { type: "string" },
   token: { type: "string" },
+  "payload-limit": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies ParseArgsOptionsConfig;
 
@@ -51,6 +52,11 @@ export interface GlobalOptions {
   queueSize?: number;
   /** `--token`: bearer token for a `ws://` or `wss://` broker that requires one. */
   token?: string;
+  /**
+   * `--payload-limit`: the broker's payload limit in bytes; larger frames are
+   * refused before sending. `null` (`none`): no limit. Default: the broker's default.
+   */
+  payloadLimit?: number | null;
 }
 
 /** Raw values of {@linkcode GLOBAL_OPTIONS} as parsed, before defaults. */
@@ -79,6 +85,8 @@ export interface RawGlobals {
   "queue-size"?: string;
   /** `--token` */
   token?: string;
+  /** `--payload-limit` */
+  "payload-limit"?: string;
   /** `--help` */
   help?: boolean;
 }
@@ -308,6 +316,15 @@ export function resolveGlobals(command: string, ...sources: RawGlobals[]): Globa
     bufSize: size(raw["buf-size"], "--buf-size"),
     queueSize: size(raw["queue-size"], "--queue-size"),
     token: raw.token,
+    payloadLimit: raw["payload-limit"] === "none"
+      ? null
+      : raw["payload-limit"] === undefined
+      ? undefined
+      : parseNumber(raw["payload-limit"], "--payload-limit", command, {
+        integer: true,
+        min: 1,
+        max: 0xffffffff,
+      }),
   };
 }
 
@@ -331,6 +348,7 @@ export function pickGlobals(values: RawGlobals): RawGlobals {
     "buf-size": values["buf-size"],
     "queue-size": values["queue-size"],
     token: values.token,
+    "payload-limit": values["payload-limit"],
   };
 }
 

@@ -98,6 +98,9 @@ export const GLOBAL_HELP = `Global options (before or after the command):
       --queue-size <N>  incoming frames buffered before reading pauses (8192)
       --token <TOKEN>   bearer token for a ws:// or wss:// broker that requires
                         one (other transports do not use it; a note says so)
+      --payload-limit <BYTES>  the broker's payload limit (default 64 MiB, as
+                        busrt serve's; "none" for none): a larger frame is
+                        refused here instead of the broker disconnecting
   -h, --help            show help`;
 
 /**

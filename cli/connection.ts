@@ -49,6 +49,7 @@ export async function openClient(globals: GlobalOptions, name: string = globals.
       bufSize: globals.bufSize,
       queueSize: globals.queueSize,
       token: globals.token,
+      payloadLimit: globals.payloadLimit,
     });
     if (globals.verbose) printErrorLine(`Registered as ${name}`);
     return client;

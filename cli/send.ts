@@ -71,14 +71,15 @@ async function deliver(op: Op, args: string[], base: RawGlobals, help: string): 
   return 0;
 }
 
-function sendOne(client: IpcClient, kind: Op, target: string, payload: Uint8Array): Promise<void> {
+// async: a frame refused at once (over --payload-limit) becomes a rejection, reported as the others
+async function sendOne(client: IpcClient, kind: Op, target: string, payload: Uint8Array): Promise<void> {
   switch (kind) {
     case "send":
-      return client.send(target, payload, QoS.Processed);
+      return await client.send(target, payload, QoS.Processed);
     case "broadcast":
-      return client.broadcast(target, payload, QoS.Processed);
+      return await client.broadcast(target, payload, QoS.Processed);
     case "publish":
-      return client.publish(target, payload, QoS.Processed);
+      return await client.publish(target, payload, QoS.Processed);
   }
 }
 

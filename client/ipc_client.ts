@@ -59,6 +59,15 @@ export interface ConnectOptions {
    * name). Set it higher when the broker's limit is.
    */
   maxFrameSize?: number;
+  /**
+   * The broker's payload limit in bytes (its `payloadLimit`): a frame whose
+   * body (target, NUL and payload; for topic frames the topics) is larger is
+   * refused with a `RangeError` naming both sizes, before anything is
+   * written, instead of the broker dropping the connection. `null`: no limit,
+   * for a broker without one. Default: the broker's default,
+   * {@linkcode DEFAULT_PAYLOAD_LIMIT} (64 MiB).
+   */
+  payloadLimit?: number | null;
   /** Where the client logs protocol problems. Default: silent. */
   logger?: Logger;
   /**
@@ -163,6 +172,10 @@ async function connectOnce(address: string, options: ConnectOptions): Promise<Ip
   const nameBytes = encodeUtf8(options.name);
   if (nameBytes.length === 0 || nameBytes.length > 0xffff) {
     throw new RangeError(`Invalid client name "${options.name}": must be 1 to 65535 bytes`);
+  }
+  const limit = options.payloadLimit;
+  if (limit !== undefined && limit !== null && !(Number.isInteger(limit) && limit >= 1)) {
+    throw new RangeError(`Invalid payloadLimit "${limit}": must be a whole number of bytes, at least 1`);
   }
   const dial = options.dial ?? chooseDial(address, options);
   let link: Link | null = null;
@@ -285,6 +298,7 @@ export class IpcClient extends BusClientBase implements BusClient {
   readonly #queue: FrameQueue<Frame>;
   readonly #acks = new Map<number, AckWaiter>();
   readonly #timeoutMs: number;
+  readonly #payloadLimit: number;
   readonly #log: Logger;
   #frameId = 0;
   #connected = true;
@@ -312,6 +326,9 @@ export class IpcClient extends BusClientBase implements BusClient {
     this.#link = link;
     this.#options = options;
     this.#timeoutMs = (options.timeout ?? DEFAULT_TIMEOUT) * 1000;
+    this.#payloadLimit = options.payloadLimit === null
+      ? 0xffffffff
+      : options.payloadLimit ?? DEFAULT_PAYLOAD_LIMIT;
     this.#log = options.logger ?? silentLogger;
     const bufSize = options.bufSize ?? DEFAULT_BUF_SIZE;
     this.#writer = new WriteBuffer(link, {
@@ -413,6 +430,7 @@ export class IpcClient extends BusClientBase implements BusClient {
     this.#ensureConnected();
     const field1 = this.#target(target);
     const field2 = receiver === null ? null : encodeUtf8(receiver);
+    this.#checkBody(field1.length + 1 + (field2 === null ? 0 : field2.length + 1) + payload.length);
     const id = this.#nextId();
     writeClientFrame(this.#writer, id, packFlags(op, qos), field1, field2, payload, qosIsRealtime(qos));
     return qosNeedsAck(qos) ? this.#waitAck(id) : undefined;
@@ -422,9 +440,19 @@ export class IpcClient extends BusClientBase implements BusClient {
   protected sendTopics(op: TopicOp, topics: readonly string[], qos: QoS): OpResult {
     this.#ensureConnected();
     const list = topics.map(encodeUtf8);
+    this.#checkBody(list.reduce((n, t) => n + t.length + 1, -1));
     const id = this.#nextId();
     writeTopicsFrame(this.#writer, id, packFlags(op, qos), list, qosIsRealtime(qos));
     return qosNeedsAck(qos) ? this.#waitAck(id) : undefined;
+  }
+
+  /** Refuses a frame body over the broker's payload limit, before anything is written. */
+  #checkBody(length: number): void {
+    if (length > this.#payloadLimit) {
+      throw new RangeError(
+        `frame body of ${length} bytes is over the payload limit of ${this.#payloadLimit} bytes; nothing was sent`,
+      );
+    }
   }
 
   #waitAck(id: number): Promise<void> {
