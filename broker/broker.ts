@@ -268,7 +268,7 @@ export class Broker {
    * `.sock`, `.socket`, `.ipc`), `host:port`, `tls://host:port` (which
    * needs `cert` and `key`, see {@linkcode Broker.serveTls}), or
    * `ws://host:port[/path]` / `wss://…` (see {@linkcode Broker.serveWebSocket}).
-   * `fifo:` binds are refused as not served yet.
+   * `fifo:` binds are refused (an `AddressError`): they are not listeners.
    *
    * @example Serve a TCP, a unix and a WebSocket bind
    * ```ts
@@ -282,7 +282,7 @@ export class Broker {
    * assert.equal(unix.bind, `${dir}/busrt.sock`);
    * const ws = await broker.serve("ws://127.0.0.1:0");
    * assert.match(ws.bind, /^ws:\/\/127\.0\.0\.1:\d+\/$/);
-   * await assert.rejects(broker.serve("fifo:/tmp/busrt.fifo"), /not served yet/);
+   * await assert.rejects(broker.serve("fifo:/tmp/busrt.fifo"), TypeError);
    * await broker.close();
    * await Deno.remove(dir, { recursive: true });
    * ```
