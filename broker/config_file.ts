@@ -75,10 +75,16 @@ export interface BrokerConfig {
   logLevel: LogLevel;
   /** The listeners, in file order. */
   listeners: ListenerConfig[];
+  /**
+   * FIFO command channels (PROTOCOL.md §16.4) to create: paths, resolved
+   * against the file's directory. Served by the RPC layer (`serveFifo`), so
+   * `applyBrokerConfig` leaves them to its caller (`busrt serve` serves them).
+   */
+  fifos: string[];
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
-const TOP_KEYS = ["queueSize", "forceRegister", "logLevel", "listeners"];
+const TOP_KEYS = ["queueSize", "forceRegister", "logLevel", "listeners", "fifo"];
 const LISTENER_KEYS = [
   "bind",
   "timeout",
@@ -195,7 +201,7 @@ export function parseBrokerConfig(jsonText: string, sourceName: string): BrokerC
   }
   const baseDir = sourceName.includes("/") ? dirname(resolve(sourceName)) : null;
   const c = new Checker();
-  const config: BrokerConfig = { source: sourceName, broker: {}, logLevel: "info", listeners: [] };
+  const config: BrokerConfig = { source: sourceName, broker: {}, logLevel: "info", listeners: [], fifos: [] };
   const top = c.object(root, "(root)");
   if (top !== null) {
     c.keys(top, TOP_KEYS, "");
@@ -206,6 +212,16 @@ export function parseBrokerConfig(jsonText: string, sourceName: string): BrokerC
     if (top.logLevel !== undefined) {
       if (LOG_LEVELS.includes(top.logLevel as LogLevel)) config.logLevel = top.logLevel as LogLevel;
       else c.fail("logLevel", `must be one of ${LOG_LEVELS.join(", ")}, got ${describe(top.logLevel)}`);
+    }
+    if (top.fifo !== undefined) {
+      if (!Array.isArray(top.fifo)) c.fail("fifo", `must be a list of FIFO paths, got ${describe(top.fifo)}`);
+      else {
+        top.fifo.forEach((f, i) => {
+          if (typeof f !== "string" || f === "" || f.includes("\0")) {
+            c.fail(`fifo[${i}]`, `must be a file path, got ${describe(f)}`);
+          } else config.fifos.push(baseDir !== null && !isAbsolute(f) ? resolve(baseDir, f) : f);
+        });
+      }
     }
     if (!Array.isArray(top.listeners)) {
       c.fail("listeners", `must be a list of listeners, got ${describe(top.listeners)}`);

@@ -63,9 +63,12 @@ export const SERVED_FORMS: string =
 export function parseBind(bind: string): ServableAddress {
   const addr: BusAddress = parseAddress(bind);
   if (addr.transport !== "fifo") return addr;
-  throw new AddressError(bind, `fifo: binds are not served yet (the broker listens on ${SERVED_FORMS})`, {
-    unsupported: true,
-  });
+  throw new AddressError(
+    bind,
+    `a fifo: bind is a command channel of the RPC layer: serve it with serveFifo() (busrt serve -B fifo:PATH); ` +
+      `the broker listens on ${SERVED_FORMS}`,
+    { unsupported: true },
+  );
 }
 
 /**

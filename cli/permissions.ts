@@ -380,5 +380,6 @@ export function servePlanFromConfig(config: BrokerConfig, options: ServePlanOpti
     if (l.server.socketMode !== undefined) socketMode = true;
     if (l.tls !== null) readFiles.push(l.tls.cert, l.tls.key, ...(l.tls.ca ?? []));
   }
+  for (const path of config.fifos) binds.push(`fifo:${path}`);
   return servePlanFromBinds(binds, { ...options, readFiles, socketMode });
 }

@@ -6,16 +6,12 @@
 import { Broker } from "../broker/broker.ts";
 import { applyBrokerConfig, type BrokerConfig, loadBrokerConfig } from "../broker/config_file.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
-import {
-  type BrokerListener,
-  listenFailureReason,
-  parseBind,
-  type ServableAddress,
-} from "../broker/listener.ts";
+import { serveFifo } from "../rpc/fifo_channel.ts";
+import { listenFailureReason, parseBind, type ServableAddress } from "../broker/listener.ts";
 import type { ListenerOptions } from "../broker/listener_options.ts";
 import type { TlsOptions } from "../broker/tls_listener.ts";
 import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
-import { AddressError } from "../transport/address.ts";
+import { AddressError, FIFO_PREFIX, type FifoAddress, parseAddress } from "../transport/address.ts";
 import { parseCommand, parseNumber } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { printErrorLine, printLine } from "./output.ts";
@@ -44,8 +40,12 @@ first counts as the same one; a later one exits at once with 1.
 Options:
   -B, --bind <BIND>          listen on BIND (repeatable): a unix socket path
                              (starting with / or ending .sock, .socket, .ipc),
-                             host:port, tls://host:port, ws://host:port[/path]
-                             or wss://host:port[/path] (WebSocket, for browsers)
+                             host:port, tls://host:port, ws://host:port[/path],
+                             wss://host:port[/path] (WebSocket, for browsers)
+                             or fifo:PATH (a named pipe of commands, run as
+                             .broker: =TOPIC PAYLOAD, TARGET PAYLOAD, TARGET
+                             .NOTIFICATION, TARGET :METHOD k=v…; needs
+                             --allow-run=mkfifo)
       --config <FILE>        JSON configuration file (listeners, TLS, AAA; see
                              docs/CONFIG.md); -B binds are added to its listeners
   -t, --timeout <SEC>        handshake, frame and write timeout (default 5)
@@ -222,10 +222,11 @@ function planWsToken(values: ServeValues, wsBinds: string[]): ServeSettings["wsT
   return token !== undefined ? { token } : { file: file! };
 }
 
-/** Parses a `-B` bind; a bad one is a usage error. */
-function checkBind(bind: string): ServableAddress {
+/** Parses a `-B` bind (a listener, or a `fifo:` command channel); a bad one is a usage error. */
+function checkBind(bind: string): ServableAddress | FifoAddress {
   try {
-    return parseBind(bind);
+    const addr = parseAddress(bind);
+    return addr.transport === "fifo" ? addr : parseBind(bind);
   } catch (err) {
     if (!(err instanceof AddressError)) throw err;
     throw new UsageError(
@@ -254,8 +255,13 @@ async function loadConfig(path: string): Promise<BrokerConfig> {
   }
 }
 
-async function startBind(broker: Broker, bind: string, plan: ServeSettings): Promise<BrokerListener> {
+async function startBind(broker: Broker, bind: string, plan: ServeSettings): Promise<void> {
   try {
+    const addr = parseAddress(bind);
+    if (addr.transport === "fifo") {
+      await serveFifo(broker, addr.path);
+      return;
+    }
     const transport = parseBind(bind).transport;
     const tls = transport === "tls"
       ? await readTls(plan.tls!)
@@ -265,7 +271,7 @@ async function startBind(broker: Broker, bind: string, plan: ServeSettings): Pro
     const token = (transport === "ws" || transport === "wss") && plan.wsToken !== null
       ? { token: await readWsToken(plan.wsToken) }
       : {};
-    return await broker.serve(bind, { ...plan.server, ...tls, ...token });
+    await broker.serve(bind, { ...plan.server, ...tls, ...token });
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(`Cannot listen on "${bind}": ${listenFailureReason(err)}`, 1, { cause: err });
@@ -359,6 +365,7 @@ export async function runServe(args: string[]): Promise<number> {
         });
       }
     }
+    for (const path of plan.config?.fifos ?? []) await startBind(broker, `${FIFO_PREFIX}${path}`, plan);
     for (const bind of plan.binds) await startBind(broker, bind, plan);
     if (plan.pidFile !== null) {
       await writePidFile(plan.pidFile);

@@ -164,7 +164,7 @@ Deno.test("other malformed addresses are refused with the reason", () => {
   assertRefused("fifo:", /not fifo:PATH \(empty path\)$/);
 });
 
-Deno.test("parseBind() accepts what Broker.serve listens on, and refuses fifo as not served yet", () => {
+Deno.test("parseBind() accepts what Broker.serve listens on, and refuses fifo as the RPC layer's", () => {
   assert.deepEqual(parseBind("/tmp/x.sock"), { transport: "unix", path: "/tmp/x.sock" });
   assert.deepEqual(parseBind("[::1]:1"), { transport: "tcp", hostname: "::1", port: 1 });
   assert.deepEqual(parseBind("tls://h:2"), { transport: "tls", hostname: "h", port: 2 });
@@ -174,9 +174,9 @@ Deno.test("parseBind() accepts what Broker.serve listens on, and refuses fifo as
     assert.ok(err instanceof AddressError && err.unsupported, String(err));
     assert.equal(
       err.message,
-      'Unsupported address "fifo:/x": fifo: binds are not served yet ' +
-        "(the broker listens on a unix socket path, host:port, tls://host:port, ws://host:port[/path] " +
-        "or wss://host:port[/path])",
+      'Unsupported address "fifo:/x": a fifo: bind is a command channel of the RPC layer: serve it with ' +
+        "serveFifo() (busrt serve -B fifo:PATH); the broker listens on a unix socket path, host:port, " +
+        "tls://host:port, ws://host:port[/path] or wss://host:port[/path]",
     );
     return true;
   });
@@ -195,7 +195,7 @@ Deno.test("Broker.serve() listens on unix paths and host:port, and refuses what 
     const rel = await broker.serve("127.0.0.1:0");
     assert.match(rel.bind, /^127\.0\.0\.1:[1-9]\d*$/);
     assert.match((await broker.serve("ws://127.0.0.1:0")).bind, /^ws:\/\/127\.0\.0\.1:[1-9]\d*\/$/);
-    await assert.rejects(broker.serve("fifo:/tmp/x"), /fifo: binds are not served yet/);
+    await assert.rejects(broker.serve("fifo:/tmp/x"), /serve it with serveFifo\(\)/);
     await assert.rejects(broker.serve("gopher://x:1"), /unknown scheme "gopher:\/\/"/);
     await assert.rejects(broker.serve("localhost"), /missing port/);
     await assert.rejects(broker.serve("tls://127.0.0.1:0"), /needs the cert and key options/);

@@ -171,7 +171,7 @@ Deno.test("serve rejects bad flags and binds with one line and exit 2", async ()
         ["-B", `${dir}/a.sock`, "--timeout", "0"],
         /^busrt: Invalid value "0" for --timeout: must be more than 0/,
       ],
-      [["-B", "fifo:/tmp/x"], /^busrt: Unsupported bind "fifo:\/tmp\/x"/],
+      [["-B", "http://127.0.0.1:1"], /^busrt: Unsupported bind "http:\/\/127\.0\.0\.1:1"/],
       [["-B", "tls://127.0.0.1:0"], /^busrt: Bind "tls:\/\/127\.0\.0\.1:0" needs --tls-cert and --tls-key/],
       [["-B", `${dir}/a.sock`, "--socket-mode", "999"], /^busrt: Invalid value "999" for --socket-mode/],
       [["-B", `${dir}/a.sock`, "--log-level", "loud"], /^busrt: Invalid value "loud" for --log-level/],

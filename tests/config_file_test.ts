@@ -156,7 +156,9 @@ Deno.test("parseBrokerConfig() refuses bad binds", () => {
   assertRefused({ listeners: [{}] }, "listeners[0].bind", /non-empty string/);
   assertRefused({ listeners: [{ bind: "localhost" }] }, "listeners[0].bind", /neither a unix socket path/);
   assertRefused({ listeners: [{ bind: "127.0.0.1:99999" }] }, "listeners[0].bind", /neither/);
+  // a FIFO is no listener: it goes in the top-level "fifo" list
   assertRefused({ listeners: [{ bind: "fifo:/run/busrt.fifo" }] }, "listeners[0].bind", /not supported/);
+  assertRefused({ listeners: [{ bind: "/tmp/a.sock" }], fifo: "/run/busrt.fifo" }, "fifo", /must be a list/);
   assertRefused(
     { listeners: [{ bind: "tls:///run/x.sock", tls: {} }] },
     "listeners[0].bind",
@@ -420,4 +422,16 @@ Deno.test({
 Deno.test("the example config file is valid", async () => {
   const config = await loadBrokerConfig(new URL("../examples/busrt.config.json", import.meta.url).pathname);
   assert.ok(config.listeners.length >= 2);
+});
+
+Deno.test("parseBrokerConfig() reads the fifo list, resolving relative paths against the file's directory", () => {
+  const config = parseBrokerConfig(
+    JSON.stringify({
+      listeners: [{ bind: "/run/busrt/busrt.sock" }],
+      fifo: ["cmd.fifo", "/run/busrt/b.fifo"],
+    }),
+    "/etc/busrt/busrt.config.json",
+  );
+  assert.deepEqual(config.fifos, ["/etc/busrt/cmd.fifo", "/run/busrt/b.fifo"]);
+  assertRefused({ listeners: [{ bind: "/tmp/a.sock" }], fifo: [""] }, "fifo[0]", /must be a file path/);
 });
