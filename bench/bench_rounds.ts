@@ -112,3 +112,24 @@ export function keepBest<K>(best: Map<K, RoundFigures>, key: K, round: RoundFigu
     p99: Math.min(e.p99, round.p99),
   });
 }
+
+/**
+ * The figures as a table, one row per transport, with each rate relative to
+ * the baseline's.
+ *
+ * @param best the figures per transport, in row order
+ * @param baseline the transport the rates are compared with
+ * @returns the header line and one line per transport
+ */
+export function figureTable<K extends string>(best: Map<K, RoundFigures>, baseline: K): string[] {
+  const base = best.get(baseline)!;
+  const lines = [`transport   1->1 msg/s  vs ${baseline.padEnd(6)}   rpc p50 µs   rpc p99 µs`];
+  for (const [key, e] of best) {
+    lines.push(
+      `${key.padEnd(9)} ${Math.round(e.rate).toLocaleString("en").padStart(12)} ${
+        (e.rate / base.rate).toFixed(2).padStart(11)
+      } ${e.p50.toFixed(0).padStart(12)} ${e.p99.toFixed(0).padStart(12)}`,
+    );
+  }
+  return lines;
+}

@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.ts";
 import { benchArgs } from "./bench_args.ts";
-import { benchRound, keepBest, type RoundFigures } from "./bench_rounds.ts";
+import { benchRound, figureTable, keepBest, type RoundFigures } from "./bench_rounds.ts";
 import type { BenchTask } from "./worker_bench_client.ts";
 
 const USAGE = `Usage: deno run -A bench/worker_bench.ts [options]
@@ -65,15 +65,7 @@ if (import.meta.main) {
       },
     }).values);
   const best = await runWorkerBench(Number(values.messages), Number(values.calls), Number(values.rounds));
-  const socket = best.get("socket")!;
   console.log(`messages ${values.messages}, calls ${values.calls}, 100 B, best of ${values.rounds} rounds`);
-  console.log("transport   1->1 msg/s   vs socket   rpc p50 µs   rpc p99 µs");
-  for (const [v, e] of best) {
-    console.log(
-      `${v.padEnd(9)} ${Math.round(e.rate).toLocaleString("en").padStart(12)} ${
-        (e.rate / socket.rate).toFixed(2).padStart(11)
-      } ${e.p50.toFixed(0).padStart(12)} ${e.p99.toFixed(0).padStart(12)}`,
-    );
-  }
+  for (const line of figureTable(best, "socket")) console.log(line);
   Deno.exit(0);
 }

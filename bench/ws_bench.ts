@@ -12,7 +12,7 @@
 import { parseArgs } from "node:util";
 import { Broker } from "../broker/broker.ts";
 import { benchArgs } from "./bench_args.ts";
-import { benchRound, keepBest, type RoundFigures } from "./bench_rounds.ts";
+import { benchRound, figureTable, keepBest, type RoundFigures } from "./bench_rounds.ts";
 
 const USAGE = `Usage: deno run -A bench/ws_bench.ts [options]
 
@@ -81,17 +81,9 @@ if (import.meta.main) {
     Number(values.rounds),
     Number(values.size),
   );
-  const tcp = best.get("tcp")!;
   console.log(
     `messages ${values.messages}, calls ${values.calls}, ${values.size} B, best of ${values.rounds} rounds`,
   );
-  console.log("transport   1->1 msg/s      vs tcp   rpc p50 µs   rpc p99 µs");
-  for (const [t, e] of best) {
-    console.log(
-      `${t.padEnd(9)} ${Math.round(e.rate).toLocaleString("en").padStart(12)} ${
-        (e.rate / tcp.rate).toFixed(2).padStart(11)
-      } ${e.p50.toFixed(0).padStart(12)} ${e.p99.toFixed(0).padStart(12)}`,
-    );
-  }
+  for (const line of figureTable(best, "tcp")) console.log(line);
   Deno.exit(0);
 }
