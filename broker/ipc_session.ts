@@ -6,6 +6,7 @@
  */
 import {
   BROKER_HEADER_SIZE,
+  BROKER_WARN_TOPIC,
   ErrorCode,
   Op,
   type QoS,
@@ -406,7 +407,7 @@ export class IpcSession implements ClientSink {
           writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, qosIsRealtime(qos));
           entry.countWritten(ACK_SIZE);
         }
-      } else if (op === Op.Subscribe && entry.subscriptions.size >= limit && !entry.subscriptions.has(t)) {
+      } else if (op === Op.Subscribe && userSubscriptions(entry) >= limit && !entry.subscriptions.has(t)) {
         refused++;
       } else if (
         op === Op.Exclude && entry.exclusions !== null && entry.exclusions.size >= limit &&
@@ -564,6 +565,16 @@ export class IpcSession implements ClientSink {
   #who(): string {
     return this.#label;
   }
+}
+
+/**
+ * Subscriptions a client made itself: the one the broker gives every client
+ * at registration (`.broker/warn`, PROTOCOL.md §11) does not count against
+ * `topicLimit`.
+ */
+function userSubscriptions(entry: RegisteredClient): number {
+  const n = entry.subscriptions.size;
+  return entry.subscriptions.has(BROKER_WARN_TOPIC) ? n - 1 : n;
 }
 
 function requireNul(buf: Uint8Array, start: number, end: number): number {

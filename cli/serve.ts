@@ -54,6 +54,8 @@ Options:
       --queue-size <FRAMES>  outgoing queue per client (default 8192)
       --queue-bytes <BYTES>  outgoing queue per client in bytes; a client whose
                              queue would hold more is dropped (default 64 MiB)
+      --topic-limit <N>      subscriptions, and exclusions, per client (default
+                             65536); topics beyond it are refused with 0x74
       --payload-limit <BYTES> largest frame body accepted (default 64 MiB;
                              "none" for no limit)
       --socket-mode <MODE>   octal mode of unix socket files, e.g. 660
@@ -82,6 +84,7 @@ const OPTIONS = {
   "buf-ttl": { type: "string" },
   "queue-size": { type: "string" },
   "queue-bytes": { type: "string" },
+  "topic-limit": { type: "string" },
   "payload-limit": { type: "string" },
   "socket-mode": { type: "string" },
   "force-register": { type: "boolean" },
@@ -156,6 +159,8 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
   const server: ListenerOptions = { timeout, bufSize, bufTtl, queueSize, payloadLimit };
   const queueBytes = number(values, "queue-bytes", { integer: true, min: 1 });
   if (queueBytes !== undefined) server.queueBytes = queueBytes;
+  const topicLimit = number(values, "topic-limit", { integer: true, min: 1 });
+  if (topicLimit !== undefined) server.topicLimit = topicLimit;
   if (values["socket-mode"] !== undefined) server.socketMode = parseSocketMode(values["socket-mode"]);
   let logLevel: LogLevel = config?.logLevel ?? "info";
   if (values["log-level"] !== undefined) {
