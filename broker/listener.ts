@@ -43,22 +43,23 @@ export const SERVED_FORMS: string =
 /**
  * Parses a bind of `broker.serve` (and of `busrt serve -B`, and of the
  * config file): the address grammar of `transport/address.ts`, restricted
- * to what the broker serves today. `fifo:` is a valid address the broker
- * does not serve yet.
+ * to what the broker listens on. `fifo:` is a valid address that the
+ * broker does not listen on: the FIFO command channel is the RPC layer's
+ * `serveFifo()`.
  *
- * @example A TLS bind, a WebSocket bind, and a FIFO that is not served yet
+ * @example A TLS bind, a WebSocket bind, and a FIFO, which is no listener
  * ```ts
  * import assert from "node:assert/strict";
  * import { parseBind } from "./listener.ts";
  * assert.equal(parseBind("tls://0.0.0.0:7778").transport, "tls");
  * assert.equal(parseBind("wss://0.0.0.0:7780/bus").transport, "wss");
- * assert.throws(() => parseBind("fifo:/run/busrt.fifo"), /not served yet/);
+ * assert.throws(() => parseBind("fifo:/run/busrt.fifo"), /serve it with serveFifo\(\)/);
  * ```
  *
  * @param bind the bind text
  * @returns the parsed bind
  * @throws {AddressError} (a `TypeError`) for a malformed bind, an unknown
- *   scheme, or one not served yet (`unsupported` is then true)
+ *   scheme, or `fifo:` (`unsupported` is then true)
  */
 export function parseBind(bind: string): ServableAddress {
   const addr: BusAddress = parseAddress(bind);
