@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { AddressError, parseAddress } from "../transport/address.ts";
 import { UsageError } from "./errors.ts";
 
 /** Options accepted before or after any client command. */
@@ -306,7 +307,7 @@ export function resolveGlobals(command: string, ...sources: RawGlobals[]): Globa
   const size = (text: string | undefined, option: string) =>
     text === undefined ? undefined : parseNumber(text, option, command, { integer: true, min: 1 });
   return {
-    socket: raw.socket ?? DEFAULT_SOCKET,
+    socket: checkSocket(raw.socket ?? DEFAULT_SOCKET, command),
     name,
     timeout,
     json: raw.json ?? false,
@@ -326,6 +327,19 @@ export function resolveGlobals(command: string, ...sources: RawGlobals[]): Globa
         max: 0xffffffff,
       }),
   };
+}
+
+/** A `--socket` value the client can dial, or a {@linkcode UsageError} (exit 2) saying why not. */
+function checkSocket(address: string, command: string): string {
+  let reason: string;
+  try {
+    if (parseAddress(address).transport !== "fifo") return address;
+    reason = "the client commands do not dial fifo: addresses (fifo: is a broker's command channel)";
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    reason = err.reason;
+  }
+  throw new UsageError(`Invalid value "${address}" for --socket: ${reason}`, command);
 }
 
 /**

@@ -97,10 +97,13 @@ function connectFailure(err: unknown, address: string, name: string, timeout: nu
     if (err.isTimeout()) return `Cannot connect to "${address}": no answer within ${timeout} s`;
     if (err.isNotSupported()) return `Cannot connect to "${address}": not a BUS/RT v1 broker`;
     const cause = err.cause;
-    if (cause instanceof Deno.errors.NotFound) {
-      return `Cannot connect to "${address}": no such socket (is the broker running?)`;
-    }
-    if (cause instanceof Deno.errors.ConnectionRefused) {
+    if (cause instanceof Deno.errors.NotFound || cause instanceof Deno.errors.ConnectionRefused) {
+      const path = unixPath(address);
+      const what = path === null ? null : socketFileProblem(path);
+      if (what !== null) return `Cannot connect to "${address}": ${what}`;
+      if (cause instanceof Deno.errors.NotFound) {
+        return `Cannot connect to "${address}": no such socket (is the broker running?)`;
+      }
       return `Cannot connect to "${address}": connection refused (is the broker running?)`;
     }
     if (cause instanceof Deno.errors.NotCapable || cause instanceof Deno.errors.PermissionDenied) {
@@ -111,6 +114,38 @@ function connectFailure(err: unknown, address: string, name: string, timeout: nu
   }
   if (err instanceof TypeError || err instanceof RangeError) return firstLine(err.message);
   return `Cannot connect to "${address}": ${err instanceof Error ? firstLine(err.message) : err}`;
+}
+
+function unixPath(address: string): string | null {
+  try {
+    const addr = parseAddress(address);
+    return addr.transport === "unix" ? addr.path : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What is wrong with the file at a unix socket path the broker did not answer
+ * on: it does not exist, or it is a directory or another file, not a socket.
+ * Null when it is a socket (nobody listens on it) or it may not be read.
+ */
+function socketFileProblem(path: string): string | null {
+  try {
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return null;
+  } catch {
+    return null;
+  }
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.statSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "it does not exist (is the broker running?)";
+    return null;
+  }
+  if (info.isSocket === true) return null;
+  if (info.isDirectory) return "it is a directory, not a socket";
+  return `it is not a socket${info.isFile ? " but a regular file" : ""}`;
 }
 
 function firstLine(text: string): string {

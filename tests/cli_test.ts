@@ -446,7 +446,7 @@ Deno.test("user errors print one line on stderr and exit non-zero", async () => 
       [2, /^busrt: Invalid parameter "novalue": expected key=value/],
       [2, /^busrt: Unknown subcommand "rpc dance"/],
       [2, /^busrt: Invalid value "nope" for --stages/],
-      [1, /^busrt: Cannot connect to ".*none\.sock": no such socket \(is the broker running\?\)$/],
+      [1, /^busrt: Cannot connect to ".*none\.sock": it does not exist \(is the broker running\?\)$/],
       [1, /^busrt: Cannot register "taken\.name": the name is in use/],
       [2, /^busrt: Invalid value "\.dot" for --name/],
     ];
