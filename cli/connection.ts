@@ -10,6 +10,7 @@ import { BusError } from "../protocol/errors.ts";
 import { AddressError, type BusAddress, parseAddress } from "../transport/address.ts";
 import type { Link } from "../transport/link.ts";
 import type { GlobalOptions } from "./args.ts";
+import { requireClientPermissions } from "./client_permissions.ts";
 import { CliError, UsageError } from "./errors.ts";
 import { printErrorLine } from "./output.ts";
 
@@ -22,11 +23,12 @@ const PING_INTERVAL = 0.5;
  * @param name the client name to register
  * @returns the registered client
  * @throws {UsageError} when `--socket` is not an address
- * @throws {CliError} saying why the broker could not be reached or refused the name
+ * @throws {CliError} naming every missing Deno permission, or saying why the broker could not be reached or refused the name
  */
 export async function openClient(globals: GlobalOptions, name: string = globals.name): Promise<IpcClient> {
   const address = globals.socket;
   const transport = socketAddress(address).transport;
+  await requireClientPermissions(globals);
   let dial: ((address: string) => Promise<Link>) | undefined;
   if (transport === "tls") dial = tlsDial(await readTlsFiles(globals));
   // wss:// verifies the broker with --tls-ca (client certificates are not sent over WebSocket)
