@@ -63,8 +63,9 @@ export interface ConnectOptions {
    * The broker's payload limit in bytes (its `payloadLimit`): a frame whose
    * body (target, NUL and payload; for topic frames the topics) is larger is
    * refused with a `RangeError` naming both sizes, before anything is
-   * written, instead of the broker dropping the connection. `null`: no limit,
-   * for a broker without one. Default: the broker's default,
+   * written, instead of the broker dropping the connection (a reconnecting
+   * client drops such a frame buffered during an outage, counted in
+   * `droppedFrames`). `null`: no limit, for a broker without one. Default: the broker's default,
    * {@linkcode DEFAULT_PAYLOAD_LIMIT} (64 MiB).
    */
   payloadLimit?: number | null;

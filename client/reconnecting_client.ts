@@ -339,7 +339,14 @@ export class ReconnectingClient extends BusClientBase implements BusClient {
     const buffered = this.#buffer;
     this.#buffer = [];
     this.#bufferBytes = 0;
-    for (const b of buffered) forward(conn, b.op, b.target, b.receiver, b.payload, b.qos);
+    for (const b of buffered) {
+      try {
+        forward(conn, b.op, b.target, b.receiver, b.payload, b.qos);
+      } catch {
+        // over the payload limit (ConnectOptions.payloadLimit; nothing was written): dropped, the others go
+        this.droppedFrames++;
+      }
+    }
   }
 
   #sleep(ms: number): Promise<void> {

@@ -11,6 +11,7 @@ import { QoS } from "../protocol/constants.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { runCli } from "./_cli_helpers.ts";
+import { nextFrame, text, waitFor } from "./_helpers.ts";
 
 const LIMIT = 1000;
 
@@ -98,4 +99,35 @@ Deno.test("busrt --payload-limit refuses a larger frame with the sizes, before s
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /Invalid value "0" for --payload-limit: must be at least 1/);
   });
+});
+
+Deno.test("a reconnecting client drops a buffered frame over payloadLimit and sends the others after reconnecting", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/bus.sock`;
+  let broker = new Broker();
+  await broker.serveUnix(path, { payloadLimit: LIMIT });
+  const client = await connect(path, {
+    name: "app",
+    timeout: 2,
+    payloadLimit: LIMIT,
+    reconnect: { initialDelay: 10, bufferBytes: 10 * LIMIT },
+  });
+  try {
+    await broker.close();
+    await waitFor(() => !client.isConnected(), 5000, "the client sees the loss");
+    client.send("peer", "before");
+    client.send("peer", new Uint8Array(LIMIT)); // buffered while down: refused when it is sent
+    client.send("peer", "after");
+    broker = new Broker();
+    const peer = broker.registerClient("peer");
+    await broker.serveUnix(path, { payloadLimit: LIMIT });
+    assert.equal(text((await nextFrame(peer)).payload), "before");
+    assert.equal(text((await nextFrame(peer)).payload), "after");
+    assert.equal(client.droppedFrames, 1);
+    assert.ok(client.isConnected());
+  } finally {
+    await client.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
