@@ -6,7 +6,7 @@ import { CORE_METHODS } from "../rpc/core_rpc.ts";
 import type { Broker, ClientInfo } from "../broker/broker.ts";
 import { RpcCall } from "../rpc/rpc_event.ts";
 import { Frame } from "../protocol/frame.ts";
-import { Op } from "../protocol/constants.ts";
+import { AUTHOR, Op, VERSION } from "../protocol/constants.ts";
 import { assertBytes, hex, toHex } from "./_helpers.ts";
 
 Deno.test("pack() writes integers in the most compact form", () => {
@@ -162,18 +162,37 @@ function callWith(params: Uint8Array): RpcCall {
   );
 }
 
-Deno.test("core test and info replies are byte-exact with §23.9", () => {
+Deno.test("core test and info replies are byte-exact with §23.9 (info: the reference's layout, our name and version)", () => {
   assertBytes(
     CORE_METHODS.test(callWith(new Uint8Array(0)), {} as Broker) as Uint8Array,
     hex("81 A2 6F 6B C3"),
   );
   assertBytes(
     CORE_METHODS.info(callWith(new Uint8Array(0)), {} as Broker) as Uint8Array,
-    hex(
-      "82 A6 61 75 74 68 6F 72 D9 27 28 63 29 20 32 30 32 32 20 42 6F 68 65 6D 69 61 20 41 75 74 6F 6D 61 74 69 6F 6E 20 2F 20 41 6C 74 65 72 74 65 63 68 A7 76 65 72 73 69 6F 6E A5 30 2E 35 2E 36",
-    ),
+    new Uint8Array([
+      ...hex("82 A6 61 75 74 68 6F 72"),
+      ...fixstr(AUTHOR),
+      ...hex("A7 76 65 72 73 69 6F 6E"),
+      ...fixstr(VERSION),
+    ]),
   );
+  assert.equal(AUTHOR, "@busrt/busrt");
+  // §12.1: the same map as the reference's, whose payload is
+  const reference = hex(
+    "82 A6 61 75 74 68 6F 72 D9 27 28 63 29 20 32 30 32 32 20 42 6F 68 65 6D 69 61 20 41 75 74 6F 6D 61 74 69 6F 6E 20 2F 20 41 6C 74 65 72 74 65 63 68 A7 76 65 72 73 69 6F 6E A5 30 2E 35 2E 36",
+  );
+  assert.deepEqual(unpack(reference), {
+    author: "(c) 2022 Bohemia Automation / Altertech",
+    version: "0.5.6",
+  });
 });
+
+/** A MessagePack fixstr (under 32 bytes). */
+function fixstr(text: string): number[] {
+  const bytes = new TextEncoder().encode(text);
+  assert.ok(bytes.length < 32);
+  return [0xa0 | bytes.length, ...bytes];
+}
 
 Deno.test("core stats reply is byte-exact with §23.9", () => {
   const broker = {
