@@ -83,6 +83,14 @@ export { AaaMap, ClientAaa, type ClientAaaSpec, type PermissionSpec } from "./br
 export type { ServeOptions, TlsListenerOptions, TlsOptions } from "./broker/tls_listener.ts";
 export type { WebSocketListenerOptions, WebSocketServeOptions } from "./broker/ws_listener.ts";
 export { type BrokerConfig, loadBrokerConfig } from "./broker/config_file.ts";
+export { HttpMonitor, type HttpMonitorOptions } from "./broker/http_monitor.ts";
+export type {
+  ListenerStats,
+  MonitorClient,
+  MonitorStats,
+  MonitorSubscription,
+  TrafficRates,
+} from "./broker/monitor_snapshot.ts";
 
 // RPC
 export {

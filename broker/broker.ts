@@ -17,6 +17,8 @@ import type { ListenerOptions } from "./listener_options.ts";
 import { openWebSocketAcceptor, type WebSocketListenerOptions } from "./ws_listener.ts";
 import { listenWorkerPorts } from "../transport/worker_port.ts";
 import { listenWorkerChannel } from "../transport/worker_channel.ts";
+import { HttpMonitor, type HttpMonitorOptions } from "./http_monitor.ts";
+import type { MonitorSource } from "./monitor_snapshot.ts";
 
 /** A worker-port listener (see {@linkcode Broker.serveWorkerPorts}). */
 export interface WorkerPorts {
@@ -113,6 +115,7 @@ export class Broker {
   #closed = false;
   #workerListeners = 0;
   #defaultWorkerPorts: Promise<WorkerPorts> | null = null;
+  #monitors = new Set<HttpMonitor>();
 
   /**
    * Creates a broker.
@@ -479,6 +482,61 @@ export class Broker {
     return [...this.#listeners];
   }
 
+  // ---------------------------------------------------------------- monitoring
+
+  /**
+   * Serves the read-only HTTP monitoring endpoint (docs/MONITORING.md):
+   * `GET /healthz` (200 `ok` while listeners are up, 503 once
+   * {@linkcode Broker.close} has begun), `/api/stats`, `/api/clients`
+   * (`?filter=` as `client.list`), `/api/subscriptions` and `/metrics`
+   * (Prometheus). With a `token`, requests without it get 401. It stays up
+   * until the broker has closed. Nothing of it runs while none is served.
+   *
+   * @example Health and statistics over HTTP
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "./mod.ts";
+   * const broker = new Broker();
+   * await broker.serveTcp("127.0.0.1:0");
+   * const http = await broker.serveHttp({ hostname: "127.0.0.1", port: 0, token: "s3cret" });
+   * const auth = { headers: { authorization: "Bearer s3cret" } };
+   * const health = await fetch(`${http.url}/healthz`, auth);
+   * assert.equal(await health.text(), "ok\n");
+   * const stats = await (await fetch(`${http.url}/api/stats`, auth)).json();
+   * assert.equal(stats.listeners.length, 1);
+   * const refused = await fetch(`${http.url}/api/stats`);
+   * assert.equal(refused.status, 401);
+   * await refused.body?.cancel();
+   * await broker.close();
+   * ```
+   *
+   * @param options where to listen (default `127.0.0.1`, port 0), the token, per-client metrics
+   * @returns the running endpoint (`url`, `port`, `close()`)
+   */
+  async serveHttp(options: HttpMonitorOptions = {}): Promise<HttpMonitor> {
+    if (this.#closed) throw new BusError(ErrorCode.Other, "Cannot serve HTTP: the broker is closed");
+    const monitor = await HttpMonitor.open(this.#monitorSource(), options, this.log);
+    this.#monitors.add(monitor);
+    monitor.finished.then(() => this.#monitors.delete(monitor));
+    this.log.info(`HTTP monitoring on ${monitor.url}`);
+    return monitor;
+  }
+
+  #monitorSource(): MonitorSource {
+    // deno-lint-ignore no-this-alias
+    const broker = this;
+    return {
+      router: this.#router,
+      startedAt: this.#startedAt,
+      get listeners() {
+        return broker.listeners;
+      },
+      get closing() {
+        return broker.#closed;
+      },
+    };
+  }
+
   // ---------------------------------------------------------------- admin
 
   /**
@@ -547,11 +605,12 @@ export class Broker {
 
   /**
    * Stops every listener (unix socket files are removed), disconnects every
-   * client and ends in-process clients.
+   * client and ends in-process clients. HTTP monitoring endpoints answer
+   * 503 on `/healthz` from the start and stop last.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#closed = true;
+    this.#closed = true; // first: /healthz answers 503 from now on
     this.#router.close();
     const listeners = [...this.#listeners];
     await Promise.all(listeners.map((l) => l.close()));
@@ -559,6 +618,7 @@ export class Broker {
     await Promise.all(listeners.map((l) => l.drained()));
     this.#router.warnings.flush();
     this.#core = null;
+    await Promise.all([...this.#monitors].map((m) => m.close()));
   }
 }
 

@@ -31,6 +31,7 @@ import type { Broker, BrokerOptions } from "./broker.ts";
 import { IpNetwork } from "./ip_network.ts";
 import { type BrokerListener, listenFailureReason, parseBind, type ServableAddress } from "./listener.ts";
 import type { ListenerOptions } from "./listener_options.ts";
+import { parseHttpBind } from "./http_monitor.ts";
 
 /** How a listener is reached. */
 export type BindTransport = ServableAddress["transport"];
@@ -65,6 +66,20 @@ export interface ListenerConfig {
   token: string | null;
 }
 
+/** The HTTP monitoring endpoint of a configuration file (`Broker.serveHttp`). */
+export interface HttpConfig {
+  /** `host:port` as given. */
+  bind: string;
+  /** Where to listen. */
+  hostname: string;
+  /** Port (0: any free port). */
+  port: number;
+  /** Bearer token requests must present, or null for none. */
+  token: string | null;
+  /** Whether `/metrics` has per-client series. */
+  clientMetrics: boolean;
+}
+
 /** A validated configuration file. */
 export interface BrokerConfig {
   /** Where the configuration came from (a file path or a label). */
@@ -81,10 +96,16 @@ export interface BrokerConfig {
    * `applyBrokerConfig` leaves them to its caller (`busrt serve` serves them).
    */
   fifos: string[];
+  /**
+   * The HTTP monitoring endpoint, or null for none. Like `fifos`, left to
+   * the caller of `applyBrokerConfig` (`busrt serve` serves it).
+   */
+  http: HttpConfig | null;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
-const TOP_KEYS = ["queueSize", "forceRegister", "logLevel", "listeners", "fifo"];
+const TOP_KEYS = ["queueSize", "forceRegister", "logLevel", "listeners", "fifo", "http"];
+const HTTP_KEYS = ["bind", "token", "clientMetrics"];
 const LISTENER_KEYS = [
   "bind",
   "timeout",
@@ -168,6 +189,23 @@ class Checker {
   }
 }
 
+function parseHttp(c: Checker, value: unknown): HttpConfig | null {
+  const obj = c.object(value, "http");
+  if (obj === null) return null;
+  c.keys(obj, HTTP_KEYS, "http");
+  const bind = c.string(obj.bind, "http.bind");
+  const token = obj.token === undefined ? null : c.string(obj.token, "http.token") ?? null;
+  const clientMetrics = c.boolean(obj.clientMetrics, "http.clientMetrics") ?? false;
+  if (bind === undefined) return null;
+  try {
+    return { bind, ...parseHttpBind(bind), token, clientMetrics };
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    c.fail("http.bind", `${err.reason}, got ${describe(bind)}`);
+    return null;
+  }
+}
+
 /**
  * Parses and validates configuration text. TLS file paths are resolved
  * against the directory of `sourceName` when it is a path.
@@ -201,7 +239,14 @@ export function parseBrokerConfig(jsonText: string, sourceName: string): BrokerC
   }
   const baseDir = sourceName.includes("/") ? dirname(resolve(sourceName)) : null;
   const c = new Checker();
-  const config: BrokerConfig = { source: sourceName, broker: {}, logLevel: "info", listeners: [], fifos: [] };
+  const config: BrokerConfig = {
+    source: sourceName,
+    broker: {},
+    logLevel: "info",
+    listeners: [],
+    fifos: [],
+    http: null,
+  };
   const top = c.object(root, "(root)");
   if (top !== null) {
     c.keys(top, TOP_KEYS, "");
@@ -223,6 +268,7 @@ export function parseBrokerConfig(jsonText: string, sourceName: string): BrokerC
         });
       }
     }
+    if (top.http !== undefined) config.http = parseHttp(c, top.http);
     if (!Array.isArray(top.listeners)) {
       c.fail("listeners", `must be a list of listeners, got ${describe(top.listeners)}`);
     } else {

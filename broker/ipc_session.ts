@@ -496,6 +496,11 @@ export class IpcSession implements ClientSink {
     return this.#writer.pendingFrames;
   }
 
+  /** @internal */
+  queueBytes(): number {
+    return this.#writer.pendingBytes;
+  }
+
   /**
    * @internal
    *

@@ -77,12 +77,28 @@ export {
   type TlsOptions,
 } from "./tls_listener.ts";
 export type { WebSocketListenerOptions, WebSocketServeOptions } from "./ws_listener.ts";
+export { HTTP_FILTER_MAX_WORK, HttpMonitor, type HttpMonitorOptions, parseHttpBind } from "./http_monitor.ts";
+export type {
+  ListenerStats,
+  MonitorClient,
+  MonitorStats,
+  MonitorSubscription,
+  TrafficRates,
+} from "./monitor_snapshot.ts";
+export {
+  METRICS_CONTENT_TYPE,
+  MetricsText,
+  type MetricType,
+  renderMetrics,
+  type Sample,
+} from "./prometheus.ts";
 export {
   applyBrokerConfig,
   type ApplyConfigOptions,
   type BindTransport,
   type BrokerConfig,
   brokerOptionsFromConfig,
+  type HttpConfig,
   type ListenerConfig,
   type ListenerTlsConfig,
   loadBrokerConfig,

@@ -58,6 +58,8 @@ export interface ClientSink {
   ): Delivery | Promise<Delivery>;
   /** Frames waiting in the outgoing queue. */
   queueLength(): number;
+  /** Bytes waiting in the outgoing queue (socket connections; read by monitoring only). */
+  queueBytes?(): number;
   /** Why the last delivery returned {@linkcode Delivery.Overflow}, for the log (sinks with a limit of their own). */
   overflowReason?(): string;
   /**
@@ -115,6 +117,8 @@ export class RegisteredClient implements Markable {
   registered = false;
   /** Matcher scratch field. */
   mark = 0;
+  /** When the record was made (the connection registered), in ms since the epoch. */
+  readonly since: number = Date.now();
 
   /**
    * Creates the record (not registered yet).

@@ -4,7 +4,13 @@
  * @module
  */
 import { Broker } from "../broker/broker.ts";
-import { applyBrokerConfig, type BrokerConfig, loadBrokerConfig } from "../broker/config_file.ts";
+import {
+  applyBrokerConfig,
+  type BrokerConfig,
+  type HttpConfig,
+  loadBrokerConfig,
+} from "../broker/config_file.ts";
+import { parseHttpBind } from "../broker/http_monitor.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { serveFifo } from "../rpc/fifo_channel.ts";
 import { listenFailureReason, parseBind, type ServableAddress } from "../broker/listener.ts";
@@ -68,6 +74,9 @@ Options:
       --ws-token <TOKEN>     bearer token ws:// and wss:// clients must present
                              (Authorization header or ?token=); HTTP 401 without
       --ws-token-file <FILE> the same, read from FILE (not shown by ps)
+      --http <HOST:PORT>     serve the read-only HTTP monitoring endpoint there
+                             (/healthz, /api/*, /metrics; see docs/MONITORING.md)
+      --http-token <TOKEN>   bearer token HTTP requests must present; 401 without
   -P, --pid-file <FILE>      write the process id there; removed on exit
       --log-level <LEVEL>    debug, info, warn, error or silent (default info)
   -v, --verbose              same as --log-level debug
@@ -94,6 +103,8 @@ const OPTIONS = {
   "tls-require-client-cert": { type: "boolean" },
   "ws-token": { type: "string" },
   "ws-token-file": { type: "string" },
+  http: { type: "string" },
+  "http-token": { type: "string" },
   "pid-file": { type: "string", short: "P" },
   "log-level": { type: "string" },
   verbose: { type: "boolean", short: "v" },
@@ -122,6 +133,8 @@ export interface ServeSettings {
   tls: { cert: string; key: string; ca?: string; requireClientCert: boolean } | null;
   /** The bearer token of `ws://` and `wss://` binds: given, or the file to read it from; null for none. */
   wsToken: { token: string } | { file: string } | null;
+  /** The HTTP monitoring endpoint (`--http`, else the config file's), or null. */
+  http: HttpConfig | null;
   /** Pid file, or null. */
   pidFile: string | null;
   /** Log level. */
@@ -207,9 +220,29 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     forceRegister: values["force-register"] === true || (config?.broker.forceRegister ?? false),
     tls,
     wsToken,
+    http: planHttp(values, config),
     pidFile: values["pid-file"] ?? null,
     logLevel,
   };
+}
+
+/** `--http` and `--http-token` (they replace the config file's `http`). */
+function planHttp(values: ServeValues, config: BrokerConfig | null): HttpConfig | null {
+  const bind = values.http;
+  const token = values["http-token"];
+  if (token === "") throw new UsageError('Invalid value "" for --http-token: must not be empty', "serve");
+  if (bind === undefined) {
+    if (token !== undefined && config?.http == null) {
+      throw new UsageError("Option --http-token needs --http HOST:PORT", "serve");
+    }
+    return config?.http == null ? null : { ...config.http, token: token ?? config.http.token };
+  }
+  try {
+    return { bind, ...parseHttpBind(bind), token: token ?? null, clientMetrics: false };
+  } catch (err) {
+    if (!(err instanceof AddressError)) throw err;
+    throw new UsageError(`Invalid value "${bind}" for --http: ${err.reason}`, "serve");
+  }
 }
 
 /** The token options: at most one of them, and only with a WebSocket bind. */
@@ -372,6 +405,7 @@ export async function runServe(args: string[]): Promise<number> {
     }
     for (const path of plan.config?.fifos ?? []) await startBind(broker, `${FIFO_PREFIX}${path}`, plan);
     for (const bind of plan.binds) await startBind(broker, bind, plan);
+    if (plan.http !== null) await startHttp(broker, plan.http);
     if (plan.pidFile !== null) {
       await writePidFile(plan.pidFile);
       pidWritten = true;
@@ -386,6 +420,19 @@ export async function runServe(args: string[]): Promise<number> {
     if (pidWritten) await Deno.remove(plan.pidFile!).catch(() => {});
     if (stopSignal() !== null) log.info("broker stopped");
     stops.close();
+  }
+}
+
+async function startHttp(broker: Broker, http: HttpConfig): Promise<void> {
+  try {
+    await broker.serveHttp({
+      hostname: http.hostname,
+      port: http.port,
+      ...(http.token === null ? {} : { token: http.token }),
+      clientMetrics: http.clientMetrics,
+    });
+  } catch (err) {
+    throw new CliError(`Cannot serve HTTP on "${http.bind}": ${listenFailureReason(err)}`, 1, { cause: err });
   }
 }
 
@@ -410,7 +457,8 @@ async function permissionProblems(settings: ServeSettings): Promise<PermissionPr
       ...(settings.wsToken !== null && "file" in settings.wsToken ? [settings.wsToken.file] : []),
     ],
   };
-  const problems = await checkServePermissions(servePlanFromBinds(settings.binds, files));
+  const binds = settings.http === null ? settings.binds : [...settings.binds, settings.http.bind];
+  const problems = await checkServePermissions(servePlanFromBinds(binds, files));
   if (settings.config !== null) {
     const seen = new Set(problems.map((p) => p.flag));
     for (const p of await checkServePermissions(servePlanFromConfig(settings.config))) {

@@ -69,7 +69,9 @@ export function listenWorkerPorts(bind: string): WorkerPortAcceptor {
       }
       gateways.add(port1);
       port1.onmessage = (e: MessageEvent<OpenRequest>) => {
-        if (e.data?.open instanceof MessagePort) queue.push({ link: new MessagePortLink(e.data.open), origin });
+        if (e.data?.open instanceof MessagePort) {
+          queue.push({ link: new MessagePortLink(e.data.open), origin });
+        }
       };
       return port2;
     },
