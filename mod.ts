@@ -45,7 +45,16 @@ export {
 } from "./protocol/constants.ts";
 export { BusError } from "./protocol/errors.ts";
 export { Frame } from "./protocol/frame.ts";
-export { consoleLogger, type Logger, type LogLevel } from "./log/logger.ts";
+export {
+  consoleLogger,
+  type LineLevel,
+  logEvent,
+  type LogFields,
+  type LogFieldValue,
+  type LogFormat,
+  type Logger,
+  type LogLevel,
+} from "./log/logger.ts";
 
 // clients
 export {

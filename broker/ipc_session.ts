@@ -65,6 +65,36 @@ export interface SessionOrigin {
   peer: PeerInfo;
 }
 
+/**
+ * Why a connection ended, as the `client.disconnected` and
+ * `connection.closed` log events give it.
+ */
+export type EndReason =
+  | "closed"
+  | "timeout"
+  | "overflow"
+  | "AAA"
+  | "replaced"
+  | "refused"
+  | "protocol"
+  | "forced"
+  | "shutdown";
+
+/**
+ * Classifies the reason text of a disconnect.
+ *
+ * @param reason the text, e.g. `write timed out`
+ * @returns its class
+ */
+export function endReason(reason: string): EndReason {
+  if (reason.startsWith("replaced")) return "replaced";
+  if (reason.includes("overflow")) return "overflow";
+  if (reason.includes("timed out") || reason.includes("in time")) return "timeout";
+  if (reason.startsWith("broker clos")) return "shutdown";
+  if (reason === "force-disconnected") return "forced";
+  return "closed";
+}
+
 /** Broker side of one IPC connection. */
 export class IpcSession implements ClientSink {
   /** The registered record, once the handshake succeeded. */
@@ -85,6 +115,8 @@ export class IpcSession implements ClientSink {
   readonly #onEnd: (session: IpcSession) => void;
   #ended = false;
   #label: string;
+  /** Why the connection ends, when the reason text does not say it (refusals, violations). */
+  #why: EndReason | null = null;
   // last-target / last-topic caches: a sender usually repeats them
   #targetBytes: Uint8Array = EMPTY;
   #target: RegisteredClient | undefined = undefined;
@@ -158,6 +190,7 @@ export class IpcSession implements ClientSink {
       if (!this.#ended) {
         const line = `${this.#who()}: ${errorText(err)}; disconnecting`;
         if (err instanceof ProtocolViolation || err instanceof FrameTooLargeError) {
+          this.#why = "protocol";
           this.#router.warnings.warn("protocol violation", line);
         } else this.#router.log.debug(line);
       }
@@ -171,6 +204,13 @@ export class IpcSession implements ClientSink {
   // ---------------------------------------------------------------- handshake
 
   async #handshake(): Promise<boolean> {
+    const o = this.#origin;
+    this.#router.events.event(
+      "connection",
+      "connection.accepted",
+      `connection${o.source === null ? "" : ` from ${o.source}`} (${o.kind}) on ${o.port}`,
+      { kind: o.kind, source: o.source, listener: o.port },
+    );
     try {
       await this.#step(writeAll(this.#link, encodeGreeting()), "greeting");
       const echo = await this.#step(this.#take(GREETING_SIZE), "greeting echo");
@@ -214,9 +254,18 @@ export class IpcSession implements ClientSink {
     if (policy !== null) {
       const acl = policy.authorize(primaryName(name), this.#origin.peer);
       if (acl === null) {
-        this.#router.warnings.warn(
+        this.#why = "AAA";
+        this.#router.warnings.event(
           "registration refused",
+          "client.refused",
           `${this.#label}: client "${name}" refused by access policy`,
+          {
+            name,
+            kind: this.#origin.kind,
+            source: this.#origin.source,
+            listener: this.#origin.port,
+            reason: "AAA",
+          },
         );
         await this.#refuse(ErrorCode.Access);
         return false;
@@ -227,6 +276,7 @@ export class IpcSession implements ClientSink {
     const entry = new RegisteredClient(name, this, origin, this.#acl, this.#router.totals);
     const code = this.#router.register(entry);
     if (code !== ErrorCode.Ok) {
+      this.#why = "refused";
       this.#router.warnings.warn(
         "registration refused",
         `${this.#label}: client "${name}" refused with code 0x${code.toString(16)}`,
@@ -242,7 +292,14 @@ export class IpcSession implements ClientSink {
     w.commit(1, true, 0);
     this.lastFrameAt = performance.now();
     this.#label = `client "${name}"`;
-    this.#router.log.debug(`${this.#label} connected from ${origin.source ?? origin.port}`);
+    this.#router.events.event(
+      "registration",
+      "client.registered",
+      `${this.#label} registered (${origin.kind}${
+        origin.source === null ? "" : ` from ${origin.source}`
+      } on ${origin.port})`,
+      { name, kind: origin.kind, source: origin.source, listener: origin.port },
+    );
     return true;
   }
 
@@ -253,6 +310,7 @@ export class IpcSession implements ClientSink {
   #step<T>(op: Promise<T>, what: string): Promise<T> {
     clearTimeout(this.#deadline);
     this.#deadline = setTimeout(() => {
+      this.#why = "timeout";
       this.#router.log.debug(`${this.#label}: handshake timed out (${what})`);
       closeQuietly(this.#link);
     }, this.#config.timeout * 1000);
@@ -509,7 +567,6 @@ export class IpcSession implements ClientSink {
    */
   disconnect(reason: string, flush: boolean): void {
     if (this.#ended) return;
-    this.#router.log.info(`${this.#who()} disconnected: ${reason}`);
     this.#end(reason, flush);
   }
 
@@ -548,6 +605,7 @@ export class IpcSession implements ClientSink {
   #end(reason: string, flush: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#logEnd(reason);
     if (this.entry !== null && this.entry.registered) this.#router.unregister(this.entry, true);
     if (flush && !this.#writer.broken) {
       const done = () => {
@@ -560,6 +618,30 @@ export class IpcSession implements ClientSink {
     } else {
       closeQuietly(this.#link);
       this.#writer.close(new Error(reason));
+    }
+  }
+
+  /** The `client.disconnected` (registered) or `connection.closed` event. */
+  #logEnd(reason: string): void {
+    const o = this.#origin;
+    const why = this.#why ?? endReason(reason);
+    const entry = this.entry;
+    if (entry !== null) {
+      this.#router.events.event(
+        "disconnect",
+        "client.disconnected",
+        `${this.#label} disconnected: ${reason}`,
+        { name: entry.name, kind: o.kind, source: o.source, listener: o.port, reason: why, detail: reason },
+      );
+    } else {
+      this.#router.events.event(
+        "connection",
+        "connection.closed",
+        `connection${
+          o.source === null ? "" : ` from ${o.source}`
+        } (${o.kind}) on ${o.port} closed before registering: ${why}`,
+        { kind: o.kind, source: o.source, listener: o.port, reason: why, detail: reason },
+      );
     }
   }
 

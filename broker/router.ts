@@ -36,6 +36,8 @@ export class Router {
   readonly log: Logger;
   /** Warnings any client can trigger, rate-limited per kind. */
   readonly warnings: WarningLimiter;
+  /** Connection lifecycle events (info), rate-limited per kind like the warnings. */
+  readonly events: WarningLimiter;
   /** Broker-wide counters; only {@linkcode RegisteredClient} counts into them. */
   readonly totals: Traffic = new Traffic();
 
@@ -61,6 +63,7 @@ export class Router {
     this.forceRegister = options.forceRegister;
     this.log = options.logger;
     this.warnings = new WarningLimiter(options.logger);
+    this.events = new WarningLimiter(options.logger, { level: "info", burst: 100 });
   }
 
   /** Whether {@linkcode Router.close} was called. */

@@ -16,7 +16,7 @@ import { serveFifo } from "../rpc/fifo_channel.ts";
 import { listenFailureReason, parseBind, type ServableAddress } from "../broker/listener.ts";
 import type { ListenerOptions } from "../broker/listener_options.ts";
 import type { TlsOptions } from "../broker/tls_listener.ts";
-import { consoleLogger, type Logger, type LogLevel } from "../log/logger.ts";
+import { consoleLogger, LOG_FORMATS, type LogFormat, type Logger, type LogLevel } from "../log/logger.ts";
 import { AddressError, FIFO_PREFIX, type FifoAddress, parseAddress } from "../transport/address.ts";
 import { parseCommand, parseNumber } from "./args.ts";
 import { CliError, UsageError } from "./errors.ts";
@@ -79,6 +79,8 @@ Options:
       --http-token <TOKEN>   bearer token HTTP requests must present; 401 without
   -P, --pid-file <FILE>      write the process id there; removed on exit
       --log-level <LEVEL>    debug, info, warn, error or silent (default info)
+      --log-format <FORMAT>  text (default) or json: one JSON object a line
+                             (time, level, event, message, fields)
   -v, --verbose              same as --log-level debug
   -V, --version              show the version
   -h, --help                 show this help
@@ -107,6 +109,7 @@ const OPTIONS = {
   "http-token": { type: "string" },
   "pid-file": { type: "string", short: "P" },
   "log-level": { type: "string" },
+  "log-format": { type: "string" },
   verbose: { type: "boolean", short: "v" },
   version: { type: "boolean", short: "V" },
   help: { type: "boolean", short: "h" },
@@ -139,6 +142,8 @@ export interface ServeSettings {
   pidFile: string | null;
   /** Log level. */
   logLevel: LogLevel;
+  /** Log line format. */
+  logFormat: LogFormat;
 }
 
 type ServeValues = ReturnType<typeof parseCommand<typeof OPTIONS>>["values"];
@@ -186,6 +191,13 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     logLevel = values["log-level"] as LogLevel;
   }
   if (values.verbose === true) logLevel = "debug";
+  const logFormat = (values["log-format"] ?? "text") as LogFormat;
+  if (!LOG_FORMATS.includes(logFormat)) {
+    throw new UsageError(
+      `Invalid value "${values["log-format"]}" for --log-format: expected one of ${LOG_FORMATS.join(", ")}`,
+      "serve",
+    );
+  }
   const tlsBinds = binds.filter((_, i) => parsed[i].transport === "tls" || parsed[i].transport === "wss");
   let tls: ServeSettings["tls"] = null;
   const cert = values["tls-cert"];
@@ -223,6 +235,7 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     http: planHttp(values, config),
     pidFile: values["pid-file"] ?? null,
     logLevel,
+    logFormat,
   };
 }
 
@@ -375,7 +388,7 @@ export async function runServe(args: string[]): Promise<number> {
     requirePermissions(await checkServePermissions({ readFiles: [values.config] }), null);
   }
   const plan = await planServe(values);
-  const log = consoleLogger(plan.logLevel);
+  const log = consoleLogger(plan.logLevel, plan.logFormat);
   requirePermissions(await permissionProblems(plan), log);
   const broker = new Broker({ queueSize: plan.queueSize, forceRegister: plan.forceRegister, logger: log });
   let wake: () => void = () => {};

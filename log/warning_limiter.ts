@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Logger } from "./logger.ts";
+import { logEvent, type LogFields, type Logger, PLAIN_EVENT } from "./logger.ts";
 
 /** Options of a {@linkcode WarningLimiter}. */
 export interface WarningLimiterOptions {
@@ -14,6 +14,8 @@ export interface WarningLimiterOptions {
   burst?: number;
   /** Length of the interval in milliseconds. Default 10000. */
   intervalMs?: number;
+  /** The level of the lines (and of the summaries). Default `warn`. */
+  level?: "info" | "warn";
 }
 
 interface Window {
@@ -47,6 +49,7 @@ export class WarningLimiter {
   readonly #log: Logger;
   readonly #burst: number;
   readonly #intervalMs: number;
+  readonly #level: "info" | "warn";
   readonly #windows = new Map<string, Window>();
 
   /**
@@ -59,6 +62,7 @@ export class WarningLimiter {
     this.#log = log;
     this.#burst = options.burst ?? 10;
     this.#intervalMs = options.intervalMs ?? 10_000;
+    this.#level = options.level ?? "warn";
   }
 
   /**
@@ -68,6 +72,19 @@ export class WarningLimiter {
    * @param message the line
    */
   warn(kind: string, message: string): void {
+    this.event(kind, PLAIN_EVENT, message, {});
+  }
+
+  /**
+   * Logs a structured event (see `logEvent`) unless its kind used up its
+   * burst in this interval.
+   *
+   * @param kind what the lines that are limited together have in common
+   * @param event the event's name, e.g. `client.disconnected`
+   * @param message the line, as text
+   * @param fields the event's fields
+   */
+  event(kind: string, event: string, message: string, fields: LogFields): void {
     const now = performance.now();
     let w = this.#windows.get(kind);
     if (w !== undefined && now - w.startedAt >= this.#intervalMs) {
@@ -80,7 +97,7 @@ export class WarningLimiter {
     }
     if (w.written < this.#burst) {
       w.written++;
-      this.#log.warn(message);
+      logEvent(this.#log, this.#level, event, message, fields);
       return;
     }
     w.suppressed++;
@@ -105,7 +122,15 @@ export class WarningLimiter {
     this.#windows.delete(kind);
     if (w.suppressed === 0) return;
     const seconds = ((performance.now() - w.startedAt) / 1000).toFixed(1);
-    const what = w.suppressed === 1 ? "warning" : "warnings";
-    this.#log.warn(`${w.suppressed} more "${kind}" ${what} suppressed in the last ${seconds} s`);
+    const what = this.#level === "info"
+      ? (w.suppressed === 1 ? "line" : "lines")
+      : (w.suppressed === 1 ? "warning" : "warnings");
+    logEvent(
+      this.#log,
+      this.#level,
+      "log.suppressed",
+      `${w.suppressed} more "${kind}" ${what} suppressed in the last ${seconds} s`,
+      { kind, suppressed: w.suppressed, seconds: Number(seconds) },
+    );
   }
 }
