@@ -488,8 +488,8 @@ export class Broker {
    * Serves the read-only HTTP monitoring endpoint (docs/MONITORING.md):
    * `GET /healthz` (200 `ok` while listeners are up, 503 once
    * {@linkcode Broker.close} has begun), `/api/stats`, `/api/clients`
-   * (`?filter=` as `client.list`), `/api/subscriptions` and `/metrics`
-   * (Prometheus). With a `token`, requests without it get 401. It stays up
+   * (`?filter=` as `client.list`), `/api/subscriptions`, `/metrics`
+   * (Prometheus), `/api/events` (Server-Sent Events) and `/`, a live dashboard. With a `token`, requests without it get 401. It stays up
    * until the broker has closed. Nothing of it runs while none is served.
    *
    * @example Health and statistics over HTTP

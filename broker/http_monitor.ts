@@ -1,7 +1,8 @@
 /**
  * The broker's read-only HTTP monitoring endpoint (`Broker.serveHttp`):
- * `/healthz`, `/api/stats`, `/api/clients`, `/api/subscriptions` and
- * `/metrics` on `Deno.serve`, with an optional bearer token. It reads the
+ * `/healthz`, `/api/stats`, `/api/clients`, `/api/subscriptions`,
+ * `/metrics`, `/api/events` and the dashboard (`/`) on `Deno.serve`, with
+ * an optional bearer token. It reads the
  * counters the broker keeps anyway; while no endpoint is open nothing of
  * it runs at all. docs/MONITORING.md describes every route.
  *
@@ -21,6 +22,21 @@ import {
   RateSampler,
 } from "./monitor_snapshot.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./prometheus.ts";
+import { DASHBOARD_HTML } from "./dashboard_page.ts";
+
+/** Event streams (`/api/events`) one endpoint serves at once; more get 503. */
+export const MAX_EVENT_STREAMS = 32;
+
+/** Most rows one `/api/clients` page holds (`?limit=`). */
+export const MAX_PAGE = 10_000;
+
+const PAGE_HEADERS = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "x-content-type-options": "nosniff",
+  "content-security-policy":
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'",
+};
 
 /** Options of {@linkcode Broker.serveHttp}. */
 export interface HttpMonitorOptions {
@@ -88,11 +104,13 @@ export class HttpMonitor {
   readonly hostname: string;
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #sampler: RateSampler;
+  readonly #streams: EventStreams;
   #closed: Promise<void> | null = null;
 
-  private constructor(server: Deno.HttpServer<Deno.NetAddr>, sampler: RateSampler) {
+  private constructor(server: Deno.HttpServer<Deno.NetAddr>, sampler: RateSampler, streams: EventStreams) {
     this.#server = server;
     this.#sampler = sampler;
+    this.#streams = streams;
     this.hostname = server.addr.hostname;
     this.port = server.addr.port;
     this.bind = formatHostPort(this.hostname, this.port);
@@ -123,6 +141,7 @@ export class HttpMonitor {
     const warnings = new WarningLimiter(log);
     const sampler = new RateSampler(source);
     const routes = new Routes(source, sampler, options.clientMetrics === true);
+    const streams = new EventStreams(source, sampler);
     let server: Deno.HttpServer<Deno.NetAddr>;
     try {
       server = Deno.serve({
@@ -141,18 +160,22 @@ export class HttpMonitor {
             "www-authenticate": 'Bearer realm="busrt"',
           });
         }
+        if (new URL(request.url).pathname === "/api/events" && request.method === "GET") {
+          return streams.open();
+        }
         return await routes.handle(request);
       });
     } catch (err) {
       sampler.stop();
       throw err;
     }
-    return new HttpMonitor(server, sampler);
+    return new HttpMonitor(server, sampler, streams);
   }
 
   /** Stops listening (open requests are answered first). Idempotent. */
   close(): Promise<void> {
     if (this.#closed === null) {
+      this.#streams.closeAll();
       this.#sampler.stop();
       this.#closed = this.#server.shutdown();
     }
@@ -189,14 +212,19 @@ class Routes {
     const url = new URL(request.url);
     const source = this.#source;
     switch (url.pathname) {
+      case "/":
+        return new Response(DASHBOARD_HTML, { headers: PAGE_HEADERS });
       case "/healthz":
         return this.healthy ? text(200, "ok\n") : text(503, "shutting down\n");
       case "/api/stats":
         return json(monitorStats(source, this.#sampler));
       case "/api/clients":
         return await this.#clients(url);
-      case "/api/subscriptions":
-        return json({ subscriptions: monitorSubscriptions(source) });
+      case "/api/subscriptions": {
+        const limit = count(url, "limit", Infinity);
+        if (limit === null) return text(400, "Bad Request: limit must be a whole number\n");
+        return json({ subscriptions: monitorSubscriptions(source).slice(0, limit) });
+      }
       case "/metrics": {
         const stats = monitorStats(source, this.#sampler);
         const clients = this.#clientMetrics ? monitorClients(source, this.#sampler) : null;
@@ -210,6 +238,11 @@ class Routes {
   }
 
   async #clients(url: URL): Promise<Response> {
+    const offset = count(url, "offset", 0);
+    const limit = count(url, "limit", MAX_PAGE);
+    if (offset === null || limit === null) {
+      return text(400, "Bad Request: offset and limit must be whole numbers\n");
+    }
     const filterText = url.searchParams.get("filter");
     let rows: MonitorClient[] = monitorClients(this.#source, this.#sampler);
     if (filterText !== null && filterText !== "") {
@@ -226,6 +259,71 @@ class Routes {
         throw err;
       }
     }
-    return json({ clients: rows });
+    return json({ clients: rows.slice(offset, offset + Math.min(limit, MAX_PAGE)), total: rows.length });
+  }
+}
+
+/** A whole-number query parameter; `fallback` when absent, null when malformed. */
+function count(url: URL, name: string, fallback: number): number | null {
+  const value = url.searchParams.get(name);
+  if (value === null || value === "") return fallback;
+  return /^\d{1,9}$/.test(value) ? Number(value) : null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * `/api/events`: Server-Sent Events, `history` (the rate points so far)
+ * once, then `stats` (`{stats, point}`) after every sample of the rates.
+ */
+class EventStreams {
+  readonly #source: MonitorSource;
+  readonly #sampler: RateSampler;
+  readonly #open = new Set<() => void>();
+
+  constructor(source: MonitorSource, sampler: RateSampler) {
+    this.#source = source;
+    this.#sampler = sampler;
+  }
+
+  open(): Response {
+    if (this.#open.size >= MAX_EVENT_STREAMS) {
+      return text(503, "Service Unavailable: too many event streams\n", { "retry-after": "5" });
+    }
+    let end: () => void = () => {};
+    const body = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        const send = (event: string, data: unknown) =>
+          controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
+        send("history", this.#sampler.history);
+        const stop = this.#sampler.listen((point) => {
+          // a reader that does not keep up is dropped rather than buffered for
+          if ((controller.desiredSize ?? 0) < -(1 << 20)) return end();
+          send("stats", { stats: monitorStats(this.#source, this.#sampler), point });
+        });
+        end = () => {
+          if (!this.#open.delete(end)) return;
+          stop();
+          try {
+            controller.close();
+          } catch {
+            // cancelled already
+          }
+        };
+        this.#open.add(end);
+      },
+      cancel: () => end(),
+    });
+    return new Response(body, {
+      headers: {
+        "content-type": "text/event-stream",
+        "cache-control": "no-store",
+        "x-accel-buffering": "no",
+      },
+    });
+  }
+
+  closeAll(): void {
+    for (const end of [...this.#open]) end();
   }
 }

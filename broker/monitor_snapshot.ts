@@ -174,6 +174,7 @@ export class RateSampler {
   #totalRates: TrafficRates = ZERO_RATES;
   #clientRates = new Map<RegisteredClient, TrafficRates>();
   readonly #history: RatePoint[] = [];
+  readonly #listeners = new Set<(point: RatePoint) => void>();
 
   /**
    * Starts sampling.
@@ -217,8 +218,21 @@ export class RateSampler {
     }
     this.#clients = clients;
     this.#clientRates = clientRates;
-    this.#history.push({ t: Date.now(), rates: this.#totalRates, queued_frames: queued });
+    const point = { t: Date.now(), rates: this.#totalRates, queued_frames: queued };
+    this.#history.push(point);
     if (this.#history.length > this.#historySize) this.#history.shift();
+    for (const listener of this.#listeners) listener(point);
+  }
+
+  /**
+   * Calls `listener` after every sample until the returned function is called.
+   *
+   * @param listener called with the new point
+   * @returns the function that stops the calls
+   */
+  listen(listener: (point: RatePoint) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Broker-wide rates of the last interval. */
@@ -247,6 +261,7 @@ export class RateSampler {
     this.#timer = null;
     this.#clients.clear();
     this.#clientRates.clear();
+    this.#listeners.clear();
   }
 }
 

@@ -262,3 +262,67 @@ async function findPromtool(): Promise<string | null> {
   }
   return null;
 }
+
+Deno.test("HTTP monitor: pages of /api/clients at 1,000 clients, the dashboard page and its event stream", async () => {
+  const bus = await startBus();
+  const monitor = await bus.broker.serveHttp({ port: 0 });
+  try {
+    for (let i = 0; i < 1000; i++) bus.broker.registerClient(`c.${String(i).padStart(4, "0")}`);
+    const page = await getJson<{ clients: MonitorClient[]; total: number }>(
+      monitor,
+      "/api/clients?offset=990&limit=50",
+    );
+    assert.equal(page.total, 1000);
+    assert.deepEqual(page.clients.map((c) => c.name), Array.from({ length: 10 }, (_, i) => `c.0${990 + i}`));
+    const filtered = await getJson<{ clients: MonitorClient[]; total: number }>(
+      monitor,
+      "/api/clients?limit=5&filter=%5Ec%5C.00",
+    );
+    assert.equal(filtered.total, 100);
+    assert.equal(filtered.clients.length, 5);
+    assert.equal(await status(monitor, "/api/clients?offset=-1"), 400);
+    assert.equal(await status(monitor, "/api/clients?limit=1e3"), 400);
+    const subs = await getJson<{ subscriptions: MonitorSubscription[] }>(
+      monitor,
+      "/api/subscriptions?limit=1",
+    );
+    assert.deepEqual(subs.subscriptions, [{ topic: ".broker/warn", subscribers: 1000 }]);
+
+    const html = await get(monitor, "/");
+    assert.match(html.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(html.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+    const body = await html.text();
+    assert.match(body, /EventSource/);
+    assert.doesNotMatch(body, /https?:\/\//, "nothing from another origin");
+
+    const events = await get(monitor, "/api/events");
+    assert.equal(events.headers.get("content-type"), "text/event-stream");
+    const reader = events.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("event: stats\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    assert.match(text, /^event: history\ndata: \[/);
+    const stats = JSON.parse(/event: stats\ndata: (.*)\n/.exec(text)![1]);
+    assert.equal(stats.stats.clients.primaries, 1000);
+    assert.equal(typeof stats.point.t, "number");
+    await reader.cancel();
+  } finally {
+    await bus.close();
+  }
+});
+
+Deno.test("HTTP monitor: open event streams end when the broker closes", async () => {
+  const bus = await startBus();
+  const monitor = await bus.broker.serveHttp({ port: 0 });
+  const events = await get(monitor, "/api/events");
+  const reader = events.body!.getReader();
+  await reader.read();
+  await bus.close();
+  for (;;) {
+    const { done } = await reader.read();
+    if (done) break;
+  }
+});
