@@ -104,3 +104,19 @@ Deno.test("serve: bad --http values are usage errors, a bad http section a confi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("serve --http: a missing net permission for the endpoint is named before anything starts", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "busrt-http-" });
+  try {
+    const sock = `${dir}/busrt.sock`;
+    const serve = new CliProcess(
+      ["serve", "-B", sock, "--http", "127.0.0.1:9187"],
+      [`--allow-read=${dir}`, `--allow-write=${dir}`, `--allow-net=unix:${sock}`],
+    );
+    const result = await serve.finish();
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /run again with --allow-net=127\.0\.0\.1:9187/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
