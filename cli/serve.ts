@@ -77,6 +77,7 @@ Options:
       --http <HOST:PORT>     serve the read-only HTTP monitoring endpoint there
                              (/healthz, /api/*, /metrics; see docs/MONITORING.md)
       --http-token <TOKEN>   bearer token HTTP requests must present; 401 without
+      --http-token-file <FILE> the same, read from FILE (not shown by ps)
   -P, --pid-file <FILE>      write the process id there; removed on exit
       --log-level <LEVEL>    debug, info, warn, error or silent (default info)
       --log-format <FORMAT>  text (default) or json: one JSON object a line
@@ -107,6 +108,7 @@ const OPTIONS = {
   "ws-token-file": { type: "string" },
   http: { type: "string" },
   "http-token": { type: "string" },
+  "http-token-file": { type: "string" },
   "pid-file": { type: "string", short: "P" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
@@ -137,7 +139,7 @@ export interface ServeSettings {
   /** The bearer token of `ws://` and `wss://` binds: given, or the file to read it from; null for none. */
   wsToken: { token: string } | { file: string } | null;
   /** The HTTP monitoring endpoint (`--http`, else the config file's), or null. */
-  http: HttpConfig | null;
+  http: (HttpConfig & { tokenFile: string | null }) | null;
   /** Pid file, or null. */
   pidFile: string | null;
   /** Log level. */
@@ -239,19 +241,27 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
   };
 }
 
-/** `--http` and `--http-token` (they replace the config file's `http`). */
-function planHttp(values: ServeValues, config: BrokerConfig | null): HttpConfig | null {
+/** `--http`, `--http-token` and `--http-token-file` (they replace the config file's `http`). */
+function planHttp(values: ServeValues, config: BrokerConfig | null): ServeSettings["http"] {
   const bind = values.http;
   const token = values["http-token"];
+  const tokenFile = values["http-token-file"] ?? null;
   if (token === "") throw new UsageError('Invalid value "" for --http-token: must not be empty', "serve");
+  if (token !== undefined && tokenFile !== null) {
+    throw new UsageError("Options --http-token and --http-token-file exclude each other: give one", "serve");
+  }
   if (bind === undefined) {
-    if (token !== undefined && config?.http == null) {
-      throw new UsageError("Option --http-token needs --http HOST:PORT", "serve");
+    if ((token !== undefined || tokenFile !== null) && config?.http == null) {
+      throw new UsageError(
+        `Option ${token !== undefined ? "--http-token" : "--http-token-file"} needs --http HOST:PORT`,
+        "serve",
+      );
     }
-    return config?.http == null ? null : { ...config.http, token: token ?? config.http.token };
+    if (config?.http == null) return null;
+    return { ...config.http, token: tokenFile !== null ? null : token ?? config.http.token, tokenFile };
   }
   try {
-    return { bind, ...parseHttpBind(bind), token: token ?? null, clientMetrics: false };
+    return { bind, ...parseHttpBind(bind), token: token ?? null, tokenFile, clientMetrics: false };
   } catch (err) {
     if (!(err instanceof AddressError)) throw err;
     throw new UsageError(`Invalid value "${bind}" for --http: ${err.reason}`, "serve");
@@ -332,16 +342,19 @@ async function startBind(broker: Broker, bind: string, plan: ServeSettings): Pro
 /** The token of `--ws-token`, or the first line of the `--ws-token-file`. */
 async function readWsToken(wsToken: NonNullable<ServeSettings["wsToken"]>): Promise<string> {
   if ("token" in wsToken) return wsToken.token;
+  return await readTokenFile(wsToken.file, "--ws-token-file");
+}
+
+/** The first line of a token file, trimmed; an unreadable file or an empty line is an error. */
+async function readTokenFile(file: string, option: string): Promise<string> {
   let text: string;
   try {
-    text = await Deno.readTextFile(wsToken.file);
+    text = await Deno.readTextFile(file);
   } catch (err) {
-    throw new CliError(
-      `Cannot read --ws-token-file "${wsToken.file}": ${err instanceof Error ? err.message : err}`,
-    );
+    throw new CliError(`Cannot read ${option} "${file}": ${err instanceof Error ? err.message : err}`);
   }
   const token = text.split(/\r?\n/)[0].trim();
-  if (token === "") throw new CliError(`Invalid --ws-token-file "${wsToken.file}": its first line is empty`);
+  if (token === "") throw new CliError(`Invalid ${option} "${file}": its first line is empty`);
   return token;
 }
 
@@ -436,12 +449,15 @@ export async function runServe(args: string[]): Promise<number> {
   }
 }
 
-async function startHttp(broker: Broker, http: HttpConfig): Promise<void> {
+async function startHttp(broker: Broker, http: NonNullable<ServeSettings["http"]>): Promise<void> {
+  const token = http.tokenFile === null
+    ? http.token
+    : await readTokenFile(http.tokenFile, "--http-token-file");
   try {
     await broker.serveHttp({
       hostname: http.hostname,
       port: http.port,
-      ...(http.token === null ? {} : { token: http.token }),
+      ...(token === null ? {} : { token }),
       clientMetrics: http.clientMetrics,
     });
   } catch (err) {
@@ -468,6 +484,7 @@ async function permissionProblems(settings: ServeSettings): Promise<PermissionPr
         ? []
         : [settings.tls.cert, settings.tls.key, ...(settings.tls.ca === undefined ? [] : [settings.tls.ca])]),
       ...(settings.wsToken !== null && "file" in settings.wsToken ? [settings.wsToken.file] : []),
+      ...(settings.http?.tokenFile == null ? [] : [settings.http.tokenFile]),
     ],
   };
   const binds = settings.http === null ? settings.binds : [...settings.binds, settings.http.bind];

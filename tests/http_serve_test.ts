@@ -49,6 +49,30 @@ Deno.test("serve --http --http-token: the endpoint of a broker process, with its
   await assert.rejects(fetch(`${url}/healthz`));
 });
 
+Deno.test("serve --http-token-file: the token is the file's first line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "busrt-http-" });
+  await Deno.writeTextFile(`${dir}/http.token`, "from-file-t0ken\n");
+  const { serve, url } = await startServe([
+    "-B",
+    `${dir}/busrt.sock`,
+    "--http",
+    "127.0.0.1:0",
+    "--http-token-file",
+    `${dir}/http.token`,
+  ]);
+  try {
+    const admitted = await fetch(`${url}/healthz?token=from-file-t0ken`);
+    assert.equal(admitted.status, 200);
+    await admitted.body?.cancel();
+    const refused = await fetch(`${url}/healthz?token=from-file-t0ke`);
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+  } finally {
+    await serve.stop("SIGTERM");
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("serve --config with an http section; --http-token overrides its token", async () => {
   const dir = await Deno.makeTempDir({ prefix: "busrt-http-" });
   const config = `${dir}/busrt.config.json`;
@@ -85,6 +109,8 @@ Deno.test("serve: bad --http values are usage errors, a bad http section a confi
         [["--http", "127.0.0.1:99999"], /for --http/],
         [["--http-token", "t"], /--http-token needs --http/],
         [["--http", "127.0.0.1:0", "--http-token", ""], /--http-token: must not be empty/],
+        [["--http", "127.0.0.1:0", "--http-token", "t", "--http-token-file", "f"], /exclude each other/],
+        [["--http-token-file", "f"], /--http-token-file needs --http/],
       ] as const
     ) {
       const r = await runCli(["serve", "-B", `${dir}/busrt.sock`, ...args]);
