@@ -42,10 +42,12 @@ async function withFilterBus(fn: (bus: TestBus, rpc: RpcClient) => Promise<void>
 
 Deno.test("client.list: the catastrophic-backtracking filter ^(a+)+$ does not freeze the broker", async () => {
   await withFilterBus(async (bus, rpc) => {
-    await bus.wire("a".repeat(26) + "!");
+    // 30 characters: a backtracking engine stalls for about 10 s here (0.7 s at 26, doubling per character);
+    // the bound below leaves room for a loaded 2-core machine
+    await bus.wire("a".repeat(30) + "!");
     const { result, stallMs } = await longestStall(() => listNames(rpc, "^(a+)+$"));
     assert.deepEqual(result, []);
-    assert.ok(stallMs < 100, `event loop stalled ${stallMs.toFixed(1)} ms`);
+    assert.ok(stallMs < 500, `event loop stalled ${stallMs.toFixed(1)} ms`);
   });
 });
 
@@ -62,14 +64,14 @@ Deno.test("client.list: no filter holds the event loop for long on 64 KiB names"
     for (const filter of hostile) {
       const { result, stallMs } = await longestStall(() => listNames(rpc, filter));
       assert.ok(!result.includes(long), filter);
-      assert.ok(stallMs < 100, `${filter}: event loop stalled ${stallMs.toFixed(1)} ms`);
+      assert.ok(stallMs < 500, `${filter}: event loop stalled ${stallMs.toFixed(1)} ms`);
     }
     // a large filter on long names: refused once its work limit is spent, the broker responsive meanwhile
     const { result: refused, stallMs } = await longestStall(() =>
       rejectsWith(listNames(rpc, "(\\w|\\W){500}z"), RpcErrorCode.InvalidParams)
     );
     assert.match(refused.message, /too costly/);
-    assert.ok(stallMs < 100, `large filter: event loop stalled ${stallMs.toFixed(1)} ms`);
+    assert.ok(stallMs < 500, `large filter: event loop stalled ${stallMs.toFixed(1)} ms`);
     assert.deepEqual(await listNames(rpc, "^a+!$"), [long]);
   });
 });

@@ -30,7 +30,10 @@ function normalise(text: string, broker: BrokerUnderTest): string {
       .replace(/(uptime +)\d+/g, "$1<UPTIME>")
       .replace(/thread '([^']+)' \(\d+\)/g, "thread '$1' (<TID>)"),
     broker,
-  );
+  )
+    // table columns are as wide as their widest cell (a temp path, a port): compare cells, not padding
+    .replace(/-{3,}/g, "---")
+    .replace(/ {2,}/g, "  ");
 }
 
 /** The values of the `.broker info` reply, which name each implementation, and its table's rule. */
