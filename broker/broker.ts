@@ -8,7 +8,9 @@
 import { BROKER_NAME, BROKER_WARN_TOPIC, DEFAULT_QUEUE_SIZE, ErrorCode } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
 import { type Logger, silentLogger } from "../log/logger.ts";
-import type { ClientKind } from "./registered_client.ts";
+import { type ClientInfo, clientInfoOf, compareNames } from "./registered_client.ts";
+
+export type { ClientInfo };
 import { Router } from "./router.ts";
 import { InProcessClient } from "./inprocess_client.ts";
 import { type Acceptor, BrokerListener, parseBind } from "./listener.ts";
@@ -54,30 +56,6 @@ export interface BrokerStats {
   w_frames: number;
   /** Bytes written to clients. */
   w_bytes: number;
-}
-
-/** One row of `client.list`. Keys and order as the reference. */
-export interface ClientInfo {
-  /** Client name. */
-  name: string;
-  /** `internal`, `local_ipc`, `tcp` or `websocket`. */
-  kind: ClientKind;
-  /** Peer `ip:port`, or null. */
-  source: string | null;
-  /** Listener bind string, or null for internal clients. */
-  port: string | null;
-  /** Frames received from the client. */
-  r_frames: number;
-  /** Bytes received from the client. */
-  r_bytes: number;
-  /** Frames sent to the client. */
-  w_frames: number;
-  /** Bytes sent to the client. */
-  w_bytes: number;
-  /** Frames waiting in its queue. */
-  queue: number;
-  /** 1 + registered secondaries. */
-  instances: number;
 }
 
 /**
@@ -581,21 +559,9 @@ export class Broker {
     for (const c of this.#router.clients()) {
       if (c.isSecondary) continue;
       if (filter !== undefined && !filter.test(c.name)) continue;
-      const t = c.traffic;
-      out.push({
-        name: c.name,
-        kind: c.origin.kind,
-        source: c.origin.source,
-        port: c.origin.port,
-        r_frames: t.rFrames,
-        r_bytes: t.rBytes,
-        w_frames: t.wFrames,
-        w_bytes: t.wBytes,
-        queue: c.sink.queueLength(),
-        instances: 1 + (c.secondaries?.size ?? 0),
-      });
+      out.push(clientInfoOf(c));
     }
-    return out.sort((a, b) => compareBytes(a.name, b.name));
+    return out.sort((a, b) => compareNames(a.name, b.name));
   }
 
   /** Whether {@linkcode Broker.close} was called. */
@@ -620,13 +586,4 @@ export class Broker {
     this.#core = null;
     await Promise.all([...this.#monitors].map((m) => m.close()));
   }
-}
-
-const byteEncoder = new TextEncoder();
-function compareBytes(a: string, b: string): number {
-  const x = byteEncoder.encode(a);
-  const y = byteEncoder.encode(b);
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
 }

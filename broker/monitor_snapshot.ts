@@ -9,7 +9,14 @@
  */
 import { VERSION } from "../protocol/constants.ts";
 import type { BrokerListener } from "./listener.ts";
-import type { ClientKind, RegisteredClient, Traffic } from "./registered_client.ts";
+import {
+  type ClientInfo,
+  clientInfoOf,
+  type ClientKind,
+  compareNames,
+  type RegisteredClient,
+  type Traffic,
+} from "./registered_client.ts";
 import type { Router } from "./router.ts";
 
 /** Every client kind, in the order the monitoring output lists them. */
@@ -79,27 +86,7 @@ export interface MonitorStats {
 }
 
 /** `GET /api/clients`: one primary client (a `client.list` row and more). */
-export interface MonitorClient {
-  /** Client name. */
-  name: string;
-  /** Connection kind. */
-  kind: ClientKind;
-  /** Peer `ip:port`, or null. */
-  source: string | null;
-  /** Listener bind, or null for in-process clients. */
-  port: string | null;
-  /** Frames received from the client. */
-  r_frames: number;
-  /** Bytes received from the client. */
-  r_bytes: number;
-  /** Frames sent to the client. */
-  w_frames: number;
-  /** Bytes sent to the client. */
-  w_bytes: number;
-  /** Frames waiting in its queue. */
-  queue: number;
-  /** 1 + registered secondaries. */
-  instances: number;
+export interface MonitorClient extends ClientInfo {
   /** Bytes waiting in its queue (0 for in-process clients). */
   queue_bytes: number;
   /** Subscribed patterns (the primary's). */
@@ -330,25 +317,15 @@ export function monitorClients(source: MonitorSource, sampler: RateSampler): Mon
   const rows: MonitorClient[] = [];
   for (const c of source.router.clients()) {
     if (c.isSecondary) continue;
-    const t = c.traffic;
     rows.push({
-      name: c.name,
-      kind: c.origin.kind,
-      source: c.origin.source,
-      port: c.origin.port,
-      r_frames: t.rFrames,
-      r_bytes: t.rBytes,
-      w_frames: t.wFrames,
-      w_bytes: t.wBytes,
-      queue: c.sink.queueLength(),
-      instances: 1 + (c.secondaries?.size ?? 0),
+      ...clientInfoOf(c),
       queue_bytes: c.sink.queueBytes?.() ?? 0,
       subscriptions: c.subscriptions.size,
       connected_since: new Date(c.since).toISOString(),
       rates: sampler.rates(c),
     });
   }
-  return rows.sort((a, b) => compareBytes(a.name, b.name));
+  return rows.sort((a, b) => compareNames(a.name, b.name));
 }
 
 /**
@@ -363,15 +340,5 @@ export function monitorSubscriptions(source: MonitorSource): MonitorSubscription
     for (const p of c.subscriptions) counts.set(p, (counts.get(p) ?? 0) + 1);
   }
   return Array.from(counts, ([topic, subscribers]) => ({ topic, subscribers }))
-    .sort((a, b) => b.subscribers - a.subscribers || compareBytes(a.topic, b.topic));
-}
-
-const byteEncoder = new TextEncoder();
-function compareBytes(a: string, b: string): number {
-  if (a === b) return 0;
-  const x = byteEncoder.encode(a);
-  const y = byteEncoder.encode(b);
-  const n = Math.min(x.length, y.length);
-  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
-  return x.length - y.length;
+    .sort((a, b) => b.subscribers - a.subscribers || compareNames(a.topic, b.topic));
 }

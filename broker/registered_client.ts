@@ -177,3 +177,68 @@ export class RegisteredClient implements Markable {
     all.wBytes += bytes;
   }
 }
+
+/** One row of `client.list`. Keys and order as the reference. */
+export interface ClientInfo {
+  /** Client name. */
+  name: string;
+  /** `internal`, `local_ipc`, `tcp`, `websocket` or `worker`. */
+  kind: ClientKind;
+  /** Peer `ip:port`, or null. */
+  source: string | null;
+  /** Listener bind string, or null for internal clients. */
+  port: string | null;
+  /** Frames received from the client. */
+  r_frames: number;
+  /** Bytes received from the client. */
+  r_bytes: number;
+  /** Frames sent to the client. */
+  w_frames: number;
+  /** Bytes sent to the client. */
+  w_bytes: number;
+  /** Frames waiting in its queue. */
+  queue: number;
+  /** 1 + registered secondaries. */
+  instances: number;
+}
+
+/**
+ * The `client.list` row of a primary client (shared by `.broker client.list`
+ * and the monitoring endpoint).
+ *
+ * @param c the client
+ * @returns its row
+ */
+export function clientInfoOf(c: RegisteredClient): ClientInfo {
+  const t = c.traffic;
+  return {
+    name: c.name,
+    kind: c.origin.kind,
+    source: c.origin.source,
+    port: c.origin.port,
+    r_frames: t.rFrames,
+    r_bytes: t.rBytes,
+    w_frames: t.wFrames,
+    w_bytes: t.wBytes,
+    queue: c.sink.queueLength(),
+    instances: 1 + (c.secondaries?.size ?? 0),
+  };
+}
+
+const nameEncoder = new TextEncoder();
+
+/**
+ * Orders names by their UTF-8 bytes, as the reference sorts `client.list`.
+ *
+ * @param a a name
+ * @param b another name
+ * @returns negative, zero or positive
+ */
+export function compareNames(a: string, b: string): number {
+  if (a === b) return 0;
+  const x = nameEncoder.encode(a);
+  const y = nameEncoder.encode(b);
+  const n = Math.min(x.length, y.length);
+  for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
