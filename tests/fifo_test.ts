@@ -17,8 +17,7 @@ import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { serveFifo } from "../rpc/fifo_channel.ts";
 import { unpack } from "../rpc/msgpack.ts";
 import { nextFrame, text, toHex, waitFor } from "./_helpers.ts";
-
-const BUSRTD = new URL("../../shared/rustref/bin/busrtd", import.meta.url).pathname;
+import { BUSRTD, REFERENCE_UNAVAILABLE } from "./_reference.ts";
 
 /** A line written to the pipe (one open, write, close: one writer). */
 async function writeLines(path: string, lines: string[]): Promise<void> {
@@ -164,19 +163,9 @@ Deno.test("fifo: an existing file is replaced, a directory refused, and the pipe
   }
 });
 
-function busrtdRuns(): boolean {
-  try {
-    return new Deno.Command(BUSRTD, { args: ["--help"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name: "fifo: the reference busrtd turns the same lines into the same frames",
-  ignore: !busrtdRuns() &&
-    (console.log(`fifo_test: skipping the busrtd comparison: ${BUSRTD} cannot run`), true),
+  ignore: REFERENCE_UNAVAILABLE !== null,
   async fn() {
     const dir = await Deno.makeTempDir();
     const sock = `${dir}/ref.sock`;

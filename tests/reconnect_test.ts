@@ -14,20 +14,10 @@ import type { ConnectionStatus, ReconnectingClient } from "../client/reconnectin
 import { QoS } from "../protocol/constants.ts";
 import { BusError } from "../protocol/errors.ts";
 import { delay, nextFrame, text, waitFor, withTimeout } from "./_helpers.ts";
+import { BUSRTD, REFERENCE_UNAVAILABLE } from "./_reference.ts";
 
-const BUSRTD = new URL("../../shared/rustref/bin/busrtd", import.meta.url).pathname;
 const BROKER_SERVER = new URL("../bench/broker_server.ts", import.meta.url).pathname;
-
-function busrtdRuns(): boolean {
-  try {
-    return new Deno.Command(BUSRTD, { args: ["--help"], stdout: "null", stderr: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-const HAVE_BUSRTD = busrtdRuns();
-if (!HAVE_BUSRTD) console.log(`reconnect_test: skipping the busrtd case: ${BUSRTD} cannot run here`);
+const HAVE_BUSRTD = REFERENCE_UNAVAILABLE === null;
 
 /** A broker process on a unix socket, started and killed by the test. */
 interface BrokerProcess {
