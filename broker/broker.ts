@@ -21,6 +21,8 @@ import { listenWorkerPorts } from "../transport/worker_port.ts";
 import { listenWorkerChannel } from "../transport/worker_channel.ts";
 import { HttpMonitor, type HttpMonitorOptions } from "./http_monitor.ts";
 import type { MonitorSource } from "./monitor_snapshot.ts";
+import type { GatewayStats, RemoteGateway } from "./remote_gateway.ts";
+import { GatewayPort } from "./gateway_port.ts";
 
 /** A worker-port listener (see {@linkcode Broker.serveWorkerPorts}). */
 export interface WorkerPorts {
@@ -56,6 +58,8 @@ export interface BrokerStats {
   w_frames: number;
   /** Bytes written to clients. */
   w_bytes: number;
+  /** The bridge's state, when one is attached (docs/CLUSTER.md). */
+  bridge?: GatewayStats;
 }
 
 /**
@@ -515,6 +519,25 @@ export class Broker {
     };
   }
 
+  // ---------------------------------------------------------------- bridge
+
+  /**
+   * Attaches a bridge to brokers on other hosts (the `bridge/` module does
+   * this, see docs/CLUSTER.md): messages to names no local client has and
+   * broadcasts to `@` masks go to `gateway`; the returned port injects
+   * frames from other hosts and subscribes the export patterns. One bridge
+   * at a time.
+   *
+   * @param gateway the bridge
+   * @returns the bridge's handle on this broker
+   * @throws {Error} when a bridge is attached already or the broker is closed
+   */
+  attachGateway(gateway: RemoteGateway): GatewayPort {
+    if (this.#closed) throw new BusError(ErrorCode.Other, "Cannot attach a bridge: the broker is closed");
+    if (this.#router.gateway !== null) throw new Error("Cannot attach a bridge: one is attached already");
+    return new GatewayPort(this.#router, gateway);
+  }
+
   // ---------------------------------------------------------------- admin
 
   /**
@@ -539,13 +562,16 @@ export class Broker {
   /** Broker-wide counters. */
   stats(): BrokerStats {
     const t = this.#router.totals;
-    return {
+    const stats: BrokerStats = {
       uptime: Math.floor((Date.now() - this.#startedAt) / 1000),
       r_frames: t.rFrames,
       r_bytes: t.rBytes,
       w_frames: t.wFrames,
       w_bytes: t.wBytes,
     };
+    const gateway = this.#router.gateway;
+    if (gateway !== null) stats.bridge = gateway.stats();
+    return stats;
   }
 
   /**

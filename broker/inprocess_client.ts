@@ -109,7 +109,7 @@ export class InProcessClient extends BusClientBase implements BusClient {
     const realtime = qosIsRealtime(qos);
     switch (op) {
       case Op.Message:
-        return result(router.routeMessage(this.#entry, router.lookup(target), realtime, p), qos);
+        return result(router.routeMessage(this.#entry, router.lookup(target), realtime, p, target), qos);
       case Op.Broadcast:
         return result(router.routeBroadcast(this.#entry, target, realtime, p), qos);
       default: // Op.Publish (receiver null), Op.PublishFor

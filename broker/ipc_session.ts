@@ -367,7 +367,7 @@ export class IpcSession implements ClientSink {
         } else {
           entry.countReceived(be - bs);
           payload.set(buf, nul + 1, be, be - bs, be - nul - 1 >= SHARE_ALONE_MIN);
-          code = router.routeMessage(entry, target, realtime, payload);
+          code = router.routeMessage(entry, target, realtime, payload, this.#targetName);
           if (payload.shareable) dec.detach(); // the target's queue references the payload where it is
         }
         break;

@@ -15,6 +15,7 @@ import { encodeAnnouncement } from "./announcement.ts";
 import { Delivery, type RegisteredClient, Traffic } from "./registered_client.ts";
 import { RoutedPayload, SHARE_ALONE_MIN, Topic } from "./routed.ts";
 import { matchSegments, TopicPatternSet, TopicTree } from "./topics.ts";
+import { GATEWAY_ORIGIN, type RemoteGateway } from "./remote_gateway.ts";
 
 /** Settings of a {@linkcode Router}. */
 export interface RouterOptions {
@@ -40,6 +41,8 @@ export class Router {
   readonly events: WarningLimiter;
   /** Broker-wide counters; only {@linkcode RegisteredClient} counts into them. */
   readonly totals: Traffic = new Traffic();
+  /** The bridge to other hosts (`Broker.attachGateway`), or null: misses and `@` broadcasts go there. */
+  gateway: RemoteGateway | null = null;
 
   #clients = new Map<string, RegisteredClient>();
   #subscriptions = new TopicTree<RegisteredClient>();
@@ -237,6 +240,7 @@ export class Router {
    * @param target the target's record (from {@linkcode Router.lookup}), if any
    * @param realtime whether the frame is written at once
    * @param payload the payload; refilled by the caller after this returns
+   * @param targetName the target name, handed to the gateway when no local client has it
    * @returns the ACK code, or a promise of it when an in-process target's queue is full
    */
   routeMessage(
@@ -244,8 +248,15 @@ export class Router {
     target: RegisteredClient | undefined,
     realtime: boolean,
     payload: RoutedPayload,
+    targetName?: string,
   ): number | Promise<number> {
-    if (target === undefined || !target.registered) return ErrorCode.NotRegistered;
+    if (target === undefined || !target.registered) {
+      const gateway = this.gateway;
+      if (gateway === null || targetName === undefined || sender.origin === GATEWAY_ORIGIN) {
+        return ErrorCode.NotRegistered;
+      }
+      return gateway.message(sender.name, targetName, realtime, payload.bytes());
+    }
     const r = target.sink.deliver(Op.Message, realtime, sender, null, payload);
     if (r === Delivery.Queued) {
       target.countWritten(payload.size);
@@ -278,6 +289,9 @@ export class Router {
     realtime: boolean,
     payload: RoutedPayload,
   ): number | Promise<number> {
+    if (this.gateway !== null && mask.charCodeAt(0) === 64 && sender.origin !== GATEWAY_ORIGIN) {
+      this.gateway.broadcast(sender.name, mask, realtime, payload.bytes()); // `@NODE/mask`, `@*/mask`
+    }
     const targets = this.#scratchPool.pop() ?? [];
     if (!mask.includes("*") && !mask.includes("?")) {
       const t = this.#clients.get(mask);
