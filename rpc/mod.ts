@@ -92,4 +92,20 @@ export {
   parseFifoLine,
   serveFifo,
 } from "./fifo_channel.ts";
+export {
+  type PoolAttempt,
+  type PoolCallAllOptions,
+  PoolCallError,
+  type PoolCallOptions,
+  type PoolConnection,
+  type PoolConnector,
+  type PoolEvent,
+  type PoolHeartbeatOptions,
+  type PoolMember,
+  type PoolResult,
+  type PoolStrategy,
+  RpcPool,
+  type RpcPoolOptions,
+} from "./pool.ts";
+export { PhiAccrualDetector, type PhiAccrualOptions } from "./phi_accrual.ts";
 export { convertParamValue, encodeKeyValueParams, type ParamValue } from "./key_value_params.ts";

@@ -74,6 +74,7 @@ import {
   RpcKind,
 } from "./payload.ts";
 import { PendingCalls } from "./pending_calls.ts";
+import { RpcPool, type RpcPoolOptions } from "./pool.ts";
 import { RpcError, RpcErrorCode, toRpcError } from "./rpc_error.ts";
 import { RpcCall, RpcNotification, RpcReply } from "./rpc_event.ts";
 
@@ -442,6 +443,45 @@ export class RpcClient {
       if (this.#secondary === created) this.#secondary = null;
     });
     return created;
+  }
+
+  /**
+   * A worker pool of the clients whose names match `mask`: calls balanced
+   * over them, retried on another member when one fails, suspected members
+   * avoided (see `pool.ts`). The pool has a secondary connection of its own,
+   * closed with the pool or with this client.
+   *
+   * @example Call whichever worker of a role
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "../broker/mod.ts";
+   * import { enableCoreRpc, RpcClient } from "./mod.ts";
+   * const broker = new Broker();
+   * enableCoreRpc(broker);
+   * const worker = new RpcClient(broker.registerClient("svc.resize.1"), { handlers: { onCall: () => "ok" } });
+   * const rpc = new RpcClient(broker.registerClient("app"));
+   * const pool = await rpc.pool("svc.resize.*", { strategy: "least-in-flight" });
+   * assert.equal((await pool.call("resize", { w: 64 }, { idempotent: true })).sender, "svc.resize.1");
+   * await pool.close();
+   * await Promise.all([rpc.close(), worker.close()]);
+   * await broker.close();
+   * ```
+   *
+   * @param mask the name mask of the members (`?` one segment, `*` the rest)
+   * @param options strategy, heartbeats, timeouts, retries
+   * @returns the pool, with the members registered now
+   * @throws {RpcError} (as a rejection) when the broker has no core RPC to list the clients
+   */
+  pool(mask: string, options?: RpcPoolOptions): Promise<RpcPool> {
+    return RpcPool.open(mask, options, async (onFrame) => {
+      const { timeout, qos, logger } = this.#options;
+      return new RpcClient(await this.client.registerSecondary(), {
+        timeout,
+        qos,
+        logger,
+        handlers: { onFrame },
+      });
+    });
   }
 
   /**
