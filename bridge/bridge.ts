@@ -1,0 +1,490 @@
+/**
+ * The bridge: joins a broker to brokers on other hosts through a NATS
+ * cluster. Publications on export patterns go to NATS subjects, NATS
+ * publications on import patterns are published locally under the sender
+ * name `@NODE/name`; messages to `@NODE/name` travel as NATS request/reply
+ * and come back with the remote ACK code. docs/CLUSTER.md has the whole
+ * picture.
+ *
+ * @module
+ */
+import {
+  connect,
+  errors,
+  headers as natsHeaders,
+  type MsgHdrs,
+  type NatsConnection,
+} from "@nats-io/transport-node";
+import type { Msg, Subscription } from "@nats-io/nats-core";
+import { ErrorCode } from "../protocol/constants.ts";
+import { primaryName } from "../protocol/names.ts";
+import type { Logger } from "../log/logger.ts";
+import type { Broker } from "../broker/broker.ts";
+import type { GatewayPort } from "../broker/gateway_port.ts";
+import type { GatewayStats, RemoteGateway } from "../broker/remote_gateway.ts";
+import { matchSegments } from "../broker/topics.ts";
+import { type BridgeOptions, resolveBridgeOptions, type ResolvedBridgeOptions } from "./bridge_options.ts";
+import { OutboundBuffer } from "./outbound_buffer.ts";
+import { patternToSubject, subjectToTopic, topicToSubject } from "./subject_map.ts";
+
+/** NATS header names of bridged frames. */
+export const BridgeHeader = {
+  /** The node the frame came from (every bridged frame). */
+  Origin: "Busrt-Origin",
+  /** The full sender name on its node. */
+  Sender: "Busrt-Sender",
+  /** The sender's primary name. */
+  Primary: "Busrt-Primary",
+  /** The QoS the frame is routed with on arrival: `0`, or `2` (realtime). */
+  Qos: "Busrt-Qos",
+  /** The target client of a message. */
+  Target: "Busrt-Target",
+  /** The local mask of a broadcast. */
+  Mask: "Busrt-Mask",
+  /** The node(s) a broadcast is for: a node name or `*`. */
+  Node: "Busrt-Node",
+} as const;
+
+/** The connection state of a bridge. */
+export type BridgeState = "connecting" | "connected" | "reconnecting" | "closed";
+
+/** The counters of a bridge, as shown in `.broker` stats under `bridge`. */
+export interface BridgeStats extends GatewayStats {
+  /** This node's name. */
+  node: string;
+  /** The connection state. */
+  state: BridgeState;
+  /** The NATS server connected to, or "" while disconnected. */
+  server: string;
+  /** Publications sent to NATS. */
+  exported: number;
+  /** Publications from other nodes published here. */
+  imported: number;
+  /** Messages sent to other nodes. */
+  messages_out: number;
+  /** Messages from other nodes delivered (or refused) here. */
+  messages_in: number;
+  /** Messages to other nodes answered 0x71 or 0x78 (no such node or client, no answer, bridge down). */
+  messages_failed: number;
+  /** Broadcasts sent to other nodes. */
+  broadcasts_out: number;
+  /** Broadcasts from other nodes. */
+  broadcasts_in: number;
+  /** Frames waiting in the outbound buffer. */
+  buffered: number;
+  /** Bytes waiting in the outbound buffer. */
+  buffered_bytes: number;
+  /** Frames dropped by the outbound buffer's policy (or while closing). */
+  dropped: number;
+  /** Times the NATS connection came back. */
+  reconnects: number;
+}
+
+/** A publication or broadcast waiting for NATS. */
+interface Outbound {
+  subject: string;
+  payload: Uint8Array;
+  headers: MsgHdrs;
+}
+
+const NOT_REGISTERED = new Uint8Array([ErrorCode.NotRegistered]);
+
+/**
+ * A running bridge between a broker and a NATS cluster.
+ *
+ * @example Bridge a broker to one NATS server (a real nats-server on loopback)
+ * ```ts ignore
+ * import { Broker } from "../broker/mod.ts";
+ * import { Bridge } from "./mod.ts";
+ * const broker = new Broker();
+ * const bridge = Bridge.start(broker, { servers: ["nats://127.0.0.1:4222"], node: "h1" });
+ * await bridge.connected;
+ * // local publications now reach the other brokers; `@h2/svc` is a client on node h2
+ * await bridge.close();
+ * await broker.close();
+ * ```
+ */
+export class Bridge implements RemoteGateway {
+  /** The settings, with defaults. */
+  readonly options: ResolvedBridgeOptions;
+  /** Resolves once the first NATS connection is up. */
+  readonly connected: Promise<void>;
+  readonly #port: GatewayPort;
+  readonly #log: Logger;
+  readonly #buffer: OutboundBuffer<Outbound>;
+  readonly #pubPrefix: string;
+  readonly #importPatterns: string[][];
+  #nc: NatsConnection | null = null;
+  #state: BridgeState = "connecting";
+  #subs: Subscription[] = [];
+  #importChain: Promise<void> | null = null;
+  #importPending = 0;
+  #counts = {
+    exported: 0,
+    imported: 0,
+    messages_out: 0,
+    messages_in: 0,
+    messages_failed: 0,
+    broadcasts_out: 0,
+    broadcasts_in: 0,
+    dropped: 0,
+    reconnects: 0,
+  };
+
+  private constructor(broker: Broker, options: ResolvedBridgeOptions, logger: Logger) {
+    this.options = options;
+    this.#log = logger;
+    this.#buffer = new OutboundBuffer(options.bufferBytes, options.dropPolicy);
+    this.#pubPrefix = `${options.prefix}.pub`;
+    this.#importPatterns = options.imports.map((p) => p.split("/"));
+    this.#port = broker.attachGateway(this);
+    for (const p of options.exports) this.#port.exportPattern(p);
+    this.connected = this.#connect();
+    this.connected.catch(() => {});
+  }
+
+  /**
+   * Attaches a bridge to `broker` and starts connecting to NATS (forever,
+   * in turn over the servers); until connected, publications are buffered
+   * and messages to other nodes are answered 0x71. Await
+   * {@linkcode Bridge.connected} to wait for the link.
+   *
+   * @param broker the local broker
+   * @param options servers, node name, patterns, limits
+   * @returns the running bridge
+   * @throws {TypeError} for bad options, or when the broker has a bridge already
+   */
+  static start(broker: Broker, options: BridgeOptions): Bridge {
+    const resolved = resolveBridgeOptions(options);
+    return new Bridge(broker, resolved, options.logger ?? broker.log);
+  }
+
+  /** The connection state. */
+  get state(): BridgeState {
+    return this.#state;
+  }
+
+  /** @returns the counters and the state */
+  stats(): BridgeStats {
+    return {
+      node: this.options.node,
+      state: this.#state,
+      server: this.#state === "connected" ? this.#nc?.getServer() ?? "" : "",
+      ...this.#counts,
+      buffered: this.#buffer.length,
+      buffered_bytes: this.#buffer.bytes,
+      dropped: this.#counts.dropped + this.#buffer.dropped,
+    };
+  }
+
+  // ---------------------------------------------------------------- connection
+
+  async #connect(): Promise<void> {
+    const o = this.options;
+    let nc: NatsConnection | null = null;
+    for (let attempt = 0; nc === null; attempt++) {
+      if (this.#state === "closed") throw new Error("Bridge closed before NATS was reached");
+      try {
+        nc = await connect({
+          servers: o.servers,
+          name: `busrt-bridge-${o.node}`,
+          noEcho: true, // our own publications never come back
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+          reconnectJitter: 50,
+          ignoreClusterUpdates: true, // only the configured servers
+          noRandomize: true, // in the configured order: the nearest first
+          pingInterval: 2000,
+          maxPingOut: 2,
+        });
+      } catch (err) {
+        if (attempt === 0) this.#log.warn(`bridge: NATS unreachable (${(err as Error).message}), retrying`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    if (this.#state === "closed") {
+      await nc.close();
+      throw new Error("Bridge closed before NATS was reached");
+    }
+    this.#nc = nc;
+    this.#subscribe(nc);
+    this.#setConnected(nc);
+    this.#log.info(`bridge: node "${o.node}" connected to NATS ${nc.getServer()}`);
+    this.#watch(nc);
+  }
+
+  async #watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (this.#state === "closed") return;
+      if (s.type === "disconnect") {
+        this.#state = "reconnecting";
+        this.#log.warn(`bridge: NATS connection lost, reconnecting`);
+      } else if (s.type === "reconnect") {
+        this.#counts.reconnects++;
+        this.#setConnected(nc);
+        this.#log.info(`bridge: reconnected to NATS ${nc.getServer()}`);
+      }
+    }
+  }
+
+  /** Sends what was buffered, in order, then sends directly. */
+  #setConnected(nc: NatsConnection): void {
+    for (const f of this.#buffer.drain()) this.#publish(nc, f.subject, f.payload, f.headers);
+    this.#state = "connected";
+  }
+
+  #subscribe(nc: NatsConnection): void {
+    const o = this.options;
+    // overlapping import patterns: each publication is handled by the first pattern matching it
+    o.imports.forEach((pattern, i) => {
+      const sub = nc.subscribe(patternToSubject(this.#pubPrefix, pattern), {
+        callback: (err, msg) => {
+          if (err === null) this.#onPublication(msg, i);
+        },
+      });
+      this.#subs.push(sub);
+    });
+    this.#subs.push(nc.subscribe(`${o.prefix}.msg.${o.node}`, {
+      callback: (err, msg) => {
+        if (err === null) this.#onMessage(msg);
+      },
+    }));
+    if (o.broadcast) {
+      this.#subs.push(nc.subscribe(`${o.prefix}.bcast`, {
+        callback: (err, msg) => {
+          if (err === null) this.#onBroadcast(msg);
+        },
+      }));
+    }
+  }
+
+  #publish(nc: NatsConnection, subject: string, payload: Uint8Array, headers: MsgHdrs): void {
+    try {
+      nc.publish(subject, payload, { headers });
+    } catch (err) {
+      this.#counts.dropped++;
+      this.#log.debug(`bridge: publish failed: ${(err as Error).message}`);
+    }
+  }
+
+  /** Publishes now, or buffers while disconnected. */
+  #send(subject: string, payload: Uint8Array, headers: MsgHdrs): void {
+    const nc = this.#nc;
+    if (this.#state === "connected" && nc !== null) this.#publish(nc, subject, payload, headers);
+    else if (this.#state !== "closed") this.#buffer.push({ subject, payload, headers }, payload.length + 128);
+    else this.#counts.dropped++;
+  }
+
+  #headers(sender: string, realtime: boolean): MsgHdrs {
+    const h = natsHeaders();
+    h.set(BridgeHeader.Origin, this.options.node);
+    h.set(BridgeHeader.Sender, sender);
+    h.set(BridgeHeader.Primary, primaryName(sender));
+    h.set(BridgeHeader.Qos, realtime ? "2" : "0");
+    return h;
+  }
+
+  // ---------------------------------------------------------------- RemoteGateway (local → NATS)
+
+  /**
+   * @internal A local publication on an export pattern.
+   *
+   * @param sender the sender name
+   * @param topic the topic
+   * @param realtime whether it is realtime
+   * @param payload the payload
+   */
+  publication(sender: string, topic: string, realtime: boolean, payload: Uint8Array): void {
+    this.#counts.exported++;
+    this.#send(topicToSubject(this.#pubPrefix, topic), payload, this.#headers(sender, realtime));
+  }
+
+  /**
+   * @internal A message to a name no local client has: `@NODE/name` goes to NODE.
+   *
+   * @param sender the sender name
+   * @param target the target as sent
+   * @param realtime whether it is realtime
+   * @param payload the payload
+   * @returns the ACK code, or a promise of it
+   */
+  message(sender: string, target: string, realtime: boolean, payload: Uint8Array): number | Promise<number> {
+    const address = parseRemote(target);
+    if (address === null) return ErrorCode.NotRegistered;
+    const o = this.options;
+    if (address.node === o.node) return this.#port.message(sender, address.name, realtime, payload);
+    this.#counts.messages_out++;
+    const nc = this.#nc;
+    if (this.#state !== "connected" || nc === null || address.node === "*") {
+      this.#counts.messages_failed++;
+      return ErrorCode.NotRegistered;
+    }
+    const headers = this.#headers(sender, realtime);
+    headers.set(BridgeHeader.Target, address.name);
+    return nc.request(`${o.prefix}.msg.${address.node}`, payload, { timeout: o.requestTimeoutMs, headers })
+      .then(
+        (reply) => {
+          const code = reply.data.length === 1 ? reply.data[0] : ErrorCode.NotRegistered;
+          if (code !== ErrorCode.Ok) this.#counts.messages_failed++;
+          return code;
+        },
+        (err) => {
+          this.#counts.messages_failed++;
+          return isTimeout(err) ? ErrorCode.Timeout : ErrorCode.NotRegistered;
+        },
+      );
+  }
+
+  /**
+   * @internal A broadcast to `@NODE/mask` or `@*` + `/mask`.
+   *
+   * @param sender the sender name
+   * @param mask the mask as sent
+   * @param realtime whether it is realtime
+   * @param payload the payload
+   */
+  broadcast(sender: string, mask: string, realtime: boolean, payload: Uint8Array): void {
+    const address = parseRemote(mask);
+    const o = this.options;
+    if (address === null || !o.broadcast) return;
+    if (address.node === o.node || address.node === "*") {
+      const r = this.#port.broadcast(sender, address.name, realtime, payload);
+      if (typeof r !== "number") r.catch(() => {});
+      if (address.node === o.node) return;
+    }
+    this.#counts.broadcasts_out++;
+    const headers = this.#headers(sender, realtime);
+    headers.set(BridgeHeader.Node, address.node);
+    headers.set(BridgeHeader.Mask, address.name);
+    this.#send(`${o.prefix}.bcast`, payload, headers);
+  }
+
+  // ---------------------------------------------------------------- NATS → local
+
+  #origin(msg: Msg): string | null {
+    const origin = msg.headers?.get(BridgeHeader.Origin) ?? "";
+    return origin === "" || origin === this.options.node ? null : origin;
+  }
+
+  #senderOf(msg: Msg, origin: string): string {
+    return `@${origin}/${msg.headers?.get(BridgeHeader.Sender) ?? ""}`;
+  }
+
+  #onPublication(msg: Msg, patternIndex: number): void {
+    const origin = this.#origin(msg);
+    if (origin === null) return; // never re-exported, never our own
+    let topic: string | null;
+    try {
+      topic = subjectToTopic(this.#pubPrefix, msg.subject);
+    } catch {
+      topic = null;
+    }
+    if (topic === null) return;
+    if (patternIndex > 0) {
+      const segs = topic.split("/");
+      for (let i = 0; i < patternIndex; i++) {
+        if (matchSegments(this.#importPatterns[i], segs, "#", "+")) return; // an earlier pattern has it
+      }
+    }
+    this.#counts.imported++;
+    const sender = this.#senderOf(msg, origin);
+    const realtime = msg.headers?.get(BridgeHeader.Qos) === "2";
+    const payload = msg.data;
+    if (this.#importChain === null) {
+      const r = this.#port.publish(sender, topic, realtime, payload);
+      if (typeof r === "number") return;
+      this.#importPending = 1;
+      this.#importChain = r.then(() => this.#importDone(), () => this.#importDone());
+      return;
+    }
+    // an in-process subscriber is full: keep the order, bounded
+    if (this.#importPending >= 10_000) {
+      this.#counts.dropped++;
+      return;
+    }
+    this.#importPending++;
+    const t = topic;
+    this.#importChain = this.#importChain.then(async () => {
+      try {
+        await this.#port.publish(sender, t, realtime, payload);
+      } finally {
+        this.#importDone();
+      }
+    });
+  }
+
+  #importDone(): void {
+    if (--this.#importPending === 0) this.#importChain = null;
+  }
+
+  #onMessage(msg: Msg): void {
+    const origin = this.#origin(msg);
+    if (origin === null) {
+      if (msg.reply) msg.respond(NOT_REGISTERED);
+      return;
+    }
+    this.#counts.messages_in++;
+    const target = msg.headers?.get(BridgeHeader.Target) ?? "";
+    const realtime = msg.headers?.get(BridgeHeader.Qos) === "2";
+    const code = target === ""
+      ? ErrorCode.NotRegistered
+      : this.#port.message(this.#senderOf(msg, origin), target, realtime, msg.data);
+    if (typeof code === "number") {
+      if (msg.reply) msg.respond(new Uint8Array([code]));
+      return;
+    }
+    code.then(
+      (c) => msg.reply && msg.respond(new Uint8Array([c])),
+      () => msg.reply && msg.respond(NOT_REGISTERED),
+    );
+  }
+
+  #onBroadcast(msg: Msg): void {
+    const origin = this.#origin(msg);
+    if (origin === null) return;
+    const node = msg.headers?.get(BridgeHeader.Node) ?? "";
+    if (node !== "*" && node !== this.options.node) return;
+    const mask = msg.headers?.get(BridgeHeader.Mask) ?? "";
+    if (mask === "") return;
+    this.#counts.broadcasts_in++;
+    const realtime = msg.headers?.get(BridgeHeader.Qos) === "2";
+    const r = this.#port.broadcast(this.#senderOf(msg, origin), mask, realtime, msg.data);
+    if (typeof r !== "number") r.catch(() => {});
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  /**
+   * Detaches from the broker (messages to other nodes answer 0x71 again),
+   * sends what NATS still has to send (up to a second) and disconnects.
+   * Frames still in the outbound buffer are dropped and counted.
+   */
+  async close(): Promise<void> {
+    if (this.#state === "closed") return;
+    const wasConnected = this.#state === "connected";
+    this.#state = "closed";
+    this.#port.detach();
+    this.#counts.dropped += this.#buffer.drain().length;
+    const nc = this.#nc;
+    this.#nc = null;
+    if (nc === null) return; // the connect loop sees the state and stops
+    if (wasConnected) {
+      await Promise.race([nc.flush().catch(() => {}), new Promise((r) => setTimeout(r, 1000))]);
+    }
+    await nc.close().catch(() => {});
+  }
+}
+
+/** `@NODE/name` split, or null for any other name. */
+function parseRemote(target: string): { node: string; name: string } | null {
+  if (target.charCodeAt(0) !== 64) return null; // @
+  const slash = target.indexOf("/");
+  if (slash < 2 || slash === target.length - 1) return null;
+  return { node: target.slice(1, slash), name: target.slice(slash + 1) };
+}
+
+function isTimeout(err: unknown): boolean {
+  if (err instanceof errors.TimeoutError) return true;
+  const cause = (err as { cause?: unknown })?.cause;
+  return cause instanceof errors.TimeoutError;
+}
