@@ -1,0 +1,170 @@
+/**
+ * What an idle client costs a server, in one run: our broker and a raw Deno
+ * unix socket server (the floor, `idle_server.ts raw`) each get `count` idle
+ * clients (`idle_clients.ts`: busrt handshake, a ping every 2 s); for each,
+ * the server's memory after a full GC (V8 heap, ArrayBuffers, RSS) before and
+ * with the clients, its RSS 1.5 s after the last connect, and its CPU while
+ * the clients idle.
+ *
+ * Run: deno run -A bench/peers/idle_cost.ts [clients, default 10000] [cpu window s, default 10] [servers, default raw,busrt]
+ * (`BUSRT_IDLE_DENO_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` adds flags to the server's `deno run`)
+ *
+ * @module
+ */
+import { cpuMicros } from "./proc_stats.ts";
+import { measureIdle } from "./idle_probe.ts";
+import { ServerProcess } from "./server_process.ts";
+
+const IDLE_SERVER = new URL("./idle_server.ts", import.meta.url).pathname;
+/** The broker timeout of the probe (busrtd's default): NOPs every 2.5 s, clients ping every 2 s. */
+const TIMEOUT_S = 5;
+const CLIENT_PROCESSES = 4;
+
+/** Memory of a server after a full GC. */
+interface GcMemory {
+  heapUsed: number;
+  external: number;
+  rss: number;
+  /** V8 heap committed. */
+  heapTotal: number;
+  /** V8 young generation committed. */
+  newSpace: number;
+}
+
+/** Figures of one server. */
+export interface IdleCost {
+  /** `raw` or `busrt`. */
+  server: string;
+  /** Clients connected. */
+  clients: number;
+  /** After a GC, before any client. */
+  before: GcMemory;
+  /** After a GC, with the clients connected. */
+  after: GcMemory;
+  /** RSS 1.5 s after the last connect (no forced GC) minus the RSS before. */
+  rssGrowth: number;
+  /** Server CPU while idle, share of one core. */
+  cpu: number;
+}
+
+async function gcMemory(server: ServerProcess, seq: number): Promise<GcMemory> {
+  Deno.kill(server.pid, "SIGUSR1");
+  const m = await server.waitForOutput(
+    new RegExp(`mem ${seq} (\\d+) (\\d+) (\\d+) (\\w+) (\\d+) (\\d+)`),
+    30_000,
+  );
+  if (m[4] !== "gc") throw new Error("the server has no gc(): run it with --v8-flags=--expose-gc");
+  return {
+    heapUsed: Number(m[1]),
+    external: Number(m[2]),
+    rss: Number(m[3]),
+    heapTotal: Number(m[5]),
+    newSpace: Number(m[6]),
+  };
+}
+
+/**
+ * Measures one server kind.
+ *
+ * @param kind `raw` or `busrt`
+ * @param dir a temp dir for the socket
+ * @param count clients
+ * @param windowS seconds of CPU sampling
+ * @returns its figures
+ */
+export async function measureIdleCost(
+  kind: string,
+  dir: string,
+  count: number,
+  windowS: number,
+): Promise<IdleCost> {
+  const path = `${dir}/${kind}.sock`;
+  const server = ServerProcess.spawn(`${kind} server`, Deno.execPath(), [
+    "run",
+    "-A",
+    "--v8-flags=--expose-gc",
+    ...(Deno.env.get("BUSRT_IDLE_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== ""),
+    IDLE_SERVER,
+    kind,
+    path,
+    String(TIMEOUT_S),
+  ]);
+  try {
+    await server.waitForOutput(/ready/);
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await gcMemory(server, 1);
+    let after = before;
+    let cpu = NaN;
+    const r = await measureIdle(kind, "busrt", path, server.pid, count, CLIENT_PROCESSES, async () => {
+      const c0 = cpuMicros(server.pid);
+      const t0 = performance.now();
+      await new Promise((r) => setTimeout(r, windowS * 1000));
+      cpu = (cpuMicros(server.pid) - c0) / ((performance.now() - t0) * 1000);
+      after = await gcMemory(server, 2);
+    });
+    if (r.error !== null) throw new Error(`${kind}: ${r.error}`);
+    return { server: kind, clients: r.connections, before, after, rssGrowth: r.rss - before.rss, cpu };
+  } finally {
+    await server.stop();
+  }
+}
+
+function perClient(bytes: number, n: number): string {
+  return `${(bytes / n / 1024).toFixed(2)} KiB`;
+}
+
+/**
+ * The markdown table of a run.
+ *
+ * @param rows one per server
+ * @param windowS the CPU window
+ * @returns the table
+ */
+export function idleCostTable(rows: IdleCost[], windowS: number): string {
+  const out = [
+    `| server | clients | heap used/client (GC) | heap committed/client | young gen | ArrayBuffers/client (GC) | RSS/client (GC) | RSS/client (no GC) | idle CPU (${windowS} s) |`,
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+  ];
+  for (const r of rows) {
+    const n = r.clients;
+    out.push(
+      `| ${r.server} | ${n.toLocaleString("en")} | ${perClient(r.after.heapUsed - r.before.heapUsed, n)} | ${
+        perClient(r.after.heapTotal - r.before.heapTotal, n)
+      } | ${(r.after.newSpace / 2 ** 20).toFixed(1)} MiB | ${
+        perClient(r.after.external - r.before.external, n)
+      } | ${perClient(r.after.rss - r.before.rss, n)} | ${perClient(r.rssGrowth, n)} | ${
+        (r.cpu * 100).toFixed(1)
+      } % |`,
+    );
+  }
+  return out.join("\n");
+}
+
+function openFilesLimit(): number {
+  const out = new Deno.Command("bash", { args: ["-c", "ulimit -Hn"] }).outputSync();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  return text === "unlimited" ? Infinity : Number(text);
+}
+
+if (import.meta.main) {
+  const count = Number(Deno.args[0] ?? 10_000);
+  const windowS = Number(Deno.args[1] ?? 10);
+  const kinds = (Deno.args[2] ?? "raw,busrt").split(",");
+  const limit = openFilesLimit();
+  if (limit < count + 256) {
+    console.error(`the hard open-files limit (${limit}) is too low for ${count} connections in one server`);
+    Deno.exit(1);
+  }
+  const dir = await Deno.makeTempDir({ prefix: "busrt-idle-cost-" });
+  const rows: IdleCost[] = [];
+  try {
+    for (const kind of kinds) {
+      const r = await measureIdleCost(kind, dir, count, windowS);
+      console.error(`${kind}: ${JSON.stringify(r)}`);
+      rows.push(r);
+    }
+    console.log(idleCostTable(rows, windowS));
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
