@@ -75,6 +75,7 @@ export const CORE_METHODS: Readonly<Record<string, CoreMethod>> = Object.freeze(
       r_bytes: s.r_bytes,
       w_frames: s.w_frames,
       w_bytes: s.w_bytes,
+      ...(s.bridge === undefined ? {} : { bridge: s.bridge }),
     });
   },
   "client.list": async (call: RpcCall, broker: Broker): Promise<Uint8Array> => {

@@ -130,7 +130,9 @@ async function routed(nodes: NatsNode[]): Promise<boolean> {
     const seen = nodes.map(() => new Set<number>());
     conns.forEach((nc, i) =>
       nc.subscribe("probe.routes", {
-        callback: (_err, msg) => seen[i].add(msg.data[0]),
+        callback: (_err, msg) => {
+          seen[i].add(msg.data[0]);
+        },
       })
     );
     await Promise.all(conns.map((nc) => nc.flush()));
