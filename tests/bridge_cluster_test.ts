@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { Broker, type InProcessClient } from "../broker/mod.ts";
 import { Bridge } from "../bridge/mod.ts";
 import { connect } from "../client/mod.ts";
-import { BusError, ErrorCode, type Frame, QoS } from "../protocol/mod.ts";
+import { type BusError, ErrorCode, type Frame, QoS } from "../protocol/mod.ts";
 import { enableCoreRpc, RpcClient, RpcError } from "../rpc/mod.ts";
 import { NATS_AVAILABLE, type NatsCluster, startNatsCluster } from "./_nats_cluster.ts";
 
