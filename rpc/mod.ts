@@ -4,6 +4,21 @@
  * that Rust `rmp-serde` peers accept, cursors, and the broker's `.broker`
  * core RPC.
  *
+ * ## Streaming calls
+ *
+ * Beyond request/reply, `RpcClient` streams (docs/PROTOCOL.md §25, an
+ * extension between clients of this implementation, through any broker):
+ * `callStream` (server streaming: an async iterable of items), `callUpload`
+ * (client streaming: items in, one reply) and `callDuplex` (both ways), served
+ * by `handleStream`, `handleUpload` and `handleDuplex`. The receiver grants
+ * credit (`window` items), so a fast producer never floods a slow consumer's
+ * broker queue; `break`, `cancel()` or an `AbortSignal` stop the producer (its
+ * `ctx.signal` aborts, its iterator is returned); a wait for the next item
+ * longer than `timeout` fails with -32120; handler errors reach the caller as
+ * `RpcError` with their code; a peer that goes away ends the stream on the
+ * other side. `streamStats()` counts the streams open. A plain call of a
+ * streaming method (say `busrt rpc call`) gets error -32600 at once.
+ *
  * In blocking mode (the default) a handler must not make RPC calls through
  * its own client: use {@linkcode RpcClient.secondary} (see `rpc_client.ts`).
  *
@@ -43,7 +58,31 @@ export {
   type RpcHandlerMode,
   type RpcHandlers,
   type SendOptions,
+  type StreamStats,
 } from "./rpc_client.ts";
+export { DuplexStream, type StreamCallOptions, StreamReader, type UploadOptions } from "./stream_caller.ts";
+export {
+  DEFAULT_STREAM_WINDOW,
+  type DuplexHandler,
+  type StreamContext,
+  type StreamHandler,
+  type StreamHandlerOptions,
+  type StreamItems,
+  type UploadHandler,
+} from "./stream_server.ts";
+export {
+  encodeCredit,
+  encodeOpen,
+  encodeOpenReply,
+  encodeStreamError,
+  encodeStreamFrame,
+  type OpenHeader,
+  parseOpen,
+  parseOpenReply,
+  StreamKind,
+  StreamMarker,
+  StreamMode,
+} from "./stream_wire.ts";
 export { RpcCall, RpcIncoming, RpcNotification, RpcReply } from "./rpc_event.ts";
 export {
   describeRpcCode,

@@ -77,6 +77,22 @@ import { PendingCalls } from "./pending_calls.ts";
 import { RpcPool, type RpcPoolOptions } from "./pool.ts";
 import { RpcError, RpcErrorCode, toRpcError } from "./rpc_error.ts";
 import { RpcCall, RpcNotification, RpcReply } from "./rpc_event.ts";
+import {
+  type DuplexStream,
+  StreamCaller,
+  type StreamCallOptions,
+  type StreamReader,
+  type UploadOptions,
+} from "./stream_caller.ts";
+import {
+  DEFAULT_MAX_STREAMS,
+  type DuplexHandler,
+  type StreamHandler,
+  type StreamHandlerOptions,
+  StreamServer,
+  type UploadHandler,
+} from "./stream_server.ts";
+import { StreamKind, StreamMode } from "./stream_wire.ts";
 
 /** Default call timeout in seconds. */
 export const DEFAULT_RPC_TIMEOUT = 5;
@@ -164,6 +180,14 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** Open streaming calls of an RPC client (see {@linkcode RpcClient.streamStats}). */
+export interface StreamStats {
+  /** Streams this client opened and that are not over. */
+  calling: number;
+  /** Streams this client serves and that are not over. */
+  serving: number;
+}
+
 /** Options of call0 and notifications. */
 export interface SendOptions {
   /** QoS of the frame. Default: the client's. */
@@ -211,6 +235,8 @@ export class RpcClient {
   readonly #log: Logger;
   readonly #pending: PendingCalls<RpcReply>;
   readonly #methods = new Map<string, Uint8Array>();
+  #streamCaller: StreamCaller | null = null;
+  #streamServer: StreamServer | null = null;
   #backlog: Frame[] = [];
   #backlogHead = 0;
   #backlogSpace: (() => void) | null = null;
@@ -266,6 +292,8 @@ export class RpcClient {
         "the connection was lost while the call was pending; it may or may not have run",
       );
       this.#pending.failAll(err);
+      this.#streamCaller?.dropAll(err);
+      this.#streamServer?.dropAll(err);
     }
   }
 
@@ -485,6 +513,189 @@ export class RpcClient {
   }
 
   /**
+   * Opens a server stream (docs/PROTOCOL.md §25): `method` of `target`,
+   * registered there with {@linkcode RpcClient.handleStream}, sends items
+   * until it ends. The call starts at once; read it with `for await`.
+   * Leaving the loop early, `cancel()` or the `signal` stop the server. At
+   * most `window` items are in flight or buffered (credit-based flow
+   * control). A wait for the next item longer than `timeout` fails with
+   * -32120.
+   *
+   * @example Stream the squares of 1…n
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "../broker/mod.ts";
+   * import { RpcClient } from "./mod.ts";
+   * const broker = new Broker();
+   * const server = new RpcClient(broker.registerClient("math"));
+   * server.handleStream("squares", function* (n) {
+   *   for (let i = 1; i <= (n as number); i++) yield i * i;
+   * });
+   * const rpc = new RpcClient(broker.registerClient("app"));
+   * const got: number[] = [];
+   * for await (const sq of rpc.callStream<number>("math", "squares", 4, { window: 2 })) got.push(sq);
+   * assert.deepEqual(got, [1, 4, 9, 16]);
+   * assert.deepEqual(rpc.streamStats(), { calling: 0, serving: 0 });
+   * await rpc.close();
+   * await server.close();
+   * await broker.close();
+   * ```
+   *
+   * @param target the name of the client serving the stream
+   * @param method the streaming method
+   * @param params the params: bytes as they are, `undefined` for none, else MessagePack
+   * @param options inactivity timeout, credit window, abort signal, raw items
+   * @returns the items (MessagePack-decoded unless `raw`)
+   * @throws {RangeError} for an invalid window or timeout
+   */
+  callStream<T = unknown>(
+    target: string,
+    method: string,
+    params?: unknown,
+    options: StreamCallOptions = {},
+  ): StreamReader<T> {
+    return this.#streamCallerOf().stream<T>(target, method, params, options);
+  }
+
+  /**
+   * Uploads a stream of items (client streaming) to `method` of `target`,
+   * registered there with {@linkcode RpcClient.handleUpload}, and resolves
+   * with its one result. Items are sent as the server grants credit.
+   *
+   * @example Sum numbers on the server
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "../broker/mod.ts";
+   * import { RpcClient } from "./mod.ts";
+   * const broker = new Broker();
+   * const server = new RpcClient(broker.registerClient("math"));
+   * server.handleUpload("sum", async (items) => {
+   *   let total = 0;
+   *   for await (const n of items) total += n as number;
+   *   return total;
+   * });
+   * const rpc = new RpcClient(broker.registerClient("app"));
+   * const reply = await rpc.callUpload("math", "sum", [1, 2, 3, 4]);
+   * assert.equal(reply.unpack<number>(), 10);
+   * await rpc.close();
+   * await server.close();
+   * await broker.close();
+   * ```
+   *
+   * @param target the name of the client serving the upload
+   * @param method the streaming method
+   * @param items the items (sync or async iterable): bytes as they are, anything else as MessagePack
+   * @param options params, timeout, abort signal
+   * @returns the result
+   * @throws {RpcError} (as a rejection) with the server's code, -32120 after the inactivity limit, or a transport code
+   */
+  callUpload(
+    target: string,
+    method: string,
+    items: AsyncIterable<unknown> | Iterable<unknown>,
+    options: UploadOptions = {},
+  ): Promise<RpcReply> {
+    try {
+      return this.#streamCallerOf().upload(target, method, items, options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Opens a bidirectional stream with `method` of `target`, registered
+   * there with {@linkcode RpcClient.handleDuplex}: `send()` items and
+   * `end()` them, read the server's items with `for await`. The server's
+   * end ends the stream.
+   *
+   * @example Echo in upper case
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Broker } from "../broker/mod.ts";
+   * import { RpcClient } from "./mod.ts";
+   * const broker = new Broker();
+   * const server = new RpcClient(broker.registerClient("echo"));
+   * server.handleDuplex("upper", async function* (items) {
+   *   for await (const s of items) yield (s as string).toUpperCase();
+   * });
+   * const rpc = new RpcClient(broker.registerClient("app"));
+   * const chat = rpc.callDuplex<string>("echo", "upper");
+   * await chat.send("a");
+   * await chat.send("b");
+   * await chat.end();
+   * const got: string[] = [];
+   * for await (const s of chat) got.push(s);
+   * assert.deepEqual(got, ["A", "B"]);
+   * await rpc.close();
+   * await server.close();
+   * await broker.close();
+   * ```
+   *
+   * @param target the name of the client serving the stream
+   * @param method the streaming method
+   * @param params the params: bytes as they are, `undefined` for none, else MessagePack
+   * @param options inactivity timeout, credit window, abort signal, raw items
+   * @returns the stream
+   * @throws {RangeError} for an invalid window or timeout
+   */
+  callDuplex<T = unknown>(
+    target: string,
+    method: string,
+    params?: unknown,
+    options: StreamCallOptions = {},
+  ): DuplexStream<T> {
+    return this.#streamCallerOf().duplex<T>(target, method, params, options);
+  }
+
+  /**
+   * Serves `method` as a server stream: the handler gets the params
+   * (MessagePack-decoded unless `raw`) and returns the items, an iterable or
+   * async iterable (an async generator usually). Items go out as the caller
+   * grants credit; when the caller cancels or goes away, `ctx.signal`
+   * aborts and the iterator's `return()` is called. Throw an
+   * {@linkcode RpcError} to end the stream with its code. A plain call of
+   * the method gets -32600. Ordinary handlers (`onCall`) keep serving every
+   * other method.
+   *
+   * @param method the method name
+   * @param handler produces the items
+   * @param options raw params
+   */
+  handleStream(method: string, handler: StreamHandler, options?: StreamHandlerOptions): void {
+    this.#streamServerOf().register(StreamMode.Server, method, handler, options);
+  }
+
+  /**
+   * Serves `method` as an upload: the handler reads the caller's items
+   * (an async iterable) and returns the one result (or a promise of it).
+   *
+   * @param method the method name
+   * @param handler reads the items, returns the result
+   * @param options raw params and items, credit window
+   */
+  handleUpload(method: string, handler: UploadHandler, options?: StreamHandlerOptions): void {
+    this.#streamServerOf().register(StreamMode.Upload, method, handler, options);
+  }
+
+  /**
+   * Serves `method` as a duplex stream: the handler reads the caller's items
+   * and returns its own items (an async generator usually); its end ends
+   * the stream.
+   *
+   * @param method the method name
+   * @param handler reads the caller's items, produces the replies
+   * @param options raw params and items, credit window
+   */
+  handleDuplex(method: string, handler: DuplexHandler, options?: StreamHandlerOptions): void {
+    this.#streamServerOf().register(StreamMode.Duplex, method, handler, options);
+  }
+
+  /** Streams open on each side; both return to 0 once every stream is over. */
+  streamStats(): StreamStats {
+    return { calling: this.#streamCaller?.size ?? 0, serving: this.#streamServer?.size ?? 0 };
+  }
+
+  /**
    * Closes the client (and the secondary, if any); pending calls fail with
    * -32255. Does not wait for handlers still running.
    */
@@ -589,6 +800,7 @@ export class RpcClient {
    */
   #dispatch(frame: Frame): Promise<void> | undefined {
     if (this.#settleReply(frame)) return undefined;
+    if (this.#routeStreamFrame(frame)) return undefined;
     if (this.#isOrdered(frame)) {
       this.#ordered.push(frame);
       if (!this.#orderedRunning) this.#runOrdered();
@@ -752,7 +964,8 @@ export class RpcClient {
     }
     const id = readCallId(payload);
     const handler = this.#handlers.onCall;
-    if (handler === undefined) {
+    const streams = this.#streamServer;
+    if (handler === undefined && streams === null) {
       if (id !== 0) this.#reply(frame, encodeErrorReply(id, RpcErrorCode.MethodNotFound, NOT_IMPLEMENTED));
       return undefined;
     }
@@ -770,7 +983,9 @@ export class RpcClient {
     );
     let result: unknown;
     try {
-      result = handler.call(this.#handlers, call);
+      if (streams !== null && streams.serves(this.#lastMethod)) result = streams.open(call);
+      else if (handler === undefined) throw new RpcError(RpcErrorCode.MethodNotFound, NOT_IMPLEMENTED);
+      else result = handler.call(this.#handlers, call);
     } catch (err) {
       this.#replyError(call, err);
       return undefined;
@@ -807,9 +1022,44 @@ export class RpcClient {
     this.#reply(call.frame, encodeErrorReply(call.id, code, data));
   }
 
+  /** Hands a stream frame (docs/PROTOCOL.md §25) to the side it is for. */
+  #routeStreamFrame(frame: Frame): boolean {
+    if (frame.kind !== Op.Message) return false;
+    const kind = frame.payload[0];
+    if (kind === StreamKind.ToCaller) this.#streamCallerOf().receive(frame.sender, frame.payload);
+    else if (kind === StreamKind.ToServer) this.#streamServerOf().receive(frame.sender, frame.payload);
+    else return false;
+    return true;
+  }
+
+  #streamCallerOf(): StreamCaller {
+    if (this.#streamCaller === null) {
+      this.#streamCaller = new StreamCaller({
+        send: this.#sendStreamFrame,
+        call: (target, method, params, options) => this.call(target, method, params, options),
+        timeout: this.#timeoutMs === Infinity ? 0 : this.#timeoutMs / 1000,
+      });
+    }
+    return this.#streamCaller;
+  }
+
+  #streamServerOf(): StreamServer {
+    this.#streamServer ??= new StreamServer(this.#sendStreamFrame, DEFAULT_MAX_STREAMS);
+    return this.#streamServer;
+  }
+
+  readonly #sendStreamFrame = (target: string, payload: Uint8Array): Promise<void> | undefined => {
+    if (this.#closing) throw new RpcError(RpcErrorCode.Eof, `RPC client "${this.name}" is closed`);
+    const acked = this.client.send(target, payload, this.#qos);
+    return acked === undefined ? undefined : acked;
+  };
+
   #shutdown(): void {
     this.#closing = true;
-    this.#pending.close(new RpcError(RpcErrorCode.Eof, `RPC client "${this.name}" is closed`));
+    const closed = new RpcError(RpcErrorCode.Eof, `RPC client "${this.name}" is closed`);
+    this.#pending.close(closed);
+    this.#streamCaller?.dropAll(closed);
+    this.#streamServer?.dropAll(closed);
     const wake = this.#backlogSpace;
     this.#backlogSpace = null;
     wake?.();

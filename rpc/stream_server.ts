@@ -1,0 +1,306 @@
+/**
+ * The server side of streaming calls (docs/PROTOCOL.md §25): streaming
+ * handlers by method, the streams they serve by caller and stream id, and
+ * the loops that send a handler's items under the caller's credit.
+ *
+ * A plain call of a streaming method (no open header: a reference client,
+ * `busrt rpc call`) gets an error reply -32600 at once.
+ *
+ * @module
+ */
+import { packParams, unpack } from "./msgpack.ts";
+import { RpcError, RpcErrorCode } from "./rpc_error.ts";
+import type { RpcCall } from "./rpc_event.ts";
+import { type LinkHost, type LinkKey, StreamLink } from "./stream_link.ts";
+import {
+  encodeOpenReply,
+  encodeStreamFrame,
+  parseOpen,
+  readStreamId,
+  STREAM_HEADER,
+  StreamKind,
+  StreamMarker,
+  StreamMode,
+} from "./stream_wire.ts";
+
+/** What a streaming handler gets besides its params or items. */
+export interface StreamContext {
+  /** The method called. */
+  readonly method: string;
+  /** Full name of the caller. */
+  readonly sender: string;
+  /** The caller's stream id. */
+  readonly streamId: number;
+  /** The params bytes of the call (after the open header). */
+  readonly params: Uint8Array;
+  /** Aborted when the caller cancels, fails, times out or goes away. */
+  readonly signal: AbortSignal;
+}
+
+/** A value or an iterable of values, sync or async, a handler produces. */
+export type StreamItems = AsyncIterable<unknown> | Iterable<unknown>;
+
+/** Serves a server stream: params in, items out. */
+export type StreamHandler = (params: unknown, ctx: StreamContext) => StreamItems;
+/** Serves an upload: the caller's items in, one result out (a value, or a promise of it). */
+export type UploadHandler = (items: AsyncIterable<unknown>, ctx: StreamContext) => unknown;
+/** Serves a duplex stream: the caller's items in, items out. */
+export type DuplexHandler = (items: AsyncIterable<unknown>, ctx: StreamContext) => StreamItems;
+
+/** Options of a streaming handler. */
+export interface StreamHandlerOptions {
+  /**
+   * Hand params and incoming items over as the bytes received instead of
+   * decoding them as MessagePack. Default false.
+   */
+  raw?: boolean;
+  /** Credit granted to the caller's items (uploads and duplex streams). Default 64. */
+  window?: number;
+}
+
+/** Default credit window, in items. */
+export const DEFAULT_STREAM_WINDOW = 64;
+/** Default bound on the streams one client serves at once. */
+export const DEFAULT_MAX_STREAMS = 4096;
+
+type AnyHandler = StreamHandler | UploadHandler | DuplexHandler;
+
+interface Entry {
+  mode: StreamMode;
+  handler: AnyHandler;
+  raw: boolean;
+  window: number;
+}
+
+const EMPTY = new Uint8Array(0);
+const MODE_NAMES: Record<number, string> = {
+  [StreamMode.Server]: "server stream",
+  [StreamMode.Upload]: "upload",
+  [StreamMode.Duplex]: "duplex stream",
+};
+
+/**
+ * Streaming handlers and the streams being served. Used by `RpcClient`
+ * (`handleStream`, `handleUpload`, `handleDuplex`); not used directly.
+ */
+export class StreamServer implements LinkHost {
+  readonly #handlers = new Map<string, Entry>();
+  readonly #links = new Map<string, Map<number, StreamLink>>();
+  readonly #send: (target: string, payload: Uint8Array) => Promise<void> | undefined;
+  readonly #maxStreams: number;
+  #size = 0;
+
+  /**
+   * @param send sends a MESSAGE payload to a client
+   * @param maxStreams streams served at once, beyond which opens get -32118 (busy)
+   */
+  constructor(send: (target: string, payload: Uint8Array) => Promise<void> | undefined, maxStreams: number) {
+    this.#send = send;
+    this.#maxStreams = maxStreams;
+  }
+
+  /** Streams being served. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * Registers (or replaces) the handler of `method`.
+   *
+   * @param mode the shape of the calls it serves
+   * @param method the method name
+   * @param handler the handler
+   * @param options raw bytes, credit window
+   */
+  register(mode: StreamMode, method: string, handler: AnyHandler, options: StreamHandlerOptions = {}): void {
+    if (typeof handler !== "function") throw new TypeError(`Invalid handler of "${method}": not a function`);
+    const window = options.window ?? DEFAULT_STREAM_WINDOW;
+    if (!Number.isInteger(window) || window < 1 || window > 0xffffffff) {
+      throw new RangeError(`Invalid window "${window}": must be an integer ≥ 1`);
+    }
+    this.#handlers.set(method, { mode, handler, raw: options.raw ?? false, window });
+  }
+
+  /**
+   * Whether `method` has a streaming handler.
+   *
+   * @param method the method name (`null`: not UTF-8)
+   * @returns true when a streaming handler serves it
+   */
+  serves(method: string | null): boolean {
+    return method !== null && this.#handlers.has(method);
+  }
+
+  /**
+   * Opens a stream for a call of a streaming method: returns the open reply
+   * and starts the handler just after it is sent.
+   *
+   * @param call the call (its method has a streaming handler)
+   * @returns the result of the open call
+   * @throws {RpcError} -32600 for a plain call or a mismatched shape, -32118 when too many streams run,
+   * -32700 for params that do not decode, or what the handler threw at once
+   */
+  open(call: RpcCall): Uint8Array | undefined {
+    const method = call.method;
+    const entry = this.#handlers.get(method)!;
+    if (call.id === 0) return undefined; // call0: nobody would read the stream
+    const header = parseOpen(call.params);
+    if (header === null) {
+      throw new RpcError(
+        RpcErrorCode.InvalidRequest,
+        `"${method}" is a streaming method (${
+          MODE_NAMES[entry.mode]
+        }): a plain call cannot open it, see the streaming extension of BUS/RT RPC`,
+      );
+    }
+    if (header.mode !== entry.mode) {
+      throw new RpcError(
+        RpcErrorCode.InvalidRequest,
+        `"${method}" is a ${MODE_NAMES[entry.mode]}, not a ${MODE_NAMES[header.mode]}`,
+      );
+    }
+    if (this.#size >= this.#maxStreams) {
+      throw new RpcError(RpcErrorCode.Busy, `Too many streams (${this.#maxStreams})`);
+    }
+    let peers = this.#links.get(call.sender);
+    if (peers?.has(header.stream)) {
+      throw new RpcError(RpcErrorCode.InvalidRequest, `Stream ${header.stream} is already open`);
+    }
+    const decode = entry.raw ? rawItem : unpack;
+    const params = decode(header.params);
+    const link = new StreamLink<unknown>(this, {
+      id: header.stream,
+      peer: call.sender,
+      opener: false,
+      sendCredit: entry.mode === StreamMode.Upload ? null : header.credit,
+      receiveWindow: entry.mode === StreamMode.Server ? null : entry.window,
+      idleMs: header.idleMs,
+      decode,
+    });
+    const ctx: StreamContext = {
+      method,
+      sender: call.sender,
+      streamId: header.stream,
+      params: header.params,
+      signal: link.controller.signal,
+    };
+    // a handler that throws at once fails the open call itself
+    const output = entry.mode === StreamMode.Server
+      ? (entry.handler as StreamHandler)(params, ctx)
+      : (entry.handler as UploadHandler | DuplexHandler)(link.inbox!, ctx);
+    if (peers === undefined) {
+      peers = new Map();
+      this.#links.set(call.sender, peers);
+    }
+    peers.set(header.stream, link);
+    this.#size++;
+    // the open reply is sent when this returns; items follow it
+    if (entry.mode === StreamMode.Upload) {
+      Promise.resolve(output).then(
+        (result) => link.sendEnd(packParams(result)),
+        (err) => link.sendError(err),
+      ).catch((err) => link.sendError(err));
+    } else {
+      queueMicrotask(() => this.#pump(link, output as StreamItems));
+    }
+    return encodeOpenReply(entry.mode === StreamMode.Server ? 0 : entry.window);
+  }
+
+  /**
+   * Takes a stream frame from a caller (kind `20`).
+   *
+   * @param sender the caller's full name
+   * @param payload the MESSAGE payload
+   */
+  receive(sender: string, payload: Uint8Array): void {
+    if (payload.length < STREAM_HEADER) return;
+    const id = readStreamId(payload);
+    const link = this.#links.get(sender)?.get(id);
+    if (link !== undefined) {
+      link.receive(payload);
+      return;
+    }
+    // items and credit of a stream we do not serve (any more): tell the caller to stop
+    const marker = payload[1];
+    if (marker === StreamMarker.Item || marker === StreamMarker.Credit) {
+      const acked = this.#send(
+        sender,
+        encodeStreamFrame(StreamKind.ToCaller, StreamMarker.Cancel, id, EMPTY),
+      );
+      acked?.catch(() => {});
+    }
+  }
+
+  /**
+   * Ends every stream without telling the callers (the connection is gone).
+   *
+   * @param err what the handlers' signals abort with
+   */
+  dropAll(err: Error): void {
+    for (const peers of [...this.#links.values()]) {
+      for (const link of [...peers.values()]) link.drop(err);
+    }
+  }
+
+  /** @internal {@linkcode LinkHost} */
+  send(target: string, payload: Uint8Array): Promise<void> | undefined {
+    return this.#send(target, payload);
+  }
+
+  /** @internal {@linkcode LinkHost} */
+  forget(link: LinkKey): void {
+    const peers = this.#links.get(link.peer);
+    if (peers === undefined || peers.get(link.id) !== link) return;
+    peers.delete(link.id);
+    if (peers.size === 0) this.#links.delete(link.peer);
+    this.#size--;
+  }
+
+  /** Sends the handler's items as credit allows, then the end (or the error). */
+  async #pump(link: StreamLink, output: StreamItems): Promise<void> {
+    let iterator: AsyncIterator<unknown> | Iterator<unknown>;
+    try {
+      iterator = Symbol.asyncIterator in output
+        ? (output as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+        : (output as Iterable<unknown>)[Symbol.iterator]();
+    } catch (err) {
+      link.sendError(err);
+      return;
+    }
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      try {
+        const r = iterator.return?.();
+        if (r instanceof Promise) r.catch(() => {});
+      } catch {
+        // the handler's cleanup failed; the stream is over anyway
+      }
+    };
+    // a cancelled stream stops the handler at once, even while it is busy producing
+    link.controller.signal.addEventListener("abort", close, { once: true });
+    try {
+      for (;;) {
+        const r = await iterator.next();
+        if (link.finished) break;
+        if (r.done) {
+          closed = true;
+          link.sendEnd(EMPTY);
+          return;
+        }
+        const wait = link.sendItem(packParams(r.value));
+        if (wait !== undefined) await wait;
+      }
+    } catch (err) {
+      link.sendError(err);
+    } finally {
+      link.controller.signal.removeEventListener("abort", close);
+      close();
+    }
+  }
+}
+
+function rawItem(bytes: Uint8Array): Uint8Array {
+  return bytes;
+}
