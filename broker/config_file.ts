@@ -80,6 +80,31 @@ export interface HttpConfig {
   clientMetrics: boolean;
 }
 
+/**
+ * The bridge to other hosts through NATS (docs/CLUSTER.md), as plain data:
+ * `busrt serve` hands it to `Bridge.start` of `@busrt/busrt/bridge`.
+ */
+export interface BridgeConfig {
+  /** NATS servers, `nats://host:port`. */
+  servers: string[];
+  /** This broker's node name. */
+  node: string;
+  /** Exported topic patterns (absent: `#`). */
+  exports?: string[];
+  /** Imported topic patterns (absent: `#`). */
+  imports?: string[];
+  /** Subject prefix (absent: `busrt`). */
+  prefix?: string;
+  /** Whether broadcasts to `@NODE/mask` reach other nodes (absent: false). */
+  broadcast?: boolean;
+  /** Seconds a message to another node waits for its ACK (absent: 0.5). */
+  requestTimeout?: number;
+  /** Bytes kept while NATS is unreachable (absent: 8 MiB). */
+  bufferBytes?: number;
+  /** What goes when that buffer is full (absent: `oldest`). */
+  dropPolicy?: "oldest" | "newest";
+}
+
 /** A validated configuration file. */
 export interface BrokerConfig {
   /** Where the configuration came from (a file path or a label). */
@@ -101,10 +126,23 @@ export interface BrokerConfig {
    * the caller of `applyBrokerConfig` (`busrt serve` serves it).
    */
   http: HttpConfig | null;
+  /** The bridge to other hosts, or null. Like `http`, left to the caller (`busrt serve` starts it). */
+  bridge: BridgeConfig | null;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error", "silent"];
-const TOP_KEYS = ["queueSize", "forceRegister", "logLevel", "listeners", "fifo", "http"];
+const TOP_KEYS = ["queueSize", "forceRegister", "logLevel", "listeners", "fifo", "http", "bridge"];
+const BRIDGE_KEYS = [
+  "servers",
+  "node",
+  "exports",
+  "imports",
+  "prefix",
+  "broadcast",
+  "requestTimeout",
+  "bufferBytes",
+  "dropPolicy",
+];
 const HTTP_KEYS = ["bind", "token", "clientMetrics"];
 const LISTENER_KEYS = [
   "bind",
@@ -206,6 +244,59 @@ function parseHttp(c: Checker, value: unknown): HttpConfig | null {
   }
 }
 
+function parseBridge(c: Checker, value: unknown): BridgeConfig | null {
+  const obj = c.object(value, "bridge");
+  if (obj === null) return null;
+  c.keys(obj, BRIDGE_KEYS, "bridge");
+  const strings = (v: unknown, path: string): string[] | undefined => {
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || v.length === 0 || v.some((s) => typeof s !== "string" || s === "")) {
+      c.fail(path, `must be a non-empty list of non-empty strings, got ${describe(v)}`);
+      return undefined;
+    }
+    return v as string[];
+  };
+  const servers = strings(obj.servers, "bridge.servers");
+  if (obj.servers === undefined) c.fail("bridge.servers", "is required: the NATS servers, nats://host:port");
+  servers?.forEach((s, i) => {
+    if (!/^((nats|tls):\/\/)?[^\s/,]+:\d{1,5}\/?$/.test(s)) {
+      c.fail(`bridge.servers[${i}]`, `must be nats://host:port, got ${describe(s)}`);
+    }
+  });
+  const node = c.string(obj.node, "bridge.node");
+  if (node !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(node)) {
+    c.fail("bridge.node", `must be 1-64 letters, digits, _ and -, got ${describe(node)}`);
+  }
+  const out: BridgeConfig = { servers: servers ?? [], node: node ?? "" };
+  const exports = strings(obj.exports, "bridge.exports");
+  if (exports !== undefined) out.exports = exports;
+  const imports = strings(obj.imports, "bridge.imports");
+  if (imports !== undefined) out.imports = imports;
+  if (obj.prefix !== undefined) {
+    const prefix = c.string(obj.prefix, "bridge.prefix");
+    if (prefix !== undefined && !prefix.split(".").every((t) => t !== "" && !/[\s*>]/.test(t))) {
+      c.fail("bridge.prefix", `must be subject tokens joined by ".", got ${describe(prefix)}`);
+    } else if (prefix !== undefined) out.prefix = prefix;
+  }
+  const broadcast = c.boolean(obj.broadcast, "bridge.broadcast");
+  if (broadcast !== undefined) out.broadcast = broadcast;
+  const requestTimeout = c.number(obj.requestTimeout, "bridge.requestTimeout", 0, true);
+  if (requestTimeout !== undefined) out.requestTimeout = requestTimeout;
+  if (obj.bufferBytes !== undefined) {
+    if (
+      typeof obj.bufferBytes !== "number" || !Number.isSafeInteger(obj.bufferBytes) || obj.bufferBytes < 0
+    ) {
+      c.fail("bridge.bufferBytes", `must be a whole number of bytes, got ${describe(obj.bufferBytes)}`, true);
+    } else out.bufferBytes = obj.bufferBytes;
+  }
+  if (obj.dropPolicy !== undefined) {
+    if (obj.dropPolicy !== "oldest" && obj.dropPolicy !== "newest") {
+      c.fail("bridge.dropPolicy", `must be "oldest" or "newest", got ${describe(obj.dropPolicy)}`);
+    } else out.dropPolicy = obj.dropPolicy;
+  }
+  return out;
+}
+
 /**
  * Parses and validates configuration text. TLS file paths are resolved
  * against the directory of `sourceName` when it is a path.
@@ -246,6 +337,7 @@ export function parseBrokerConfig(jsonText: string, sourceName: string): BrokerC
     listeners: [],
     fifos: [],
     http: null,
+    bridge: null,
   };
   const top = c.object(root, "(root)");
   if (top !== null) {
@@ -269,6 +361,7 @@ export function parseBrokerConfig(jsonText: string, sourceName: string): BrokerC
       }
     }
     if (top.http !== undefined) config.http = parseHttp(c, top.http);
+    if (top.bridge !== undefined) config.bridge = parseBridge(c, top.bridge);
     if (!Array.isArray(top.listeners)) {
       c.fail("listeners", `must be a list of listeners, got ${describe(top.listeners)}`);
     } else {

@@ -96,6 +96,7 @@ export {
   applyBrokerConfig,
   type ApplyConfigOptions,
   type BindTransport,
+  type BridgeConfig,
   type BrokerConfig,
   brokerOptionsFromConfig,
   type HttpConfig,

@@ -6,10 +6,13 @@
 import { Broker } from "../broker/broker.ts";
 import {
   applyBrokerConfig,
+  type BridgeConfig,
   type BrokerConfig,
   type HttpConfig,
   loadBrokerConfig,
 } from "../broker/config_file.ts";
+import { Bridge } from "../bridge/bridge.ts";
+import { parseServerList } from "../bridge/bridge_options.ts";
 import { parseHttpBind } from "../broker/http_monitor.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
 import { serveFifo } from "../rpc/fifo_channel.ts";
@@ -78,6 +81,12 @@ Options:
                              (/healthz, /api/*, /metrics; see docs/MONITORING.md)
       --http-token <TOKEN>   bearer token HTTP requests must present; 401 without
       --http-token-file <FILE> the same, read from FILE (not shown by ps)
+      --bridge <URLS>        join brokers on other hosts through NATS: servers
+                             nats://h1:4222,nats://h2:4222 (docs/CLUSTER.md);
+                             replaces the servers of the config's bridge
+      --node <NAME>          this broker's node name in the cluster (needed
+                             with --bridge); clients elsewhere reach a client
+                             here as @NAME/client
   -P, --pid-file <FILE>      write the process id there; removed on exit
       --log-level <LEVEL>    debug, info, warn, error or silent (default info)
       --log-format <FORMAT>  text (default) or json: one JSON object a line
@@ -109,6 +118,8 @@ const OPTIONS = {
   http: { type: "string" },
   "http-token": { type: "string" },
   "http-token-file": { type: "string" },
+  bridge: { type: "string" },
+  node: { type: "string" },
   "pid-file": { type: "string", short: "P" },
   "log-level": { type: "string" },
   "log-format": { type: "string" },
@@ -140,6 +151,8 @@ export interface ServeSettings {
   wsToken: { token: string } | { file: string } | null;
   /** The HTTP monitoring endpoint (`--http`, else the config file's), or null. */
   http: (HttpConfig & { tokenFile: string | null }) | null;
+  /** The bridge to other hosts (`--bridge` and `--node`, else the config file's), or null. */
+  bridge: BridgeConfig | null;
   /** Pid file, or null. */
   pidFile: string | null;
   /** Log level. */
@@ -235,10 +248,37 @@ export async function planServe(values: ServeValues): Promise<ServeSettings> {
     tls,
     wsToken,
     http: planHttp(values, config),
+    bridge: planBridge(values, config),
     pidFile: values["pid-file"] ?? null,
     logLevel,
     logFormat,
   };
+}
+
+/** `--bridge` and `--node` (they replace the servers and node of the config file's `bridge`). */
+function planBridge(values: ServeValues, config: BrokerConfig | null): BridgeConfig | null {
+  const base = config?.bridge ?? null;
+  if (values.bridge === undefined && values.node === undefined) return base;
+  if (values.bridge === undefined && base === null) {
+    throw new UsageError("Option --node needs --bridge", "serve");
+  }
+  let servers = base?.servers ?? [];
+  if (values.bridge !== undefined) {
+    try {
+      servers = parseServerList(values.bridge);
+    } catch (err) {
+      throw new UsageError(
+        `Invalid value "${values.bridge}" for --bridge: ${(err as Error).message}`,
+        "serve",
+      );
+    }
+  }
+  const node = values.node ?? base?.node;
+  if (node === undefined) throw new UsageError("Option --bridge needs --node NAME", "serve");
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(node)) {
+    throw new UsageError(`Invalid value "${node}" for --node: use 1-64 letters, digits, _ and -`, "serve");
+  }
+  return { ...base, servers, node };
 }
 
 /** `--http`, `--http-token` and `--http-token-file` (they replace the config file's `http`). */
@@ -417,6 +457,7 @@ export async function runServe(args: string[]): Promise<number> {
     },
   });
   const stopSignal = () => stops.signal;
+  let bridge: Bridge | null = null;
   try {
     logStart(log, plan);
     enableCoreRpc(broker);
@@ -432,6 +473,7 @@ export async function runServe(args: string[]): Promise<number> {
     for (const path of plan.config?.fifos ?? []) await startBind(broker, `${FIFO_PREFIX}${path}`, plan);
     for (const bind of plan.binds) await startBind(broker, bind, plan);
     if (plan.http !== null) await startHttp(broker, plan.http);
+    if (plan.bridge !== null) bridge = Bridge.start(broker, { ...plan.bridge, logger: log });
     if (plan.pidFile !== null) {
       await writePidFile(plan.pidFile);
       pidWritten = true;
@@ -442,6 +484,7 @@ export async function runServe(args: string[]): Promise<number> {
     broker.announceShutdown();
     return 0;
   } finally {
+    await bridge?.close();
     await broker.close();
     if (pidWritten) await Deno.remove(plan.pidFile!).catch(() => {});
     if (stopSignal() !== null) log.info("broker stopped");
