@@ -8,6 +8,7 @@ import { connect, type IpcClient } from "../../client/mod.ts";
 import { QoS } from "../../protocol/constants.ts";
 import { RpcClient } from "../../rpc/mod.ts";
 import { emulatedRequestReply } from "./emulated_request_reply.ts";
+import { requestPayload, sameBytes } from "./payload_check.ts";
 import type { BenchConnection, Family, Requester, Target, Transport } from "./target.ts";
 
 /** Where a BUS/RT server listens. */
@@ -16,8 +17,8 @@ export interface BusrtTargetOptions {
   id: string;
   /** Table label. */
   label: string;
-  /** `busrt` for our broker, `relay` for the ceiling. */
-  family: Extract<Family, "busrt" | "relay">;
+  /** `busrt` for our broker, `busrtd` for the Rust reference, `relay` for the ceiling. */
+  family: Extract<Family, "busrt" | "busrtd" | "relay">;
   /** Transport of `address`. */
   transport: Transport;
   /** Socket path or `host:port`. */
@@ -99,7 +100,7 @@ export function busrtTarget(options: BusrtTargetOptions): Target {
     family: options.family,
     transport: options.transport,
     pid: options.pid,
-    supportsTopics: options.family === "busrt",
+    supportsTopics: options.family !== "relay",
     requestReplyMethod: rpc
       ? "the RPC layer (`rpc/`): `RpcClient.call()` to a handler returning the params, with the RPC " +
         "client's default QoS 1 (the broker ACKs the request and the reply frames)"
@@ -112,10 +113,12 @@ export function busrtTarget(options: BusrtTargetOptions): Target {
       const handlerName = `${name}.rs`;
       const handler = new RpcClient(await dial(handlerName), { handlers: { onCall: (call) => call.params } });
       const caller = new RpcClient(await dial(`${name}.rq`));
-      const params = new Uint8Array(payloadSize).fill(0xee);
+      let nextId = 0;
       return {
         async request(): Promise<void> {
-          await caller.call(handlerName, "echo", params);
+          const params = requestPayload(nextId++, payloadSize);
+          const reply = await caller.call(handlerName, "echo", params);
+          if (!sameBytes(params, reply.payload)) throw new Error("bad reply: not the echo of its request");
         },
         async close(): Promise<void> {
           await Promise.all([caller.close(), handler.close()]);

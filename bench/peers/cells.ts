@@ -157,6 +157,8 @@ export interface CellResult {
   serverPeakRss: number;
   /** Load-generator CPU per routed message, µs. */
   clientCpuUsPerMsg: number;
+  /** Deliveries, replies or handshakes checked (a cell with a bad one fails instead). */
+  verified?: number;
 }
 
 const DRAIN_TIMEOUT_MS = 15_000;
@@ -201,7 +203,9 @@ export async function runCell(
   };
   const closers: (() => Promise<void>)[] = [];
   try {
-    let timed: () => Promise<{ count: number; seconds: number; routed: number; latencies?: Float64Array }>;
+    let timed: () => Promise<
+      { count: number; seconds: number; routed: number; verified: number; latencies?: Float64Array }
+    >;
     let warm: () => Promise<unknown>;
     if (row.kind === "stream") {
       const senders: BenchConnection[] = [];
@@ -218,14 +222,13 @@ export async function runCell(
       }
       const topic = `fan.${tag}`;
       for (const r of receivers) await (row.mode === "topic" ? r.subscribe(topic) : r.listen());
-      const payload = new Uint8Array(row.payloadSize).fill(0xee);
       const window = Math.max(4, Math.min(budget.window, Math.floor(budget.windowBytes / row.payloadSize)));
       const spec = {
         senders,
         receivers,
         mode: row.mode,
         topic,
-        payload,
+        payloadSize: row.payloadSize,
         window,
         batch: 256,
         drainTimeoutMs: DRAIN_TIMEOUT_MS,
@@ -233,7 +236,7 @@ export async function runCell(
       warm = () => runStream({ ...spec, total: budget.streamTotal, capMs: budget.warmupMs });
       timed = async () => {
         const r = await runStream({ ...spec, total: budget.streamTotal, capMs: budget.capMs });
-        return { count: r.delivered, seconds: r.seconds, routed: r.delivered };
+        return { count: r.delivered, seconds: r.seconds, routed: r.delivered, verified: r.verified };
       };
     } else if (row.kind === "request") {
       const requester = await target.openRequestReply(tag, row.payloadSize);
@@ -248,13 +251,20 @@ export async function runCell(
           budget.capMs,
           DRAIN_TIMEOUT_MS,
         );
-        return { count: r.count, seconds: r.seconds, routed: 2 * r.count, latencies: r.latenciesUs };
+        // every reply was compared with its request (runRequests fails on a wrong echo)
+        return {
+          count: r.count,
+          seconds: r.seconds,
+          routed: 2 * r.count,
+          verified: r.count,
+          latencies: r.latenciesUs,
+        };
       };
     } else {
       warm = () => runConnects(target, row.concurrency, 50, budget.warmupMs, `${tag}w`);
       timed = async () => {
         const r = await runConnects(target, row.concurrency, budget.connectTotal, budget.capMs, tag);
-        return { count: r.count, seconds: r.seconds, routed: r.count };
+        return { count: r.count, seconds: r.seconds, routed: r.count, verified: r.count };
       };
     }
     await warm();
@@ -269,6 +279,7 @@ export async function runCell(
     result.seconds = r.seconds;
     result.rate = r.count / r.seconds;
     result.routed = r.routed;
+    result.verified = r.verified;
     result.serverCpuUsPerMsg = (server1 - server0) / r.routed;
     result.clientCpuUsPerMsg = (self1 - self0) / r.routed;
     if (r.latencies !== undefined) {

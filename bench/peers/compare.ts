@@ -1,10 +1,14 @@
 /**
- * The peer comparison: our broker (unix and TCP), the raw relay ceiling,
- * nats-server, redis-server and mosquitto, driven by one load generator in
- * one interleaved run; writes docs/PERFORMANCE.md and docs/performance.svg.
+ * The peer comparison: our broker (unix and TCP), the raw relay ceiling, the
+ * Rust reference broker busrtd, nats-server, redis-server and mosquitto,
+ * driven by one load generator in one interleaved run; then the reference's
+ * own `busrt benchmark` tool against our broker and busrtd; writes
+ * docs/PERFORMANCE.md and docs/performance.svg.
  *
  * Run: deno run -A bench/peers/compare.ts [--quick | --smoke] [--rounds N]
- *      [--only busrt-unix,nats-tcp,…] [--rows 1to1,fanout,…] [--no-idle]
+ *      [--only busrt-unix,busrtd-unix,nats-tcp,…] [--rows 1to1,fanout,…] [--no-idle]
+ *      [--no-busrtd] [--tool | --no-tool] [--tool-rounds N] [--tool-iters N]
+ *      [--tool-workers 1,4,8] [--tool-payloads 100,10240]
  *      [--profile <dir>] [--plain-reqrep] [--write | --no-write] [--out <dir>] [--json <file>]
  *      [--from-json <file>]  (re-render the docs of a run saved with --json, measuring nothing)
  *
@@ -21,6 +25,8 @@ import { renderChart, renderMarkdown, type RunReport } from "./report.ts";
 import {
   type RunningServer,
   startBusrt,
+  startBusrtd,
+  startBusrtServe,
   startBusrtUnixOnly,
   startMosquitto,
   startNats,
@@ -29,6 +35,9 @@ import {
 } from "./servers.ts";
 import { ServerProcess } from "./server_process.ts";
 import type { Target } from "./target.ts";
+import { referenceUnavailable, referenceVersion } from "./reference_binaries.ts";
+import { runToolTable } from "./reference_tool.ts";
+import type { ToolReport } from "./tool_report.ts";
 
 type Mode = "full" | "quick" | "smoke";
 
@@ -65,20 +74,40 @@ const BUDGETS: Record<Mode, Budget & { rounds: number }> = {
   },
 };
 
+/** The `busrt benchmark` table: rounds, iterations per stage at one worker (doubled for more workers). */
+const TOOL_BUDGETS: Record<Mode, { rounds: number; iterations: number; timeoutMs: number }> = {
+  full: { rounds: 3, iterations: 5000, timeoutMs: 120_000 },
+  quick: { rounds: 1, iterations: 3000, timeoutMs: 120_000 },
+  smoke: { rounds: 1, iterations: 200, timeoutMs: 60_000 },
+};
+const TOOL_WORKERS = [1, 4, 8];
+const TOOL_PAYLOADS = [100, 10 * 1024];
+const SMOKE_TOOL_WORKERS = [1];
+const SMOKE_TOOL_PAYLOADS = [100];
+
 const SMOKE_ROWS = ["1to1", "reqrep1", "8to1"];
-const SMOKE_TARGETS = ["busrt-unix", "relay-unix"];
+const SMOKE_TARGETS = ["busrt-unix", "relay-unix", "busrtd-unix"];
 const USAGE = `Usage: deno run -A bench/peers/compare.ts [options]
 
-Compares our broker (unix, tcp) and the raw relay with nats-server,
-redis-server and mosquitto (installed from Debian when missing) in one
-interleaved run, and writes docs/PERFORMANCE.md and docs/performance.svg.
+Compares our broker (unix, tcp) and the raw relay with the Rust reference
+broker busrtd (../shared/rustref/bin, skipped when it cannot run),
+nats-server, redis-server and mosquitto (installed from Debian when missing)
+in one interleaved run; then runs the reference tool \`busrt benchmark\`
+against our broker (cli.ts serve) and busrtd; writes docs/PERFORMANCE.md and
+docs/performance.svg.
 
 Options:
   --quick | --smoke          shorter runs (smoke: a few messages, no peers needed)
   --rounds N                 rounds per cell, best kept
-  --only T1,T2,...           targets (busrt-unix, busrt-tcp, relay-unix, nats-tcp, ...)
+  --only T1,T2,...           targets (busrt-unix, busrt-tcp, relay-unix, busrtd-unix, nats-tcp, ...)
   --rows R1,R2,...           workloads (1to1, fanout, ...)
   --no-idle                  skip the idle-clients probe
+  --no-busrtd                leave the reference broker out (and the tool table)
+  --tool | --no-tool         run the busrt benchmark table (default: not in --smoke)
+  --tool-rounds N            its rounds (default 3; medians)
+  --tool-iters N             its iterations per stage at 1 worker (doubled for more workers)
+  --tool-workers W1,W2,...   its worker counts (default 1,4,8; smoke 1)
+  --tool-payloads B1,B2,...  its payload sizes in bytes (default 100,10240; smoke 100)
   --idle-clients N           clients of the idle probe
   --profile DIR              CPU-profile the broker into DIR
   --plain-reqrep             request/reply without the RPC layer
@@ -102,6 +131,13 @@ function parseOptions() {
         only: { type: "string" },
         rows: { type: "string" },
         "no-idle": { type: "boolean", default: false },
+        "no-busrtd": { type: "boolean", default: false },
+        tool: { type: "boolean" },
+        "no-tool": { type: "boolean", default: false },
+        "tool-rounds": { type: "string" },
+        "tool-iters": { type: "string" },
+        "tool-workers": { type: "string" },
+        "tool-payloads": { type: "string" },
         "idle-clients": { type: "string" },
         profile: { type: "string" },
         "plain-reqrep": { type: "boolean", default: false },
@@ -117,12 +153,34 @@ function parseOptions() {
   if (values.rounds !== undefined) budget.rounds = positiveInt("rounds", values.rounds);
   const list = (s: string | undefined) =>
     s === undefined ? null : s.split(",").map((x) => x.trim()).filter(Boolean);
+  const toolBudget = { ...TOOL_BUDGETS[mode] };
+  if (values["tool-rounds"] !== undefined) {
+    toolBudget.rounds = positiveInt("tool-rounds", values["tool-rounds"]);
+  }
+  if (values["tool-iters"] !== undefined) {
+    toolBudget.iterations = positiveInt("tool-iters", values["tool-iters"]);
+  }
+  const ints = (name: string, s: string | undefined, fallback: number[]) =>
+    list(s)?.map((x) => positiveInt(name, x)) ?? fallback;
   return {
     mode,
     budget,
     only: list(values.only) ?? (mode === "smoke" ? SMOKE_TARGETS : null),
     rows: list(values.rows) ?? (mode === "smoke" ? SMOKE_ROWS : null),
     idle: mode !== "smoke" && !values["no-idle"],
+    busrtd: !values["no-busrtd"],
+    tool: !values["no-busrtd"] && !values["no-tool"] && (values.tool ?? mode !== "smoke"),
+    toolBudget,
+    toolWorkers: ints(
+      "tool-workers",
+      values["tool-workers"],
+      mode === "smoke" ? SMOKE_TOOL_WORKERS : TOOL_WORKERS,
+    ),
+    toolPayloads: ints(
+      "tool-payloads",
+      values["tool-payloads"],
+      mode === "smoke" ? SMOKE_TOOL_PAYLOADS : TOOL_PAYLOADS,
+    ),
     idleClients: values["idle-clients"] === undefined
       ? IDLE_CLIENTS
       : positiveInt("idle-clients", values["idle-clients"]),
@@ -202,6 +260,46 @@ async function runIdleTests(dir: string, withPeers: boolean, count: number): Pro
   return results;
 }
 
+/**
+ * The `busrt benchmark` table: our broker as `busrt serve` and busrtd, each
+ * fresh and in its own process, the tool run against each in turn.
+ */
+async function runTool(dir: string, opts: ReturnType<typeof parseOptions>): Promise<ToolReport> {
+  const started = performance.now();
+  const ours = await startBusrtServe(dir);
+  const reference = await startBusrtd(dir);
+  try {
+    const { rounds, iterations, timeoutMs } = opts.toolBudget;
+    const runs = await runToolTable(
+      [
+        { id: "ours", address: ours.path, pid: ours.process.pid },
+        { id: "busrtd", address: reference.addresses.unix!, pid: reference.process.pid },
+      ],
+      {
+        workers: opts.toolWorkers,
+        payloadSizes: opts.toolPayloads,
+        rounds,
+        // more workers: twice the iterations (they run in parallel), a multiple of the worker count
+        iterations: (workers) => Math.ceil(iterations * (workers > 1 ? 2 : 1) / workers) * workers,
+        timeoutMs,
+        // a smoke run checks the shape: both brokers at once saves the tool's fixed 5 s CPU warm-up
+        concurrent: opts.mode === "smoke",
+      },
+      log,
+    );
+    return {
+      workers: opts.toolWorkers,
+      payloadSizes: opts.toolPayloads,
+      rounds,
+      runs,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await ours.process.stop();
+    await reference.process.stop();
+  }
+}
+
 /** The `127.0.0.1:<port>` a server listens on. */
 function tcpOf(s: RunningServer): string {
   const address = s.addresses.tcp;
@@ -253,6 +351,13 @@ async function main(): Promise<number> {
   }
   if (peers) await ensurePeerPackages();
   const env = await describeEnvironment(peers);
+  const wantsBusrtd = opts.busrtd && (opts.only === null || opts.only.includes("busrtd-unix"));
+  const referenceSkipped = opts.busrtd ? referenceUnavailable() : "left out with --no-busrtd";
+  if (opts.busrtd && referenceSkipped !== null) {
+    log(`busrtd skipped: the reference binaries cannot run here: ${referenceSkipped}`);
+  }
+  const withReference = referenceSkipped === null;
+  if (withReference) env.servers["busrtd (Rust reference)"] = referenceVersion();
   log(`mode ${opts.mode}, load average ${env.loadAtStart}, ${env.cpus} cores`);
   const dir = await Deno.makeTempDir({ prefix: "busrt-peers-" });
   const servers: RunningServer[] = [];
@@ -264,6 +369,7 @@ async function main(): Promise<number> {
     const profileFlags = opts.profileDir === null ? [] : ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`];
     servers.push(await startBusrt(dir, profileFlags, opts.requestReply));
     servers.push(await startRelay(dir, opts.requestReply));
+    if (withReference && wantsBusrtd) servers.push(await startBusrtd(dir, opts.requestReply));
     if (peers) {
       servers.push(await startNats(dir));
       servers.push(await startRedis(dir));
@@ -298,6 +404,7 @@ async function main(): Promise<number> {
     }
     for (const s of servers) await s.process.stop();
     servers.length = 0;
+    const tool = withReference && opts.tool ? await runTool(dir, opts) : undefined;
     if (opts.idle) idle = await runIdleTests(dir, peers, opts.idleClients);
     const report: RunReport = {
       mode: opts.mode,
@@ -318,6 +425,8 @@ async function main(): Promise<number> {
       cells,
       idle,
       notes,
+      tool,
+      referenceSkipped,
     };
     const markdown = renderMarkdown(report);
     console.log(markdown);
@@ -326,7 +435,9 @@ async function main(): Promise<number> {
       await Deno.writeTextFile(opts.json, JSON.stringify({ ...report, profile: profileText }, null, 1));
     }
     log(`done in ${report.durationSeconds.toFixed(0)} s, load average ${report.loadAtEnd}`);
-    return cells.some((c) => c.error !== null) || idle.some((i) => i.error !== null) ? 1 : 0;
+    const failed = cells.some((c) => c.error !== null) || idle.some((i) => i.error !== null) ||
+      (tool?.runs.some((r) => r.error !== null) ?? false);
+    return failed ? 1 : 0;
   } finally {
     for (const s of servers) await s.process.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { requestPayload, sameBytes } from "./payload_check.ts";
 import type { BenchConnection, Requester } from "./target.ts";
 
 /**
@@ -37,13 +38,14 @@ export async function emulatedRequestReply(
     responder.send(replyTo, payload);
     flushResponder();
   });
-  const pending = new Map<number, () => void>();
+  const pending = new Map<number, { request: Uint8Array; resolve: () => void; reject: (e: Error) => void }>();
   requester.onMessage((payload) => {
     const id = (payload[0] | (payload[1] << 8) | (payload[2] << 16) | (payload[3] << 24)) >>> 0;
-    const resolve = pending.get(id);
-    if (resolve !== undefined) {
+    const waiting = pending.get(id);
+    if (waiting !== undefined) {
       pending.delete(id);
-      resolve();
+      if (sameBytes(waiting.request, payload)) waiting.resolve();
+      else waiting.reject(new Error("bad reply: not the echo of its request"));
     }
   });
   let nextId = 0;
@@ -51,13 +53,9 @@ export async function emulatedRequestReply(
     request(): Promise<void> {
       const id = nextId = (nextId + 1) >>> 0;
       // a fresh buffer: some clients keep a reference until the write
-      const payload = new Uint8Array(payloadSize);
-      payload[0] = id;
-      payload[1] = id >>> 8;
-      payload[2] = id >>> 16;
-      payload[3] = id >>> 24;
-      const { promise, resolve } = Promise.withResolvers<void>();
-      pending.set(id, resolve);
+      const payload = requestPayload(id, payloadSize);
+      const { promise, resolve, reject } = Promise.withResolvers<void>();
+      pending.set(id, { request: payload, resolve, reject });
       requester.send(serviceInbox, payload);
       flushRequester();
       return promise;

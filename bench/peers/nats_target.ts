@@ -5,6 +5,7 @@
  * @module
  */
 import { connect, type NatsConnection } from "./peer_clients.ts";
+import { requestPayload, sameBytes } from "./payload_check.ts";
 import type { BenchConnection, Requester, Target } from "./target.ts";
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -79,10 +80,12 @@ export function natsTarget(port: number, pid: number): Target {
       const subject = `svc.${name}`;
       responder.subscribe(subject, { callback: (_err, msg) => msg.respond(msg.data) });
       await responder.flush();
-      const payload = new Uint8Array(payloadSize);
+      let nextId = 0;
       return {
         async request(): Promise<void> {
-          await requester.request(subject, payload, { timeout: REQUEST_TIMEOUT_MS });
+          const payload = requestPayload(nextId++, payloadSize);
+          const reply = await requester.request(subject, payload, { timeout: REQUEST_TIMEOUT_MS });
+          if (!sameBytes(payload, reply.data)) throw new Error("bad reply: not the echo of its request");
         },
         async close(): Promise<void> {
           await Promise.all([requester.close(), responder.close()]);

@@ -10,6 +10,8 @@ import { formatSize } from "./cells.ts";
 import type { Environment } from "./environment.ts";
 import type { IdleResult } from "./idle_probe.ts";
 import type { Family } from "./target.ts";
+import { median } from "./reference_tool.ts";
+import { renderToolSection, toolChartPanels, toolGoals, type ToolReport } from "./tool_report.ts";
 
 /** A target as the report describes it. */
 export interface TargetInfo {
@@ -51,6 +53,10 @@ export interface RunReport {
   idle: IdleResult[];
   /** Extra notes (e.g. how our request/reply was done). */
   notes: string[];
+  /** The `busrt benchmark` table against our broker and busrtd, when run. */
+  tool?: ToolReport;
+  /** Why busrtd was left out, when it was. */
+  referenceSkipped?: string | null;
 }
 
 /** The target every ratio is taken against ("ours"). */
@@ -58,6 +64,7 @@ export const OURS = "busrt-unix";
 
 const COLORS: Record<Family, string> = {
   busrt: "#2563eb",
+  busrtd: "#ea580c",
   relay: "#94a3b8",
   nats: "#16a34a",
   redis: "#dc2626",
@@ -87,6 +94,95 @@ export function bestCells(cells: CellResult[]): Map<string, CellResult> {
   return best;
 }
 
+/** Median figures of a cell over its successful rounds. */
+export interface MedianCell {
+  /** Median rate. */
+  rate: number;
+  /** Median server CPU per routed message, µs. */
+  serverCpuUsPerMsg: number;
+  /** Successful rounds. */
+  rounds: number;
+}
+
+/**
+ * The median over successful rounds of each cell, keyed `row/target`.
+ *
+ * @example
+ * ```ts ignore
+ * const m = medianCells(report.cells).get("1to1/busrtd-unix");
+ * ```
+ */
+export function medianCells(cells: CellResult[]): Map<string, MedianCell> {
+  const groups = new Map<string, CellResult[]>();
+  for (const c of cells) {
+    if (c.error !== null) continue;
+    const key = `${c.row}/${c.target}`;
+    groups.set(key, [...groups.get(key) ?? [], c]);
+  }
+  const out = new Map<string, MedianCell>();
+  for (const [key, list] of groups) {
+    out.set(key, {
+      rate: median(list.map((c) => c.rate)),
+      serverCpuUsPerMsg: median(list.map((c) => c.serverCpuUsPerMsg)),
+      rounds: list.length,
+    });
+  }
+  return out;
+}
+
+/** The reference broker's target id. */
+export const REFERENCE_TARGET = "busrtd-unix";
+
+/**
+ * The issue's goals against busrtd (medians, same client): throughput ≥ 2× on
+ * 1→1, 8→1 and fan-out, broker CPU per message ≤ 1/3 of busrtd's.
+ */
+function referenceGoals(report: RunReport): GoalCheck[] {
+  const medians = medianCells(report.cells);
+  const checks: GoalCheck[] = [];
+  const rows = ["1to1", "8to1", "fanout"].map((id) => ({
+    id,
+    title: report.rows.find((r) => r.id === id)?.title ?? id,
+  }));
+  for (const { id, title } of rows) {
+    const ours = medians.get(`${id}/${OURS}`);
+    const ref = medians.get(`${id}/${REFERENCE_TARGET}`);
+    const goal = `${title}: busrt (unix) ≥ 2 × busrtd (unix), same client, medians`;
+    if (!ours || !ref) {
+      checks.push({ goal, measured: report.referenceSkipped ?? "not measured", met: null });
+      continue;
+    }
+    const r = ours.rate / ref.rate;
+    checks.push({
+      goal,
+      measured: `${r.toFixed(2)} × (${formatRate(ours.rate)} vs ${formatRate(ref.rate)} /s)`,
+      met: r >= 2,
+    });
+  }
+  for (const { id, title } of rows) {
+    const ours = medians.get(`${id}/${OURS}`);
+    const ref = medians.get(`${id}/${REFERENCE_TARGET}`);
+    const goal = `${title}: broker CPU per message ≤ 1/3 of busrtd's, medians`;
+    if (!ours || !ref) {
+      checks.push({ goal, measured: report.referenceSkipped ?? "not measured", met: null });
+      continue;
+    }
+    const r = ours.serverCpuUsPerMsg / ref.serverCpuUsPerMsg;
+    if (!Number.isFinite(r) || !(ref.serverCpuUsPerMsg > 0)) {
+      checks.push({ goal, measured: "too little CPU time to divide (run longer)", met: null });
+      continue;
+    }
+    checks.push({
+      goal,
+      measured: `${r.toFixed(2)} × (${ours.serverCpuUsPerMsg.toFixed(2)} vs ${
+        ref.serverCpuUsPerMsg.toFixed(2)
+      } µs)`,
+      met: r <= 1 / 3,
+    });
+  }
+  return checks;
+}
+
 /** One goal of the issue and whether the run meets it. */
 export interface GoalCheck {
   /** What is required. */
@@ -107,7 +203,7 @@ export interface GoalCheck {
  */
 export function checkGoals(report: RunReport): GoalCheck[] {
   const best = bestCells(report.cells);
-  const checks: GoalCheck[] = [];
+  const checks: GoalCheck[] = [...referenceGoals(report), ...toolGoals(report.tool)];
   const ratioGoal = (row: string, title: string, min: number) => {
     const ours = best.get(`${row}/${OURS}`);
     const nats = best.get(`${row}/nats-tcp`);
@@ -191,7 +287,9 @@ export function renderMarkdown(report: RunReport): string {
       } s. Every figure below comes from this one run; each cell is the best of ` +
       `${report.rounds} interleaved round${
         report.rounds > 1 ? "s" : ""
-      }. Ratios are busrt over unix (“ours”) divided by the other target.`,
+      }. Ratios are busrt over unix (“ours”) divided by the other target; the goals against \`busrtd\` (the Rust ` +
+      `reference broker) use the median of the rounds instead of the best. The machine is shared and noisy ` +
+      `(other work runs at the same time): compare ratios within this run, not absolute figures across runs.`,
     "",
   );
   out.push("![Throughput per workload](performance.svg)", "");
@@ -297,6 +395,10 @@ export function renderMarkdown(report: RunReport): string {
     }
     out.push("");
   }
+  if (report.tool !== undefined) out.push(...renderToolSection(report.tool));
+  else if (report.referenceSkipped) {
+    out.push(`busrtd and \`busrt benchmark\` skipped: ${report.referenceSkipped}`, "");
+  }
   const failed = report.cells.filter((c) => c.error !== null);
   if (failed.length > 0) {
     out.push("## Failed rounds", "");
@@ -367,7 +469,9 @@ function methodSection(report: RunReport): string[] {
     "- **Servers**, all on loopback, started by the benchmark and stopped by their own PID: our broker " +
       "(`bench/broker_server.ts`, its own Deno process, listening on a unix socket and 127.0.0.1), the raw relay " +
       "(`bench/relay.ts`: same framing and batched writer, no broker logic — the ceiling for direct messages " +
-      "and RPC, which rides on them; it forwards and ACKs but has no topics), " +
+      "and RPC, which rides on them; it forwards and ACKs but has no topics), the Rust reference broker `busrtd` " +
+      "(busrt 0.5.6 from `../shared/rustref/bin`, its own process, unix socket, `--queue-size 1000000` as its README " +
+      "advises for benchmarks; driven by our client exactly as our broker), " +
       "`nats-server` (generated config, 127.0.0.1 only; it has no unix listener), `redis-server` (pub/sub, " +
       '`--save "" --appendonly no`, 127.0.0.1 and a unix socket) and `mosquitto` (generated config: 127.0.0.1 ' +
       "and a unix socket, no persistence, no log, `max_queued_messages 0` because its default of 1000 queued " +
@@ -382,6 +486,10 @@ function methodSection(report: RunReport): string[] {
         formatSize(report.window.bytes)
       }) ahead of the slowest receiver, in batches of up to 256, so no server drops ` +
       "or buffers without bound; every message sent is counted at every receiver before the cell ends (a shortfall is a failure).",
+    "- **Verification**: every message carries its sender's sequence number and index (`bench/peers/payload_check.ts`); " +
+      "each receiver checks the length, that every sender's messages arrive once and in order, two bytes of the " +
+      "content of each message and all of every 256th; each request/reply echo is compared byte for byte with its " +
+      "request. A cell with a lost, repeated, reordered or damaged message fails and gives no figure.",
     `- **Cells**: fresh connections, a warm-up, then a timed run capped at ${
       (report.capMs / 1000).toFixed(1)
     } s. Rounds ` +
@@ -438,6 +546,7 @@ export function renderChart(report: RunReport): string {
     }
     if (bars.length > 0) panels.push({ title: row.title, unit: unitOf(row), bars });
   }
+  if (report.tool !== undefined) panels.push(...toolChartPanels(report.tool));
   if (report.idle.length > 0) {
     panels.push({
       title: "RSS with 10,000 idle clients (lower is better)",
@@ -453,7 +562,7 @@ export function renderChart(report: RunReport): string {
     });
   }
   return barChartSvg(panels, {
-    title: "busrt-deno vs nats-server, redis-server, mosquitto (higher is better)",
+    title: "busrt-deno vs busrtd, nats-server, redis-server, mosquitto (higher is better)",
     subtitle: `${report.env.cpuModel}, ${report.env.cpus} cores · ${report.env.deno.split(",")[0]} · ` +
       `best of ${report.rounds} round${report.rounds > 1 ? "s" : ""} · ${report.startedAt.slice(0, 10)}`,
     columns: 2,

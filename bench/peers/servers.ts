@@ -5,6 +5,7 @@
  * @module
  */
 import { busrtTarget } from "./busrt_target.ts";
+import { BUSRTD, BUSRTD_QUEUE_SIZE } from "./reference_binaries.ts";
 import { freePort, ServerProcess } from "./server_process.ts";
 import type { Target, Transport } from "./target.ts";
 
@@ -77,6 +78,70 @@ export async function startBusrtUnixOnly(dir: string): Promise<{ process: Server
   const path = `${dir}/busrt-idle.sock`;
   const process = ServerProcess.spawn("busrt broker", Deno.execPath(), ["run", "-A", BROKER_SERVER, path]);
   await process.waitForOutput(/ready/);
+  return { process, path };
+}
+
+/**
+ * The Rust reference broker `busrtd` in its own process on a unix socket,
+ * with `--queue-size 1000000` as its README advises for benchmarks, reached
+ * through our client like our broker.
+ *
+ * @example
+ * ```ts ignore
+ * const { process, targets } = await startBusrtd(dir);
+ * ```
+ */
+export async function startBusrtd(
+  dir: string,
+  requestReply: "rpc" | "plain" = "rpc",
+): Promise<RunningServer> {
+  const path = `${dir}/busrtd.sock`;
+  const process = ServerProcess.spawn("busrtd", BUSRTD, [
+    "-B",
+    path,
+    "--queue-size",
+    String(BUSRTD_QUEUE_SIZE),
+  ]);
+  await process.waitForConnect({ transport: "unix", path });
+  return {
+    process,
+    targets: [
+      busrtTarget({
+        id: "busrtd-unix",
+        label: "busrtd (unix)",
+        family: "busrtd",
+        transport: "unix",
+        address: path,
+        pid: process.pid,
+        requestReply,
+      }),
+    ],
+    addresses: { unix: path },
+  };
+}
+
+const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+
+/**
+ * Our broker as users start it, `busrt serve` (core RPC on `.broker`, which the
+ * reference benchmark tool calls), on a unix socket only, in its own process.
+ *
+ * @example
+ * ```ts ignore
+ * const { process, path } = await startBusrtServe(dir);
+ * ```
+ */
+export async function startBusrtServe(dir: string): Promise<{ process: ServerProcess; path: string }> {
+  const path = `${dir}/busrt-serve.sock`;
+  const process = ServerProcess.spawn("busrt serve", Deno.execPath(), [
+    "run",
+    "-A",
+    CLI,
+    "serve",
+    "-B",
+    path,
+  ]);
+  await process.waitForConnect({ transport: "unix", path }, 30_000);
   return { process, path };
 }
 

@@ -9,7 +9,7 @@
 export type Transport = "unix" | "tcp";
 
 /** Which server a target is. */
-export type Family = "busrt" | "relay" | "nats" | "redis" | "mqtt";
+export type Family = "busrt" | "busrtd" | "relay" | "nats" | "redis" | "mqtt";
 
 /**
  * One client connection of the load generator, in the terms every target

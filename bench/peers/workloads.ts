@@ -5,6 +5,7 @@
  * @module
  */
 import { ReceiveProgress } from "./flow_control.ts";
+import { DeliveryCheck, PayloadRing } from "./payload_check.ts";
 import type { BenchConnection, Requester, Target } from "./target.ts";
 
 /** A pipelined one-way workload. */
@@ -17,8 +18,8 @@ export interface StreamSpec {
   mode: "direct" | "topic";
   /** Topic for `topic` mode. */
   topic: string;
-  /** Payload of every message. */
-  payload: Uint8Array;
+  /** Payload size of every message (at least 6 bytes: each carries a sequence stamp, see payload_check.ts). */
+  payloadSize: number;
   /** Most messages to send (all senders together). */
   total: number;
   /** Sending stops after this many milliseconds. */
@@ -39,29 +40,41 @@ export interface StreamResult {
   delivered: number;
   /** From the first send to the last delivery. */
   seconds: number;
+  /** Deliveries whose sequence, length and content sample were checked (all of them). */
+  verified: number;
 }
 
 /**
  * Runs a pipelined workload: senders keep at most `window` messages ahead of
- * the slowest receiver, until `total` or the time cap.
+ * the slowest receiver, until `total` or the time cap. Every delivery is
+ * checked (sequence per sender, length, a sample of the bytes): a lost,
+ * repeated, reordered or damaged message fails the run.
  *
  * @example
  * ```ts ignore
- * const r = await runStream({ senders: [a], receivers: [b], mode: "direct", topic: "", payload,
+ * const r = await runStream({ senders: [a], receivers: [b], mode: "direct", topic: "", payloadSize: 100,
  *   total: 1e6, capMs: 1000, window: 4096, batch: 256, drainTimeoutMs: 10_000 });
  * console.log(r.delivered / r.seconds, "msg/s");
  * ```
  */
 export async function runStream(spec: StreamSpec): Promise<StreamResult> {
-  const { senders, receivers, payload, window } = spec;
+  const { senders, receivers, window } = spec;
   const batch = Math.max(1, Math.min(spec.batch, Math.floor(window / 2)));
   const progress = new ReceiveProgress(receivers.length);
-  receivers.forEach((r, i) => r.onMessage(() => progress.received(i)));
+  const check = new DeliveryCheck(receivers.length, senders.length, spec.payloadSize);
+  receivers.forEach((r, i) =>
+    r.onMessage((payload) => {
+      check.check(i, payload);
+      progress.received(i);
+    })
+  );
   let sent = 0;
   let stop = false;
   const started = performance.now();
   const deadline = started + spec.capMs;
-  const runSender = async (conn: BenchConnection): Promise<void> => {
+  const runSender = async (conn: BenchConnection, index: number): Promise<void> => {
+    // a sender never has more than `window` messages undelivered: a slot is free again when reused
+    const ring = new PayloadRing(index, spec.payloadSize, window + 1);
     const direct = spec.mode === "direct";
     const dest = direct ? receivers[0].inbox : spec.topic;
     while (!stop) {
@@ -74,15 +87,15 @@ export async function runStream(spec: StreamSpec): Promise<StreamResult> {
         stop = true;
         break;
       }
-      if (direct) { for (let i = 0; i < n; i++) conn.send(dest, payload); }
-      else for (let i = 0; i < n; i++) conn.publish(dest, payload);
+      if (direct) { for (let i = 0; i < n; i++) conn.send(dest, ring.next()); }
+      else for (let i = 0; i < n; i++) conn.publish(dest, ring.next());
       sent += n;
       if (sent >= spec.total || performance.now() >= deadline) stop = true;
       await conn.flush();
     }
   };
   await withTimeout(
-    Promise.all(senders.map(runSender)),
+    Promise.all(senders.map((conn, i) => runSender(conn, i))),
     spec.capMs + spec.drainTimeoutMs,
     () => `senders stalled: the slowest receiver got ${progress.min()} of ${sent}`,
   );
@@ -93,7 +106,12 @@ export async function runStream(spec: StreamSpec): Promise<StreamResult> {
   );
   const seconds = (performance.now() - started) / 1000;
   for (const r of receivers) r.onMessage(() => {});
-  return { sent, delivered: sent * receivers.length, seconds };
+  if (check.error !== null) throw new Error(`bad delivery: ${check.error}`);
+  const delivered = sent * receivers.length;
+  if (check.verified !== delivered) {
+    throw new Error(`bad delivery: ${check.verified} messages arrived where ${delivered} were sent`);
+  }
+  return { sent, delivered, seconds, verified: check.verified };
 }
 
 /** Outcome of a request/reply run. */
