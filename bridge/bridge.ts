@@ -295,6 +295,7 @@ export class Bridge implements RemoteGateway {
    * @param payload the payload
    */
   publication(sender: string, topic: string, realtime: boolean, payload: Uint8Array): void {
+    if (sender.charCodeAt(0) === 46) return; // `.broker` announcements are about this node only
     this.#counts.exported++;
     this.#send(topicToSubject(this.#pubPrefix, topic), payload, this.#headers(sender, realtime));
   }
