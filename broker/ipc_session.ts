@@ -27,6 +27,7 @@ import { closeQuietly, type Link, writeAll } from "../transport/link.ts";
 import { isValidClientName, primaryName } from "../protocol/names.ts";
 import { bytesEqual, decodeUtf8, indexOfNul } from "../protocol/text.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
+import { type TimerWheel, WheelTimer } from "../transport/timer_wheel.ts";
 import type { ClientAcl, PeerInfo } from "./access_policy.ts";
 import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
 import { RoutedPayload, SHARE_ALONE_MIN, Topic } from "./routed.ts";
@@ -37,6 +38,10 @@ const OK_BYTE = new Uint8Array([ErrorCode.Ok]);
 /** Bytes of one ACK frame, as counted by statistics. */
 const ACK_SIZE = 6;
 const EMPTY = new Uint8Array(0);
+/** The broker's keepalive frame (PROTOCOL.md §5.2), written as is when no writer exists. */
+const NOP_BYTES = new Uint8Array(BROKER_HEADER_SIZE);
+/** The last-topic cache of a session that has published nothing yet (topics are immutable). */
+const NO_TOPIC = Topic.of("");
 /**
  * Payloads of publications and broadcasts from this size on, with several
  * recipients, are shared by the recipients' queues instead of copied into
@@ -95,8 +100,14 @@ export function endReason(reason: string): EndReason {
   return "closed";
 }
 
-/** Broker side of one IPC connection. */
-export class IpcSession implements ClientSink {
+/**
+ * Broker side of one IPC connection. It is its own timer on the listener's
+ * {@linkcode TimerWheel}: the handshake deadline, then keepalive NOPs every
+ * `timeout/2` and the silence, body and write timeouts, with no timer object
+ * of its own. An idle session holds no write buffer: NOPs are written as
+ * they are, a writer is made for the first frame and let go when idle.
+ */
+export class IpcSession extends WheelTimer implements ClientSink {
   /** The registered record, once the handshake succeeded. */
   entry: RegisteredClient | null = null;
   /** `performance.now()` of the last complete frame or ping. */
@@ -108,21 +119,30 @@ export class IpcSession implements ClientSink {
   readonly #link: Link;
   readonly #config: ResolvedListenerOptions;
   readonly #origin: SessionOrigin;
-  readonly #writer: WriteBuffer;
+  /** The batched writer, made on first use and let go when idle (see {@linkcode IpcSession.onTimer}). */
+  #writer: WriteBuffer | null = null;
+  /** A write done without a writer (the registration OK byte, NOPs) that is still in flight, or null. */
+  #direct: Promise<void> | null = null;
+  /** When {@linkcode #direct} started, or 0. */
+  #directSince = 0;
+  readonly #wheel: TimerWheel;
+  /** When the next keepalive NOP is due, ms. */
+  #nextNop = 0;
   readonly #decoder: ClientFrameDecoder;
   #acl: ClientAcl | null = null;
-  #deadline: ReturnType<typeof setTimeout> | undefined;
+  /** What timed out when the handshake deadline passes. */
+  #stepName: string = "";
   readonly #onEnd: (session: IpcSession) => void;
   #ended = false;
-  #label: string;
   /** Why the connection ends, when the reason text does not say it (refusals, violations). */
   #why: EndReason | null = null;
   // last-target / last-topic caches: a sender usually repeats them
   #targetBytes: Uint8Array = EMPTY;
   #target: RegisteredClient | undefined = undefined;
   #targetName = "";
-  #topic: Topic = Topic.of("");
-  readonly #payload = new RoutedPayload();
+  #topic: Topic = NO_TOPIC;
+  /** Made on the first routed frame. */
+  #payload: RoutedPayload | null = null;
   /** Why the last delivery was refused, for the log. */
   #overflow = "outgoing queue overflow";
 
@@ -133,6 +153,7 @@ export class IpcSession implements ClientSink {
    * @param link the accepted connection
    * @param config the listener's settings
    * @param origin where the connection comes from
+   * @param wheel the listener's timer wheel (handshake deadline, keepalive, timeouts)
    * @param onEnd called once when the session has ended
    */
   constructor(
@@ -140,20 +161,16 @@ export class IpcSession implements ClientSink {
     link: Link,
     config: ResolvedListenerOptions,
     origin: SessionOrigin,
+    wheel: TimerWheel,
     onEnd: (session: IpcSession) => void = () => {},
   ) {
+    super();
+    this.#wheel = wheel;
     this.#onEnd = onEnd;
     this.#router = router;
     this.#link = link;
     this.#config = config;
     this.#origin = origin;
-    this.#label = origin.source ?? origin.port;
-    this.#writer = new WriteBuffer(link, {
-      flushThreshold: Math.max(config.bufSize, 65536),
-      keepCapacity: Math.max(config.bufSize * 4, 262144),
-      bufTtlMicros: config.bufTtl,
-      onError: (err) => this.#end(`write failed: ${errorText(err)}`, false),
-    });
     this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 256));
   }
 
@@ -161,6 +178,8 @@ export class IpcSession implements ClientSink {
   async run(): Promise<void> {
     try {
       if (!await this.#handshake()) return;
+      this.#nextNop = this.#wheel.now() + this.#config.timeout * 500;
+      this.#wheel.scheduleAt(this, this.#nextNop);
       // the frame loop lives here rather than in its own async method: one
       // suspended frame less per idle connection
       const dec = this.#decoder;
@@ -228,8 +247,7 @@ export class IpcSession implements ClientSink {
       const nameBytes = await this.#step(this.#take(len), "name");
       return await this.#register(decodeUtf8(nameBytes, 0, nameBytes.length));
     } finally {
-      clearTimeout(this.#deadline);
-      this.#deadline = undefined; // an idle connection keeps no timer object
+      this.#wheel.cancel(this);
     }
   }
 
@@ -285,13 +303,9 @@ export class IpcSession implements ClientSink {
       return false;
     }
     this.entry = entry;
-    // queued before any delivery can be: the OK byte always precedes frames
-    const w = this.#writer;
-    const p = w.reserve(1);
-    w.buf[p] = ErrorCode.Ok;
-    w.commit(1, true, 0);
+    // written before any delivery can be: a writer made meanwhile waits for it
+    this.#writeDirect(OK_BYTE);
     this.lastFrameAt = performance.now();
-    this.#label = `client "${name}"`;
     this.#router.events.event(
       "registration",
       "client.registered",
@@ -308,12 +322,8 @@ export class IpcSession implements ClientSink {
    * which ends the pending read or write.
    */
   #step<T>(op: Promise<T>, what: string): Promise<T> {
-    clearTimeout(this.#deadline);
-    this.#deadline = setTimeout(() => {
-      this.#why = "timeout";
-      this.#router.log.debug(`${this.#label}: handshake timed out (${what})`);
-      closeQuietly(this.#link);
-    }, this.#config.timeout * 1000);
+    this.#stepName = what;
+    this.#wheel.schedule(this, this.#config.timeout * 1000);
     return op;
   }
 
@@ -356,7 +366,7 @@ export class IpcSession implements ClientSink {
     const entry = this.entry!;
     const router = this.#router;
     const acl = this.#acl;
-    const payload = this.#payload;
+    const payload = this.#payload ??= new RoutedPayload();
     let code: number | Promise<number>;
     switch (op) {
       case Op.Message: {
@@ -421,7 +431,7 @@ export class IpcSession implements ClientSink {
       return undefined;
     }
     if (typeof code === "number") {
-      writeAck(this.#writer, buf, dec.idAt, code, realtime);
+      writeAck(this.#w(), buf, dec.idAt, code, realtime);
       entry.countWritten(ACK_SIZE);
       return undefined;
     }
@@ -438,7 +448,7 @@ export class IpcSession implements ClientSink {
     clearTimeout(timer);
     if (result === null) throw new Error("timed out waiting for an in-process target's queue");
     if (id !== null && !this.#ended) {
-      writeAck(this.#writer, id, 0, result, realtime);
+      writeAck(this.#w(), id, 0, result, realtime);
       this.entry!.countWritten(ACK_SIZE);
     }
   }
@@ -462,7 +472,7 @@ export class IpcSession implements ClientSink {
     for (const t of topics) {
       if (op === Op.Subscribe && acl !== null && !acl.allowSubscribe(t)) {
         if (qosNeedsAck(qos)) {
-          writeAck(this.#writer, buf, this.#decoder.idAt, ErrorCode.Access, qosIsRealtime(qos));
+          writeAck(this.#w(), buf, this.#decoder.idAt, ErrorCode.Access, qosIsRealtime(qos));
           entry.countWritten(ACK_SIZE);
         }
       } else if (op === Op.Subscribe && userSubscriptions(entry) >= limit && !entry.subscriptions.has(t)) {
@@ -519,8 +529,8 @@ export class IpcSession implements ClientSink {
     topic: Topic | null,
     payload: RoutedPayload,
   ): Delivery {
-    const w = this.#writer;
     if (this.#ended) return Delivery.Overflow;
+    const w = this.#w();
     const config = this.#config;
     if (w.frames + w.framesInFlight >= config.queueSize) {
       this.#overflow = `outgoing queue overflow (${config.queueSize} frames)`;
@@ -551,12 +561,12 @@ export class IpcSession implements ClientSink {
 
   /** @internal */
   queueLength(): number {
-    return this.#writer.pendingFrames;
+    return this.#writer?.pendingFrames ?? 0;
   }
 
   /** @internal */
   queueBytes(): number {
-    return this.#writer.pendingBytes;
+    return this.#writer?.pendingBytes ?? 0;
   }
 
   /**
@@ -573,26 +583,105 @@ export class IpcSession implements ClientSink {
   // ---------------------------------------------------------------- keepalive
 
   /**
-   * Called every `timeout/2` by the listener: enforces the silence, body and
-   * write timeouts and queues a NOP.
+   * The session's wheel timer: during the handshake its deadline; once
+   * registered, the silence, body and write timeouts and the NOP every
+   * `timeout/2` (a full queue at NOP time drops the client, PROTOCOL.md §8).
+   * Deadlines move lazily: frames only update `lastFrameAt`, and this
+   * reschedules itself to the earliest of what is due next.
    *
-   * @param now `performance.now()` of the tick
+   * @param now the wheel's clock (`performance.now()`)
    */
-  tick(now: number): void {
-    if (this.entry === null || this.#ended) return;
+  onTimer(now: number): void {
+    if (this.#ended) return;
+    if (this.entry === null) {
+      this.#why = "timeout";
+      this.#router.log.debug(`${this.#label}: handshake timed out (${this.#stepName})`);
+      closeQuietly(this.#link);
+      return;
+    }
     const ms = this.#config.timeout * 1000;
     const w = this.#writer;
+    const writingSince = w !== null && w.lastProgressAt > 0 ? w.lastProgressAt : this.#directSince;
     let problem: string | null = null;
-    if (w.lastProgressAt > 0 && now - w.lastProgressAt > ms) problem = "write timed out";
+    if (writingSince > 0 && now - writingSince > ms) problem = "write timed out";
     else if (this.bodyFrom > 0 ? now - this.bodyFrom > ms : now - this.lastFrameAt > ms * 1.25) {
       problem = this.bodyFrom > 0 ? "frame body not received in time" : "no frames or pings in time";
-    } else if (w.pendingFrames >= this.#config.queueSize) problem = "client queue overflow";
+    } else if (now >= this.#nextNop && w !== null && w.pendingFrames >= this.#config.queueSize) {
+      problem = "client queue overflow";
+    }
     if (problem !== null) {
       this.#router.warnings.warn(problem, `${this.#who()}: ${problem}; disconnecting`);
       this.#end(problem, false);
       return;
     }
-    writeNop(w);
+    if (now >= this.#nextNop) {
+      const half = ms / 2;
+      this.#nextNop = Math.max(this.#nextNop + half, now + half / 2); // no burst after a stall
+      if (w === null) this.#writeDirect(NOP_BYTES);
+      else if (w.pendingBytes === 0 && w.lastProgressAt === 0 && this.#direct === null) {
+        this.#writer = null; // idle since its last write: let it go with its buffers
+        this.#writeDirect(NOP_BYTES);
+      } else writeNop(w);
+    }
+    let next = this.#nextNop;
+    const silence = this.bodyFrom > 0 ? this.bodyFrom + ms : this.lastFrameAt + ms * 1.25;
+    if (silence < next) next = silence;
+    const writing = this.#writer !== null && this.#writer.lastProgressAt > 0
+      ? this.#writer.lastProgressAt
+      : this.#directSince;
+    if (writing > 0 && writing + ms < next) next = writing + ms;
+    // at least one wheel step on: a deadline that moved is looked at again then
+    this.#wheel.scheduleAt(this, next + 1);
+  }
+
+  /** The writer, made on first use; a direct write still in flight goes first. */
+  #w(): WriteBuffer {
+    return this.#writer ??= this.#newWriter();
+  }
+
+  #newWriter(): WriteBuffer {
+    const config = this.#config;
+    const link = this.#link;
+    const w = new WriteBuffer(this.#direct === null ? link : this.#afterDirect(), {
+      flushThreshold: Math.max(config.bufSize, 65536),
+      keepCapacity: Math.max(config.bufSize * 4, 262144),
+      bufTtlMicros: config.bufTtl,
+      onError: (err) => this.#end(`write failed: ${errorText(err)}`, false),
+    });
+    if (this.#ended) w.close(new Error("connection ended"));
+    return w;
+  }
+
+  /** The link for a writer made while a direct write is in flight: its writes wait for that one. */
+  #afterDirect(): Link {
+    const link = this.#link;
+    return {
+      read: (buf) => link.read(buf),
+      write: (data) => {
+        const d = this.#direct;
+        return d === null ? link.write(data) : d.then(() => link.write(data));
+      },
+      close: () => link.close(),
+    };
+  }
+
+  /** Writes a small constant frame without a writer (none exists, or it is idle and let go). */
+  #writeDirect(bytes: Uint8Array): void {
+    if (this.#direct !== null) return; // the previous NOP has not gone out yet: this one is not needed
+    this.#directSince = performance.now();
+    const done = this.#direct = writeAll(this.#link, bytes).then(
+      () => {
+        if (this.#direct === done) {
+          this.#direct = null;
+          this.#directSince = 0;
+        }
+      },
+      (err) => {
+        this.#direct = null;
+        this.#directSince = 0;
+        this.#end(`write failed: ${errorText(err)}`, false);
+      },
+    );
   }
 
   /** Closes a connection that has not registered yet (broker shutdown). */
@@ -605,19 +694,23 @@ export class IpcSession implements ClientSink {
   #end(reason: string, flush: boolean): void {
     if (this.#ended) return;
     this.#ended = true;
+    this.#wheel.cancel(this);
     this.#logEnd(reason);
     if (this.entry !== null && this.entry.registered) this.#router.unregister(this.entry, true);
-    if (flush && !this.#writer.broken) {
+    const w = this.#writer;
+    if (w === null) {
+      closeQuietly(this.#link);
+    } else if (flush && !w.broken) {
       const done = () => {
         clearTimeout(timer);
         closeQuietly(this.#link);
-        this.#writer.close(new Error(reason));
+        w.close(new Error(reason));
       };
       const timer = setTimeout(done, this.#config.timeout * 1000);
-      this.#writer.flush().then(done, done);
+      w.flush().then(done, done);
     } else {
       closeQuietly(this.#link);
-      this.#writer.close(new Error(reason));
+      w.close(new Error(reason));
     }
   }
 
@@ -651,6 +744,12 @@ export class IpcSession implements ClientSink {
 
   #who(): string {
     return this.#label;
+  }
+
+  /** How log lines name the connection: the client once registered, else where it came from. */
+  get #label(): string {
+    const entry = this.entry;
+    return entry !== null ? `client "${entry.name}"` : this.#origin.source ?? this.#origin.port;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Listeners: accept connections from any {@linkcode Acceptor} (the unix,
  * TCP and TLS acceptors of `transport/`, or one of your own), run a session
- * for each, and drive their keepalive ticks. Also what `broker.serve`
+ * for each, and one timer wheel for all their deadlines and keepalives. Also what `broker.serve`
  * accepts as a bind ({@linkcode parseBind}).
  *
  * @module
@@ -20,6 +20,7 @@ import {
 } from "../transport/address.ts";
 import { listenTcp } from "../transport/tcp_acceptor.ts";
 import { listenUnix } from "../transport/unix_acceptor.ts";
+import { TimerWheel } from "../transport/timer_wheel.ts";
 import type { Router } from "./router.ts";
 import { IpcSession } from "./ipc_session.ts";
 import {
@@ -107,7 +108,11 @@ export class BrokerListener {
   readonly #acceptor: Acceptor;
   /** Open sessions and the promise of each one's end. */
   readonly #sessions = new Map<IpcSession, Promise<void>>();
-  #timer: ReturnType<typeof setInterval>;
+  /**
+   * Handshake deadlines, keepalive NOPs and timeouts of all the sessions:
+   * one interval (running while a session is connected), not one per client.
+   */
+  readonly #wheel: TimerWheel;
   #stopped = false;
   readonly #sessionEnded = (session: IpcSession) => {
     this.#sessions.delete(session);
@@ -125,7 +130,8 @@ export class BrokerListener {
     this.bind = acceptor.bind;
     this.config = config;
     this.#acceptor = acceptor;
-    this.#timer = setInterval(() => this.#tick(), Math.max(1, config.timeout * 500));
+    // a step of 1/32 of the NOP period: deadlines are met within ~3 % of timeout/2
+    this.#wheel = new TimerWheel({ resolutionMs: Math.min(250, Math.max(1, config.timeout * 1000 / 64)) });
     this.closed = this.#acceptLoop();
   }
 
@@ -147,7 +153,6 @@ export class BrokerListener {
       if (!this.#stopped) this.#router.log.error(`listener ${this.bind} failed: ${err}`);
     } finally {
       this.#stopped = true;
-      clearInterval(this.#timer);
     }
   }
 
@@ -162,14 +167,10 @@ export class BrokerListener {
       accepted.link,
       this.config,
       accepted.origin,
+      this.#wheel,
       this.#sessionEnded,
     );
     this.#sessions.set(session, session.run());
-  }
-
-  #tick(): void {
-    const now = performance.now();
-    for (const s of this.#sessions.keys()) s.tick(now);
   }
 
   /**
@@ -179,7 +180,6 @@ export class BrokerListener {
   close(): Promise<void> {
     if (!this.#stopped) {
       this.#stopped = true;
-      clearInterval(this.#timer);
       this.#acceptor.close();
       for (const s of this.#sessions.keys()) s.abort();
     }

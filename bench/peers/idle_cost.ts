@@ -7,7 +7,8 @@
  * the clients idle.
  *
  * Run: deno run -A bench/peers/idle_cost.ts [clients, default 10000] [cpu window s, default 10] [servers, default raw,busrt]
- * (`BUSRT_IDLE_DENO_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` adds flags to the server's `deno run`)
+ * (`BUSRT_IDLE_DENO_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` adds flags to the server's `deno run`,
+ * `BUSRT_IDLE_V8_FLAGS=--max-semi-space-size=1` V8 flags)
  *
  * @module
  */
@@ -43,6 +44,12 @@ export interface IdleCost {
   after: GcMemory;
   /** RSS 1.5 s after the last connect (no forced GC) minus the RSS before. */
   rssGrowth: number;
+  /** Anonymous RSS (not the binary's pages) before the clients, after a GC. */
+  anonBefore: number;
+  /** Anonymous RSS with the clients, before the GC. */
+  anonNoGc: number;
+  /** Anonymous RSS with the clients, after a GC. */
+  anonAfter: number;
   /** Server CPU while idle, share of one core. */
   cpu: number;
 }
@@ -79,10 +86,11 @@ export async function measureIdleCost(
   windowS: number,
 ): Promise<IdleCost> {
   const path = `${dir}/${kind}.sock`;
+  const v8Flags = Deno.env.get("BUSRT_IDLE_V8_FLAGS") ?? "";
   const server = ServerProcess.spawn(`${kind} server`, Deno.execPath(), [
     "run",
     "-A",
-    "--v8-flags=--expose-gc",
+    `--v8-flags=--expose-gc${v8Flags === "" ? "" : `,${v8Flags}`}`,
     ...(Deno.env.get("BUSRT_IDLE_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== ""),
     IDLE_SERVER,
     kind,
@@ -93,20 +101,41 @@ export async function measureIdleCost(
     await server.waitForOutput(/ready/);
     await new Promise((r) => setTimeout(r, 500));
     const before = await gcMemory(server, 1);
+    const anonBefore = anonRss(server.pid);
     let after = before;
+    let anonNoGc = NaN;
+    let anonAfter = NaN;
     let cpu = NaN;
     const r = await measureIdle(kind, "busrt", path, server.pid, count, CLIENT_PROCESSES, async () => {
+      anonNoGc = anonRss(server.pid);
       const c0 = cpuMicros(server.pid);
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, windowS * 1000));
       cpu = (cpuMicros(server.pid) - c0) / ((performance.now() - t0) * 1000);
       after = await gcMemory(server, 2);
+      anonAfter = anonRss(server.pid);
     });
     if (r.error !== null) throw new Error(`${kind}: ${r.error}`);
-    return { server: kind, clients: r.connections, before, after, rssGrowth: r.rss - before.rss, cpu };
+    return {
+      server: kind,
+      clients: r.connections,
+      before,
+      after,
+      rssGrowth: r.rss - before.rss,
+      anonBefore,
+      anonNoGc,
+      anonAfter,
+      cpu,
+    };
   } finally {
     await server.stop();
   }
+}
+
+/** Anonymous resident memory of a process (RssAnon: heap, stacks; not the mapped binary), bytes. */
+function anonRss(pid: number): number {
+  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^RssAnon:\s+(\d+) kB/m);
+  return m === null ? NaN : Number(m[1]) * 1024;
 }
 
 function perClient(bytes: number, n: number): string {
@@ -122,19 +151,17 @@ function perClient(bytes: number, n: number): string {
  */
 export function idleCostTable(rows: IdleCost[], windowS: number): string {
   const out = [
-    `| server | clients | heap used/client (GC) | heap committed/client | young gen | ArrayBuffers/client (GC) | RSS/client (GC) | RSS/client (no GC) | idle CPU (${windowS} s) |`,
+    `| server | clients | heap used/client (GC) | young gen (GC) | ArrayBuffers/client (GC) | RSS/client | anon RSS/client | anon RSS/client (GC) | idle CPU (${windowS} s) |`,
     "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const r of rows) {
     const n = r.clients;
     out.push(
       `| ${r.server} | ${n.toLocaleString("en")} | ${perClient(r.after.heapUsed - r.before.heapUsed, n)} | ${
-        perClient(r.after.heapTotal - r.before.heapTotal, n)
-      } | ${(r.after.newSpace / 2 ** 20).toFixed(1)} MiB | ${
-        perClient(r.after.external - r.before.external, n)
-      } | ${perClient(r.after.rss - r.before.rss, n)} | ${perClient(r.rssGrowth, n)} | ${
-        (r.cpu * 100).toFixed(1)
-      } % |`,
+        (r.after.newSpace / 2 ** 20).toFixed(1)
+      } MiB | ${perClient(r.after.external - r.before.external, n)} | ${perClient(r.rssGrowth, n)} | ${
+        perClient(r.anonNoGc - r.anonBefore, n)
+      } | ${perClient(r.anonAfter - r.anonBefore, n)} | ${(r.cpu * 100).toFixed(1)} % |`,
     );
   }
   return out.join("\n");
