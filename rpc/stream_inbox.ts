@@ -168,17 +168,26 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
 
   /** Leaves the stream early (`break`): the producer is told to stop. */
   return(): Promise<IteratorResult<T>> {
-    if (!this.finished) {
-      this.#left = true;
-      this.#items = [];
-      this.#head = 0;
-      this.#stopTimer();
-      const waiter = this.#waiter;
-      this.#waiter = null;
-      waiter?.resolve(DONE);
-      this.#events.abandon(null);
-    }
+    if (this.close()) this.#events.abandon(null);
     return Promise.resolve(DONE);
+  }
+
+  /**
+   * Ends the consumer's iteration at once, dropping items not consumed yet,
+   * without telling anyone (the stream was cancelled).
+   *
+   * @returns false when the inbox was already finished
+   */
+  close(): boolean {
+    if (this.finished) return false;
+    this.#left = true;
+    this.#items = [];
+    this.#head = 0;
+    this.#stopTimer();
+    const waiter = this.#waiter;
+    this.#waiter = null;
+    waiter?.resolve(DONE);
+    return true;
   }
 
   /**

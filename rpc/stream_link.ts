@@ -213,6 +213,7 @@ export class StreamLink<T = unknown> {
   cancel(reason: Error | null): void {
     if (this.#finished) return;
     this.#sendFrame(encodeStreamFrame(this.#out, StreamMarker.Cancel, this.id, EMPTY));
+    if (reason === null) this.inbox?.close();
     this.#finish(reason);
   }
 
