@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GatewayStats } from "./remote_gateway.ts";
 import { VERSION } from "../protocol/constants.ts";
 import type { BrokerListener } from "./listener.ts";
 import {
@@ -83,6 +84,8 @@ export interface MonitorStats {
   queued_bytes: number;
   /** Per listener counts. */
   listeners: ListenerStats[];
+  /** The bridge to other hosts, when one is attached (docs/CLUSTER.md). */
+  bridge?: GatewayStats;
 }
 
 /** `GET /api/clients`: one primary client (a `client.list` row and more). */
@@ -302,6 +305,7 @@ export function monitorStats(source: MonitorSource, sampler: RateSampler): Monit
     queued_frames: queuedFrames,
     queued_bytes: queuedBytes,
     listeners: [...perListener.values()],
+    ...(router.gateway === null ? {} : { bridge: router.gateway.stats() }),
   };
 }
 

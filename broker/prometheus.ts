@@ -159,6 +159,7 @@ export function renderMetrics(
     "Registered clients per listener (primaries and secondaries).",
     listeners.map((l) => [{ listener: l.bind }, l.clients + l.secondaries]),
   );
+  if (stats.bridge !== undefined) bridgeMetrics(out, stats.bridge);
   if (clients !== null) {
     const labels = (c: MonitorClient) => ({ client: c.name, kind: c.kind, listener: c.port ?? "" });
     const each = (value: (c: MonitorClient) => number): Sample[] => clients.map((c) => [labels(c), value(c)]);
@@ -200,4 +201,28 @@ export function renderMetrics(
     );
   }
   return out.toString();
+}
+
+/** The bridge's counters (`busrt_bridge_*_total`), buffer gauges and connection state, labelled by node. */
+function bridgeMetrics(out: MetricsText, bridge: NonNullable<MonitorStats["bridge"]>): void {
+  const node = { node: String(bridge.node) };
+  out.family("busrt_bridge_connected", "gauge", "1 while the bridge's NATS connection is up.", [[
+    node,
+    bridge.state === "connected" ? 1 : 0,
+  ]]);
+  for (const [key, value] of Object.entries(bridge)) {
+    if (typeof value !== "number") continue;
+    if (key.startsWith("buffered")) {
+      const name = key === "buffered" ? "busrt_bridge_buffered_frames" : `busrt_bridge_${key}`;
+      out.family(name, "gauge", `Bridge outbound buffer (${key}) while NATS is unreachable.`, [[
+        node,
+        value,
+      ]]);
+    } else {
+      out.family(`busrt_bridge_${key}_total`, "counter", `Bridge counter ${key} (docs/CLUSTER.md).`, [[
+        node,
+        value,
+      ]]);
+    }
+  }
 }

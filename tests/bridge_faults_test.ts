@@ -33,6 +33,29 @@ function collect(client: InProcessClient): Frame[] {
   return frames;
 }
 
+/** Runs `promtool check metrics` on the text when promtool is installed. */
+async function promtoolCheck(metrics: string): Promise<void> {
+  const promtool = "/usr/bin/promtool";
+  try {
+    await Deno.stat(promtool);
+  } catch {
+    console.log("promtool not found (Debian package prometheus): check skipped");
+    return;
+  }
+  const child = new Deno.Command(promtool, {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(metrics));
+  await writer.close();
+  const out = await child.output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.ok(out.success, text);
+}
+
 /** A loopback TCP proxy to `target` that can be cut (connections closed, port refused) and restored. */
 class TcpProxy {
   readonly #target: number;
@@ -125,6 +148,16 @@ Deno.test({
       assert.equal(stats.exported, 20);
       assert.equal(stats.buffered, 4);
       assert.equal(stats.dropped, 16);
+      // the monitoring endpoint shows the bridge too, and its metrics pass promtool
+      const http = await broker.serveHttp({ hostname: "127.0.0.1", port: 0 });
+      const api = await (await fetch(`${http.url}/api/stats`)).json();
+      assert.equal(api.bridge.state, "connecting");
+      assert.equal(api.bridge.dropped, 16);
+      const metrics = await (await fetch(`${http.url}/metrics`)).text();
+      assert.match(metrics, /^busrt_bridge_connected\{node="A"\} 0$/m);
+      assert.match(metrics, /^busrt_bridge_dropped_total\{node="A"\} 16$/m);
+      assert.match(metrics, /^busrt_bridge_buffered_frames\{node="A"\} 4$/m);
+      await promtoolCheck(metrics);
       await sub.close();
       await pub.close();
       const c0 = performance.now();
