@@ -116,7 +116,13 @@ import type { RpcReply } from "./rpc_event.ts";
 /** How a pool picks the member of a call. */
 export type PoolStrategy = "round-robin" | "random" | "least-in-flight";
 
-/** Heartbeats and failure detection of a pool's members. */
+/**
+ * Heartbeats and failure detection of a pool's members. The detector's
+ * defaults follow the interval: `firstIntervalMs` and `acceptablePauseMs`
+ * are the interval, `minStdDevMs` a quarter of it (at least 100 ms); so with
+ * the default interval of 1 s and threshold 8, a member that stops answering
+ * is suspected after about 3.5 s.
+ */
 export interface PoolHeartbeatOptions extends PhiAccrualOptions {
   /** Time between heartbeats to each member, in ms. Default 1000. */
   intervalMs?: number;
@@ -235,6 +241,8 @@ export class PoolCallError extends RpcError {
   readonly attempts: readonly PoolAttempt[];
 
   /**
+   * Creates the error (the pool does; exported for tests and wrappers).
+   *
    * @param code the RPC code of the last failure (-32113, -32120 …)
    * @param message what happened
    * @param details whether the call may have run, and the attempts
@@ -379,7 +387,12 @@ export class RpcPool {
         throw new RangeError(`Invalid heartbeat interval "${intervalMs}": must be a number of ms > 0`);
       }
       this.#heartbeat = { intervalMs, method: hb?.method ?? "test" };
-      this.#detectorOptions = { firstIntervalMs: intervalMs, ...hb };
+      this.#detectorOptions = {
+        firstIntervalMs: intervalMs,
+        acceptablePauseMs: intervalMs,
+        minStdDevMs: Math.max(100, intervalMs / 4),
+        ...hb,
+      };
       new PhiAccrualDetector(this.#detectorOptions); // validates the options now
     }
     this.#onChange = options.onChange;
