@@ -9,16 +9,20 @@
 import { connect } from "@nats-io/transport-node";
 
 /** Where nats-server is (Debian package `nats-server`). */
-export const NATS_SERVER: string = Deno.env.get("NATS_SERVER") ?? "/usr/sbin/nats-server";
+export const NATS_SERVER: string = Deno.env.get("NATS_SERVER") ??
+  ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].find(isFile) ??
+  "/usr/sbin/nats-server";
 
-/** Whether nats-server is installed; tests skip without it. */
-export const NATS_AVAILABLE: boolean = (() => {
+function isFile(path: string): boolean {
   try {
-    return Deno.statSync(NATS_SERVER).isFile;
+    return Deno.statSync(path).isFile;
   } catch {
     return false;
   }
-})();
+}
+
+/** Whether nats-server is installed; tests skip without it. */
+export const NATS_AVAILABLE: boolean = isFile(NATS_SERVER);
 
 /** One node of the cluster. */
 export interface NatsNode {
