@@ -90,6 +90,19 @@ Deno.test("examples/rpc_cursor.ts runs self-contained and reads the cursor both 
   assertNoStackTrace(r.err);
 });
 
+Deno.test("examples/rpc_stream.ts runs self-contained: a stream stopped by break, an upload, a duplex stream", async () => {
+  const r = await run(["-A", example("rpc_stream.ts")]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /reading: \{ seq: 1, celsius: 20\.1 \}/);
+  assert.match(r.out, /read 1000 readings, then stopped/);
+  assert.match(r.out, /\(the reader stopped the stream of dashboard\)/);
+  assert.match(r.out, /average: \{ n: 3, mean: 21\.3+\d* \}/);
+  assert.match(r.out, /empty upload refused: -32602 no samples/);
+  assert.match(r.out, /in Fahrenheit: \[ 32, 98\.6, 212 \]/);
+  assert.match(r.out, /open streams: \{ calling: 0, serving: 0 \} \{ calling: 0, serving: 0 \}/);
+  assertNoStackTrace(r.err);
+});
+
 Deno.test("examples/rpc_handler.ts and rpc_client.ts work together; the client explains a missing handler", async () => {
   const dir = await Deno.makeTempDir();
   const sock = `${dir}/busrt.sock`;
