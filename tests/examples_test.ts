@@ -103,6 +103,16 @@ Deno.test("examples/rpc_stream.ts runs self-contained: a stream stopped by break
   assertNoStackTrace(r.err);
 });
 
+Deno.test("examples/rpc_pool.ts spreads calls over its worker processes and loses none to a kill -9", async () => {
+  const r = await run(["-A", example("rpc_pool.ts")]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /spread: \{ "svc\.resize\.1": 3, "svc\.resize\.2": 3, "svc\.resize\.3": 3 \}/);
+  assert.match(r.out, /callAll svc\.resize\.3: \{ by: "svc\.resize\.3", size: "50x50" \}/);
+  assert.match(r.out, /\(leave svc\.resize\.1\)/);
+  assert.match(r.out, /after kill -9 of svc\.resize\.1: \d+ calls done, 0 failed/);
+  assertNoStackTrace(r.err);
+});
+
 Deno.test("examples/rpc_handler.ts and rpc_client.ts work together; the client explains a missing handler", async () => {
   const dir = await Deno.makeTempDir();
   const sock = `${dir}/busrt.sock`;
