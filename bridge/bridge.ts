@@ -88,6 +88,8 @@ interface Outbound {
 }
 
 const NOT_REGISTERED = new Uint8Array([ErrorCode.NotRegistered]);
+/** Entries of the subject and header caches (then they start over). */
+const CACHE_MAX = 1024;
 
 /**
  * A running bridge between a broker and a NATS cluster.
@@ -119,6 +121,8 @@ export class Bridge implements RemoteGateway {
   #subs: Subscription[] = [];
   #importChain: Promise<void> | null = null;
   #importPending = 0;
+  #headerCache = new Map<string, MsgHdrs>();
+  #subjectCache = new Map<string, string>();
   #counts = {
     exported: 0,
     imported: 0,
@@ -275,6 +279,28 @@ export class Bridge implements RemoteGateway {
     else this.#counts.dropped++;
   }
 
+  /** The headers of a publication or broadcast: made once per sender and QoS (nothing changes them). */
+  #sharedHeaders(sender: string, realtime: boolean): MsgHdrs {
+    const key = realtime ? `2${sender}` : `0${sender}`;
+    let h = this.#headerCache.get(key);
+    if (h === undefined) {
+      if (this.#headerCache.size >= CACHE_MAX) this.#headerCache.clear();
+      h = this.#headers(sender, realtime);
+      this.#headerCache.set(key, h);
+    }
+    return h;
+  }
+
+  #subject(topic: string): string {
+    let subject = this.#subjectCache.get(topic);
+    if (subject === undefined) {
+      if (this.#subjectCache.size >= CACHE_MAX) this.#subjectCache.clear();
+      subject = topicToSubject(this.#pubPrefix, topic);
+      this.#subjectCache.set(topic, subject);
+    }
+    return subject;
+  }
+
   #headers(sender: string, realtime: boolean): MsgHdrs {
     const h = natsHeaders();
     h.set(BridgeHeader.Origin, this.options.node);
@@ -297,7 +323,7 @@ export class Bridge implements RemoteGateway {
   publication(sender: string, topic: string, realtime: boolean, payload: Uint8Array): void {
     if (sender.charCodeAt(0) === 46) return; // `.broker` announcements are about this node only
     this.#counts.exported++;
-    this.#send(topicToSubject(this.#pubPrefix, topic), payload, this.#headers(sender, realtime));
+    this.#send(this.#subject(topic), payload, this.#sharedHeaders(sender, realtime));
   }
 
   /**
