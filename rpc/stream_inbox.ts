@@ -99,7 +99,11 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
     const waiter = this.#waiter;
     if (waiter !== null) {
       this.#waiter = null;
-      this.#deliver(bytes, waiter);
+      try {
+        waiter.resolve({ done: false, value: this.#take(bytes) });
+      } catch (err) {
+        waiter.reject(err);
+      }
     } else {
       this.#items.push(bytes);
     }
@@ -150,9 +154,11 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
         this.#items = [];
         this.#head = 0;
       }
-      const waiter = Promise.withResolvers<IteratorResult<T>>();
-      this.#deliver(bytes, waiter);
-      return waiter.promise;
+      try {
+        return Promise.resolve({ done: false, value: this.#take(bytes) });
+      } catch (err) {
+        return Promise.reject(err);
+      }
     }
     if (this.#failed !== null) return Promise.reject(this.#failed);
     if (this.#ended || this.#left) return Promise.resolve(DONE);
@@ -199,20 +205,20 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  #deliver(bytes: Uint8Array, waiter: PromiseWithResolvers<IteratorResult<T>>): void {
+  /** Decodes an item handed to the consumer and grants credit for it; a decoding failure fails the stream. */
+  #take(bytes: Uint8Array): T {
     let value: T;
     try {
       value = this.#decode(bytes);
     } catch (err) {
       const reason = err instanceof RpcError ? err : new RpcError(RpcErrorCode.Parse, String(err));
       this.fail(reason);
-      waiter.reject(reason);
       this.#events.abandon(reason);
-      return;
+      throw reason;
     }
-    waiter.resolve({ done: false, value });
     const grant = this.#window.consumed();
     if (grant > 0) this.#events.grant(grant);
+    return value;
   }
 
   #stopTimer(): void {

@@ -411,6 +411,18 @@ Deno.test("handler errors reach the caller with their RPC code; opening failures
       "not today",
     );
     await rejectsWith(caller.callUpload("stream.server", "rejects", [1, 2, 3]), -32001);
+    // an item that is not MessagePack fails the reader with -32700 and stops the server
+    const garbled = Promise.withResolvers<boolean>();
+    server.handleStream("garbled", async function* (_p, ctx) {
+      try {
+        yield new Uint8Array([0xc1]);
+        for (;;) yield 1;
+      } finally {
+        garbled.resolve(ctx.signal.aborted);
+      }
+    });
+    await rejectsWith(collect(caller.callStream("stream.server", "garbled")), RpcErrorCode.Parse);
+    assert.equal(await garbled.promise, true);
     // not a streaming method of ours: the ordinary handler answered
     await rejectsWith(collect(caller.callStream("stream.server", "plain")), RpcErrorCode.InvalidRequest);
     // the wrong shape
