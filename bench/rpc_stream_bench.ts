@@ -118,7 +118,7 @@ async function plainMessages(path: string): Promise<number> {
   const consumer = await connect(path, { name: "bench.plain.consumer" });
   const payload = new Uint8Array(ITEM_SIZE).fill(1);
   let received = 0;
-  let wake: (() => void) | null = null;
+  let wake = null as (() => void) | null;
   const done = (async () => {
     for await (const _ of consumer) {
       received++;
