@@ -25,6 +25,7 @@ import type { GatewayStats, RemoteGateway } from "../broker/remote_gateway.ts";
 import { matchSegments } from "../broker/topics.ts";
 import { type BridgeOptions, resolveBridgeOptions, type ResolvedBridgeOptions } from "./bridge_options.ts";
 import { OutboundBuffer } from "./outbound_buffer.ts";
+import { PublicationBatch, splitBatch } from "./publication_batch.ts";
 import { patternToSubject, subjectToTopic, topicToSubject } from "./subject_map.ts";
 
 /** NATS header names of bridged frames. */
@@ -43,6 +44,8 @@ export const BridgeHeader = {
   Mask: "Busrt-Mask",
   /** The node(s) a broadcast is for: a node name or `*`. */
   Node: "Busrt-Node",
+  /** `1`: the payload is several publications, each preceded by its length (u32, big-endian). */
+  Batch: "Busrt-Batch",
 } as const;
 
 /** The connection state of a bridge. */
@@ -123,6 +126,13 @@ export class Bridge implements RemoteGateway {
   #importPending = 0;
   #headerCache = new Map<string, MsgHdrs>();
   #subjectCache = new Map<string, string>();
+  #topicCache = new Map<string, string>();
+  #batch: PublicationBatch | null = null;
+  #batchScheduled = false;
+  readonly #flushBatch = () => {
+    this.#batchScheduled = false;
+    this.#sendBatch();
+  };
   #counts = {
     exported: 0,
     imported: 0,
@@ -279,16 +289,33 @@ export class Bridge implements RemoteGateway {
     else this.#counts.dropped++;
   }
 
-  /** The headers of a publication or broadcast: made once per sender and QoS (nothing changes them). */
-  #sharedHeaders(sender: string, realtime: boolean): MsgHdrs {
-    const key = realtime ? `2${sender}` : `0${sender}`;
+  /**
+   * The headers of a publication or batch: made once per sender, QoS and
+   * framing (`key`: `0`/`2` and the sender; `b` before it for a batch), never changed.
+   */
+  #sharedHeaders(key: string): MsgHdrs {
     let h = this.#headerCache.get(key);
     if (h === undefined) {
       if (this.#headerCache.size >= CACHE_MAX) this.#headerCache.clear();
-      h = this.#headers(sender, realtime);
+      const batch = key.charCodeAt(0) === 98; // b
+      const k = batch ? key.slice(1) : key;
+      h = this.#headers(k.slice(1), k.charCodeAt(0) === 50);
+      if (batch) h.set(BridgeHeader.Batch, "1");
       this.#headerCache.set(key, h);
     }
     return h;
+  }
+
+  /** Sends the pending batch of publications, if any (before anything else is sent, to keep the order). */
+  #sendBatch(): void {
+    const batch = this.#batch;
+    if (batch === null) return;
+    this.#batch = null;
+    if (batch.parts.length === 1) {
+      this.#send(batch.subject, batch.parts[0], this.#sharedHeaders(batch.key));
+    } else {
+      this.#send(batch.subject, batch.encode(), this.#sharedHeaders(`b${batch.key}`));
+    }
   }
 
   #subject(topic: string): string {
@@ -323,7 +350,24 @@ export class Bridge implements RemoteGateway {
   publication(sender: string, topic: string, realtime: boolean, payload: Uint8Array): void {
     if (sender.charCodeAt(0) === 46) return; // `.broker` announcements are about this node only
     this.#counts.exported++;
-    this.#send(this.#subject(topic), payload, this.#sharedHeaders(sender, realtime));
+    const subject = this.#subject(topic);
+    const key = realtime ? `2${sender}` : `0${sender}`;
+    if (this.#state !== "connected") {
+      this.#sendBatch();
+      this.#send(subject, payload, this.#sharedHeaders(key)); // buffered one by one
+      return;
+    }
+    let batch = this.#batch;
+    if (batch !== null && (batch.subject !== subject || batch.key !== key || batch.full)) {
+      this.#sendBatch();
+      batch = null;
+    }
+    if (batch === null) batch = this.#batch = new PublicationBatch(subject, key);
+    batch.add(payload);
+    if (!this.#batchScheduled) {
+      this.#batchScheduled = true;
+      queueMicrotask(this.#flushBatch);
+    }
   }
 
   /**
@@ -346,6 +390,7 @@ export class Bridge implements RemoteGateway {
       this.#counts.messages_failed++;
       return ErrorCode.NotRegistered;
     }
+    this.#sendBatch(); // publications sent before the message go first
     const headers = this.#headers(sender, realtime);
     headers.set(BridgeHeader.Target, address.name);
     return nc.request(`${o.prefix}.msg.${address.node}`, payload, { timeout: o.requestTimeoutMs, headers })
@@ -380,6 +425,7 @@ export class Bridge implements RemoteGateway {
       if (address.node === o.node) return;
     }
     this.#counts.broadcasts_out++;
+    this.#sendBatch();
     const headers = this.#headers(sender, realtime);
     headers.set(BridgeHeader.Node, address.node);
     headers.set(BridgeHeader.Mask, address.name);
@@ -400,12 +446,7 @@ export class Bridge implements RemoteGateway {
   #onPublication(msg: Msg, patternIndex: number): void {
     const origin = this.#origin(msg);
     if (origin === null) return; // never re-exported, never our own
-    let topic: string | null;
-    try {
-      topic = subjectToTopic(this.#pubPrefix, msg.subject);
-    } catch {
-      topic = null;
-    }
+    const topic = this.#topicOf(msg.subject);
     if (topic === null) return;
     if (patternIndex > 0) {
       const segs = topic.split("/");
@@ -413,10 +454,35 @@ export class Bridge implements RemoteGateway {
         if (matchSegments(this.#importPatterns[i], segs, "#", "+")) return; // an earlier pattern has it
       }
     }
-    this.#counts.imported++;
     const sender = this.#senderOf(msg, origin);
     const realtime = msg.headers?.get(BridgeHeader.Qos) === "2";
-    const payload = msg.data;
+    if (msg.headers?.get(BridgeHeader.Batch) !== "1") return this.#import(sender, topic, realtime, msg.data);
+    const parts = splitBatch(msg.data);
+    if (parts === null) {
+      this.#log.warn(`bridge: a malformed batch from node "${origin}" dropped`);
+      return;
+    }
+    for (const p of parts) this.#import(sender, topic, realtime, p);
+  }
+
+  /** The topic of a publication subject (cached), or null when it is not one. */
+  #topicOf(subject: string): string | null {
+    let topic = this.#topicCache.get(subject);
+    if (topic !== undefined) return topic;
+    try {
+      topic = subjectToTopic(this.#pubPrefix, subject) ?? undefined;
+    } catch {
+      topic = undefined;
+    }
+    if (topic === undefined) return null;
+    if (this.#topicCache.size >= CACHE_MAX) this.#topicCache.clear();
+    this.#topicCache.set(subject, topic);
+    return topic;
+  }
+
+  /** Publishes one imported publication locally, in order behind any that wait for room. */
+  #import(sender: string, topic: string, realtime: boolean, payload: Uint8Array): void {
+    this.#counts.imported++;
     if (this.#importChain === null) {
       const r = this.#port.publish(sender, topic, realtime, payload);
       if (typeof r === "number") return;
@@ -488,6 +554,7 @@ export class Bridge implements RemoteGateway {
    */
   async close(): Promise<void> {
     if (this.#state === "closed") return;
+    this.#sendBatch();
     const wasConnected = this.#state === "connected";
     this.#state = "closed";
     this.#port.detach();
