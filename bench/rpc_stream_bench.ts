@@ -20,6 +20,7 @@ import { connect } from "../client/ipc_client.ts";
 import { QoS } from "../protocol/constants.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { benchArgs } from "./bench_args.ts";
+import { spawnBrokerProcess } from "./broker_process.ts";
 
 const USAGE =
   "Usage: deno run -A bench/rpc_stream_bench.ts [--items N] [--window N] [--slow-items N] [--slow-size BYTES] [--busrtd]";
@@ -69,21 +70,7 @@ async function startBroker(path: string): Promise<Deno.ChildProcess> {
     }
     throw new Error("busrtd did not start");
   }
-  const script = new URL("./broker_process.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, path],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The broker process ended before it was ready");
-    seen += value;
-  }
-  reader.releaseLock();
-  return child;
+  return await spawnBrokerProcess(path);
 }
 
 function rssOf(pid: number): number {
@@ -114,8 +101,8 @@ function mb(n: number): string {
  * fill the consumer's broker queue: our broker answers 0x77 then.
  */
 async function plainMessages(path: string): Promise<number> {
-  const producer = await connect(path, { name: "bench.plain.producer" });
-  const consumer = await connect(path, { name: "bench.plain.consumer" });
+  const producer = await connect(path, { name: "bench.plain.producer", timeout: 30 });
+  const consumer = await connect(path, { name: "bench.plain.consumer", timeout: 30 });
   const payload = new Uint8Array(ITEM_SIZE).fill(1);
   let received = 0;
   let wake = null as (() => void) | null;
@@ -146,8 +133,8 @@ async function plainMessages(path: string): Promise<number> {
 
 /** A server stream of 100-byte items; items/s until the end arrives. */
 async function streamed(path: string): Promise<number> {
-  const server = new RpcClient(await connect(path, { name: "bench.stream.server" }));
-  const caller = new RpcClient(await connect(path, { name: "bench.stream.caller" }));
+  const server = new RpcClient(await connect(path, { name: "bench.stream.server", timeout: 30 }));
+  const caller = new RpcClient(await connect(path, { name: "bench.stream.caller", timeout: 30 }));
   const payload = new Uint8Array(ITEM_SIZE).fill(1);
   server.handleStream("items", function* () {
     for (let i = 0; i < ITEMS; i++) yield payload;
@@ -170,8 +157,8 @@ async function slowConsumer(
   path: string,
   brokerPid: number,
 ): Promise<{ before: Memory; peak: Memory; after: Memory; seconds: number }> {
-  const server = new RpcClient(await connect(path, { name: "bench.slow.server" }));
-  const caller = new RpcClient(await connect(path, { name: "bench.slow.caller" }));
+  const server = new RpcClient(await connect(path, { name: "bench.slow.server", timeout: 30 }));
+  const caller = new RpcClient(await connect(path, { name: "bench.slow.caller", timeout: 30 }));
   const payload = new Uint8Array(SLOW_SIZE).fill(2);
   server.handleStream("flood", function* () {
     for (let i = 0; i < SLOW_ITEMS; i++) yield payload;

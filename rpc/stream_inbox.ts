@@ -133,12 +133,7 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
   fail(err: Error): void {
     if (this.#failed !== null || this.#left) return;
     this.#failed = err;
-    this.#items = [];
-    this.#head = 0;
-    this.#stopTimer();
-    const waiter = this.#waiter;
-    this.#waiter = null;
-    waiter?.reject(err);
+    this.#drop()?.reject(err);
   }
 
   /**
@@ -187,13 +182,18 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
   close(): boolean {
     if (this.finished) return false;
     this.#left = true;
+    this.#drop()?.resolve(DONE);
+    return true;
+  }
+
+  /** Drops the items and the timer; returns the consumer's wait, if any, to settle. */
+  #drop(): PromiseWithResolvers<IteratorResult<T>> | null {
     this.#items = [];
     this.#head = 0;
     this.#stopTimer();
     const waiter = this.#waiter;
     this.#waiter = null;
-    waiter?.resolve(DONE);
-    return true;
+    return waiter;
   }
 
   /**
