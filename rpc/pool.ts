@@ -295,15 +295,16 @@ class AttemptLost extends RpcError {
   }
 }
 
-interface Attempt {
-  readonly controller: AbortController;
-  readonly idempotent: boolean;
-}
-
 class Member {
   readonly name: string;
   readonly detector: PhiAccrualDetector;
-  readonly attempts = new Set<Attempt>();
+  /**
+   * Aborts the calls on this member when it leaves. One signal per member,
+   * not per call: an AbortController per call costs more than the call.
+   */
+  readonly lost = new AbortController();
+  /** Aborts its idempotent calls when it leaves or becomes suspected (then replaced). */
+  moved = new AbortController();
   inFlight = 0;
   calls = 0;
   failures = 0;
@@ -486,31 +487,34 @@ export class RpcPool {
    */
   async call(method: string, params?: unknown, options: PoolCallOptions = {}): Promise<RpcReply> {
     const idempotent = options.idempotent ?? false;
-    const end = this.#endOf(options.timeout, options.deadline);
+    const start = performance.now();
+    const end = this.#endOf(start, options.timeout, options.deadline);
     const attemptMs = options.attemptTimeout === undefined
       ? this.#attemptMs
       : secondsToMs(options.attemptTimeout, "attemptTimeout");
     const retries = options.retries === undefined ? this.#retries : retryCount(options.retries);
     const signal = options.signal;
-    const tried = new Set<string>();
+    // made on the first failure only: most calls need neither
+    let tried: Set<string> | null = null;
     const attempts: PoolAttempt[] = [];
-    for (;;) {
+    for (let now = start;; now = performance.now()) {
       signal?.throwIfAborted();
       if (this.#closed) {
         throw this.#failure(method, attempts, RpcErrorCode.Eof, `pool "${this.mask}" is closed`);
       }
-      const member = this.#pick(tried);
+      const member = this.#pick(tried, now);
       if (member === null) {
-        const why = tried.size === 0
+        const why = tried === null
           ? `no member of pool "${this.mask}" is registered`
           : `no other member of pool "${this.mask}" to try`;
         throw this.#failure(method, attempts, RpcErrorCode.NotRegistered, why);
       }
-      const left = end - performance.now();
+      const left = end - now;
       if (left <= 0) {
         throw this.#failure(method, attempts, RpcErrorCode.Timeout, "the call's time ran out");
       }
       const outcome = await this.#attempt(
+        now,
         member,
         method,
         params,
@@ -521,7 +525,7 @@ export class RpcPool {
       if (outcome.reply !== null) return outcome.reply;
       if (outcome.rethrow) throw outcome.error;
       attempts.push({ member: member.name, error: outcome.error, mayHaveRun: outcome.mayHaveRun });
-      tried.add(member.name);
+      (tried ??= new Set()).add(member.name);
       if (!outcome.retryable || (outcome.mayHaveRun && !idempotent) || attempts.length > retries) {
         throw this.#failure(method, attempts, codeOf(outcome.error), null);
       }
@@ -539,10 +543,11 @@ export class RpcPool {
    * @returns one result per member, sorted by member name
    */
   async callAll(method: string, params?: unknown, options: PoolCallAllOptions = {}): Promise<PoolResult[]> {
-    const end = this.#endOf(options.timeout, options.deadline);
+    const start = performance.now();
+    const end = this.#endOf(start, options.timeout, options.deadline);
     const members = [...this.#list].sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
     return await Promise.all(members.map(async (m): Promise<PoolResult> => {
-      const o = await this.#attempt(m, method, params, end - performance.now(), options.signal, false);
+      const o = await this.#attempt(start, m, method, params, end - start, options.signal, false);
       return o.reply !== null ? { member: m.name, ok: true, reply: o.reply } : {
         member: m.name,
         ok: false,
@@ -617,7 +622,7 @@ export class RpcPool {
     this.#list = this.#list.filter((x) => x !== m);
     m.gone = true;
     this.#emit("leave", name);
-    if (m.attempts.size > 0) this.#abortLost(m);
+    if (m.inFlight > 0) this.#abortLost(m);
   }
 
   /**
@@ -633,7 +638,9 @@ export class RpcPool {
       // the connection is gone: the calls fail with it
     }
     await new Promise((resolve) => setTimeout(resolve, 0));
-    for (const a of m.attempts) a.controller.abort(new AttemptLost(m.name, "left"));
+    const reason = new AttemptLost(m.name, "left");
+    m.moved.abort(reason);
+    m.lost.abort(reason);
   }
 
   #emit(type: PoolEvent["type"], member: string): void {
@@ -651,16 +658,15 @@ export class RpcPool {
    * Picks a member not in `tried` by the strategy: a healthy one while any
    * is left, else a suspected one, else none.
    */
-  #pick(tried: Set<string>): Member | null {
+  #pick(tried: Set<string> | null, now: number): Member | null {
     const list = this.#list;
     const n = list.length;
     if (n === 0) return null;
-    const now = performance.now();
     const checked = this.#heartbeat !== null;
     let healthy = 0;
     for (let i = 0; i < n; i++) {
       const m = list[i];
-      m.pickable = !tried.has(m.name);
+      m.pickable = tried === null || !tried.has(m.name);
       m.healthy = !checked || !m.detector.isSuspected(now);
       if (m.pickable && m.healthy) healthy++;
     }
@@ -693,6 +699,7 @@ export class RpcPool {
   // ---------------------------------------------------------------- calling
 
   async #attempt(
+    started: number,
     m: Member,
     method: string,
     params: unknown,
@@ -705,35 +712,29 @@ export class RpcPool {
       const error = new RpcError(RpcErrorCode.Eof, `pool "${this.mask}" is closed`);
       return { reply: null, error, rethrow: false, mayHaveRun: false, retryable: false };
     }
-    const controller = new AbortController();
-    const attempt: Attempt = { controller, idempotent };
-    const forward = () => controller.abort(signal?.reason);
-    signal?.addEventListener("abort", forward, { once: true });
-    m.attempts.add(attempt);
+    const memberSignal = idempotent ? m.moved.signal : m.lost.signal;
+    const own = signal === undefined ? memberSignal : AbortSignal.any([signal, memberSignal]);
     m.inFlight++;
     m.calls++;
-    const started = performance.now();
+
     try {
       const reply = await conn.call(m.name, method, params, {
         timeout: timeoutMs === Infinity ? 0 : Math.max(timeoutMs, 1) / 1000,
         qos: this.#qos,
-        signal: controller.signal,
+        signal: own,
       });
       const took = performance.now() - started;
       m.latency = Number.isNaN(m.latency) ? took : m.latency + EWMA_ALPHA * (took - m.latency);
       return { reply };
     } catch (err) {
       m.failures++;
-      return classify(err, controller.signal, signal);
+      return classify(err, own, signal);
     } finally {
       m.inFlight--;
-      m.attempts.delete(attempt);
-      signal?.removeEventListener("abort", forward);
     }
   }
 
-  #endOf(timeout: number | undefined, deadline: number | undefined): number {
-    const now = performance.now();
+  #endOf(now: number, timeout: number | undefined, deadline: number | undefined): number {
     let end = now + (timeout === undefined ? this.#timeoutMs : secondsToMs(timeout, "timeout"));
     if (deadline !== undefined) end = Math.min(end, now + (deadline - Date.now()));
     return end;
@@ -769,7 +770,9 @@ export class RpcPool {
       return;
     }
     this.#emit("suspect", m.name);
-    for (const a of m.attempts) if (a.idempotent) a.controller.abort(new AttemptLost(m.name, "suspected"));
+    const moved = m.moved;
+    m.moved = new AbortController();
+    moved.abort(new AttemptLost(m.name, "suspected"));
   }
 
   #sendHeartbeat(m: Member): void {
