@@ -557,3 +557,68 @@ Deno.test("cancel() on the reader stops the server; stray frames of forgotten st
     await assertNoStreams(server, caller);
   });
 });
+
+/** Starts tests/_stream_peer.ts in `role` and waits for its line. */
+async function startPeer(socket: string, role: "server" | "caller"): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./_stream_peer.ts", import.meta.url).pathname, socket, role],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  while (!seen.includes(role === "server" ? "serving" : "reading")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the ${role} process ended`);
+    seen += value;
+  }
+  reader.releaseLock();
+  child.stdout.cancel().catch(() => {});
+  return child;
+}
+
+Deno.test("kill -9 of the server process fails the caller's stream; kill -9 of the caller process ends the handler", async () => {
+  await withBus(async (bus) => {
+    const server = await ipcRpc(bus, "stream.server");
+    const caller = await ipcRpc(bus, "stream.caller");
+    const peerServer = await startPeer(bus.unix, "server");
+    try {
+      const got: number[] = [];
+      const err = await (async () => {
+        for await (
+          const n of caller.callStream<number>("stream.peer.server", "ticks", undefined, {
+            timeout: 1,
+            window: 4,
+          })
+        ) {
+          got.push(n);
+          if (n === 20) peerServer.kill("SIGKILL");
+        }
+      })().then(() => null, (e) => e);
+      assert.ok(err instanceof RpcError && (err.isNotRegistered() || err.isTimeout()), `${err}`);
+      assert.ok(got.length >= 21);
+    } finally {
+      try {
+        peerServer.kill("SIGKILL");
+      } catch { /* gone */ }
+      await peerServer.status;
+    }
+    await assertNoStreams(caller);
+
+    const ended = Promise.withResolvers<number>();
+    server.handleStream("many", async function* (_p, ctx) {
+      try {
+        for (let i = 0;; i++) yield i;
+      } finally {
+        ended.resolve((ctx.signal.reason as RpcError | undefined)?.code ?? 0);
+      }
+    });
+    const peerCaller = await startPeer(bus.unix, "caller");
+    await waitFor(() => server.streamStats().serving === 1, 5000, "the stream is served");
+    peerCaller.kill("SIGKILL");
+    await peerCaller.status;
+    // the handler waits for credit, probes after the 0.5 s limit and learns the caller is gone
+    assert.equal(await ended.promise, RpcErrorCode.NotRegistered);
+    await assertNoStreams(server, caller);
+  });
+});
