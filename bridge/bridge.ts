@@ -73,6 +73,8 @@ export interface BridgeStats extends GatewayStats {
   broadcasts_out: number;
   /** Broadcasts from other nodes. */
   broadcasts_in: number;
+  /** Frames from NATS refused as malformed (no origin or sender, a NUL in a name or topic, a broken batch). */
+  rejected: number;
   /** Frames waiting in the outbound buffer. */
   buffered: number;
   /** Bytes waiting in the outbound buffer. */
@@ -91,6 +93,8 @@ interface Outbound {
 }
 
 const NOT_REGISTERED = new Uint8Array([ErrorCode.NotRegistered]);
+/** A node name: what `resolveBridgeOptions` accepts. */
+const NODE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 /** Entries of the subject and header caches (then they start over). */
 const CACHE_MAX = 1024;
 
@@ -141,6 +145,7 @@ export class Bridge implements RemoteGateway {
     messages_failed: 0,
     broadcasts_out: 0,
     broadcasts_in: 0,
+    rejected: 0,
     dropped: 0,
     reconnects: 0,
   };
@@ -253,20 +258,20 @@ export class Bridge implements RemoteGateway {
     o.imports.forEach((pattern, i) => {
       const sub = nc.subscribe(patternToSubject(this.#pubPrefix, pattern), {
         callback: (err, msg) => {
-          if (err === null) this.#onPublication(msg, i);
+          if (err === null) this.#guard(() => this.#onPublication(msg, i), msg);
         },
       });
       this.#subs.push(sub);
     });
     this.#subs.push(nc.subscribe(`${o.prefix}.msg.${o.node}`, {
       callback: (err, msg) => {
-        if (err === null) this.#onMessage(msg);
+        if (err === null) this.#guard(() => this.#onMessage(msg), msg);
       },
     }));
     if (o.broadcast) {
       this.#subs.push(nc.subscribe(`${o.prefix}.bcast`, {
         callback: (err, msg) => {
-          if (err === null) this.#onBroadcast(msg);
+          if (err === null) this.#guard(() => this.#onBroadcast(msg), msg);
         },
       }));
     }
@@ -434,13 +439,35 @@ export class Bridge implements RemoteGateway {
 
   // ---------------------------------------------------------------- NATS → local
 
-  #origin(msg: Msg): string | null {
-    const origin = msg.headers?.get(BridgeHeader.Origin) ?? "";
-    return origin === "" || origin === this.options.node ? null : origin;
+  /** Runs a handler of NATS input: whatever arrives, nothing escapes into the NATS client. */
+  #guard(handle: () => void, msg: Msg): void {
+    try {
+      handle();
+    } catch (err) {
+      this.#counts.rejected++;
+      this.#log.warn(`bridge: a message on "${msg.subject}" dropped: ${(err as Error).message}`);
+    }
   }
 
-  #senderOf(msg: Msg, origin: string): string {
-    return `@${origin}/${msg.headers?.get(BridgeHeader.Sender) ?? ""}`;
+  /** The origin node of a frame from NATS; null for our own, for none or a malformed one. */
+  #origin(msg: Msg): string | null {
+    const origin = msg.headers?.get(BridgeHeader.Origin) ?? "";
+    if (origin === this.options.node) return null;
+    if (!NODE_NAME.test(origin)) {
+      this.#counts.rejected++;
+      return null;
+    }
+    return origin;
+  }
+
+  /** `@ORIGIN/sender`, or null for a missing sender or one with a NUL (it would split frame fields). */
+  #senderOf(msg: Msg, origin: string): string | null {
+    const sender = msg.headers?.get(BridgeHeader.Sender) ?? "";
+    if (sender === "" || sender.includes("\0")) {
+      this.#counts.rejected++;
+      return null;
+    }
+    return `@${origin}/${sender}`;
   }
 
   #onPublication(msg: Msg, patternIndex: number): void {
@@ -455,10 +482,12 @@ export class Bridge implements RemoteGateway {
       }
     }
     const sender = this.#senderOf(msg, origin);
+    if (sender === null) return;
     const realtime = msg.headers?.get(BridgeHeader.Qos) === "2";
     if (msg.headers?.get(BridgeHeader.Batch) !== "1") return this.#import(sender, topic, realtime, msg.data);
     const parts = splitBatch(msg.data);
     if (parts === null) {
+      this.#counts.rejected++;
       this.#log.warn(`bridge: a malformed batch from node "${origin}" dropped`);
       return;
     }
@@ -474,7 +503,10 @@ export class Bridge implements RemoteGateway {
     } catch {
       topic = undefined;
     }
-    if (topic === undefined) return null;
+    if (topic === undefined || topic.includes("\0")) {
+      this.#counts.rejected++;
+      return null;
+    }
     if (this.#topicCache.size >= CACHE_MAX) this.#topicCache.clear();
     this.#topicCache.set(subject, topic);
     return topic;
@@ -519,9 +551,10 @@ export class Bridge implements RemoteGateway {
     this.#counts.messages_in++;
     const target = msg.headers?.get(BridgeHeader.Target) ?? "";
     const realtime = msg.headers?.get(BridgeHeader.Qos) === "2";
-    const code = target === ""
+    const sender = this.#senderOf(msg, origin);
+    const code = target === "" || sender === null
       ? ErrorCode.NotRegistered
-      : this.#port.message(this.#senderOf(msg, origin), target, realtime, msg.data);
+      : this.#port.message(sender, target, realtime, msg.data);
     if (typeof code === "number") {
       if (msg.reply) msg.respond(new Uint8Array([code]));
       return;
@@ -538,10 +571,11 @@ export class Bridge implements RemoteGateway {
     const node = msg.headers?.get(BridgeHeader.Node) ?? "";
     if (node !== "*" && node !== this.options.node) return;
     const mask = msg.headers?.get(BridgeHeader.Mask) ?? "";
-    if (mask === "") return;
+    const sender = this.#senderOf(msg, origin);
+    if (mask === "" || sender === null) return;
     this.#counts.broadcasts_in++;
     const realtime = msg.headers?.get(BridgeHeader.Qos) === "2";
-    const r = this.#port.broadcast(this.#senderOf(msg, origin), mask, realtime, msg.data);
+    const r = this.#port.broadcast(sender, mask, realtime, msg.data);
     if (typeof r !== "number") r.catch(() => {});
   }
 

@@ -3,7 +3,8 @@
  * disturbed, messages to other nodes answer 0x71 at once, the outbound
  * buffer is bounded and counts its drops), and one bridge's NATS link cut
  * and restored through a loopback TCP proxy (buffered publications are
- * sent in order after the reconnect, the oldest dropped by policy).
+ * sent in order after the reconnect, the oldest dropped by policy);
+ * overlapping import patterns and malformed frames put on NATS directly.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { connect } from "../client/mod.ts";
 import { type BusError, type Frame, QoS } from "../protocol/mod.ts";
 import { enableCoreRpc, RpcClient } from "../rpc/mod.ts";
 import { NATS_AVAILABLE, startNatsCluster } from "./_nats_cluster.ts";
+import { connect as natsConnect, headers as natsHeaders } from "@nats-io/transport-node";
 
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -238,6 +240,96 @@ Deno.test({
       await pub.send("@B/sub", "after", QoS.Processed);
     } finally {
       proxy.cut();
+      await Promise.all([bridgeA.close(), bridgeB.close()]);
+      await Promise.all([a.close(), b.close()]);
+      await nats.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "overlapping import patterns import once; malformed frames from NATS are refused and counted",
+  ignore: !NATS_AVAILABLE,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const nats = await startNatsCluster(1);
+    const a = new Broker();
+    const b = new Broker();
+    const bridgeA = Bridge.start(a, { servers: [nats.nodes[0].url], node: "A" });
+    const bridgeB = Bridge.start(b, {
+      servers: [nats.nodes[0].url],
+      node: "B",
+      imports: ["dup/#", "#", "dup/+"],
+      broadcast: true,
+    });
+    const raw = await natsConnect({ servers: nats.nodes[0].url });
+    try {
+      await Promise.all([bridgeA.connected, bridgeB.connected]);
+      const sub = b.registerClient("sub");
+      await sub.subscribe("#");
+      const got = collect(sub);
+      const pub = a.registerClient("pub");
+      await until(
+        () => {
+          pub.publish("warm", "w");
+          return got.length > 0;
+        },
+        10_000,
+        "the link",
+      );
+      await delay(100);
+      got.length = 0;
+      await pub.publish("dup/x", "once");
+      await pub.publish("other", "once");
+      await until(() => got.length >= 2, 5000, "two publications");
+
+      // garbage straight onto the bridge's subjects
+      const h = (fields: Record<string, string>) => {
+        const out = natsHeaders();
+        for (const [k, v] of Object.entries(fields)) out.set(k, v);
+        return out;
+      };
+      const enc = new TextEncoder();
+      raw.publish("busrt.pub.bad", enc.encode("no headers"));
+      raw.publish("busrt.pub.bad", enc.encode("x"), {
+        headers: h({ "Busrt-Origin": "Z/../x", "Busrt-Sender": "s" }),
+      });
+      raw.publish("busrt.pub.bad", enc.encode("x"), {
+        headers: h({ "Busrt-Origin": "Z", "Busrt-Sender": "a\0b" }),
+      });
+      raw.publish("busrt.pub.bad~00", enc.encode("x"), {
+        headers: h({ "Busrt-Origin": "Z", "Busrt-Sender": "s" }),
+      });
+      raw.publish("busrt.pub.bad~zz", enc.encode("x"), {
+        headers: h({ "Busrt-Origin": "Z", "Busrt-Sender": "s" }),
+      });
+      raw.publish("busrt.pub.bad", new Uint8Array([0, 0, 0, 9, 1]), {
+        headers: h({ "Busrt-Origin": "Z", "Busrt-Sender": "s", "Busrt-Batch": "1" }),
+      });
+      raw.publish("busrt.bcast", enc.encode("x"), { headers: h({ "Busrt-Origin": "Z", "Busrt-Node": "*" }) });
+      const reply = await raw.request("busrt.msg.B", enc.encode("x"), {
+        timeout: 2000,
+        headers: h({ "Busrt-Origin": "Z", "Busrt-Sender": "s\0t", "Busrt-Target": "sub" }),
+      });
+      assert.deepEqual([...reply.data], [0x71]);
+      // a well-formed one from a node that is only a raw client still arrives
+      raw.publish("busrt.pub.good", enc.encode("ok"), {
+        headers: h({ "Busrt-Origin": "Z", "Busrt-Sender": "s" }),
+      });
+      await until(() => got.some((f) => f.topic === "good"), 5000, "the good one");
+      await pub.publish("after/garbage", "still");
+      await until(() => got.some((f) => f.topic === "after/garbage"), 5000, "traffic after the garbage");
+      await delay(200);
+      assert.deepEqual(got.map((f) => `${f.sender} ${f.topic}`), [
+        "@A/pub dup/x",
+        "@A/pub other",
+        "@Z/s good",
+        "@A/pub after/garbage",
+      ]);
+      assert.ok(Number(bridgeB.stats().rejected) >= 6, JSON.stringify(bridgeB.stats()));
+    } finally {
+      await raw.close();
       await Promise.all([bridgeA.close(), bridgeB.close()]);
       await Promise.all([a.close(), b.close()]);
       await nats.stop();
