@@ -142,7 +142,14 @@ Deno.test("least-in-flight favours the idle member when one member's handler is 
     const pool = await rpc.pool("svc.lif.*", { strategy: "least-in-flight" });
     try {
       const until = performance.now() + 1500;
-      const records = await load(pool, 16, () => performance.now() > until);
+      const running = load(pool, 16, () => performance.now() > until);
+      await delay(700);
+      const midway = pool.members();
+      const records = await running;
+      // in flight: the slow member holds about as many calls as the fast one, each for 50 times longer
+      assert.deepEqual(midway.map((m) => m.name), ["svc.lif.fast", "svc.lif.slow"]);
+      assert.ok(midway.every((m) => m.inFlight >= 1 && m.inFlight <= 16), JSON.stringify(midway));
+      assert.ok(midway[1].latencyMs! > midway[0].latencyMs!, JSON.stringify(midway));
       assert.deepEqual(failures(records), []);
       const counts = countBy(records);
       const slow = counts.get("svc.lif.slow") ?? 0;
@@ -249,6 +256,15 @@ Deno.test("a SIGSTOP'ed member is suspected and avoided, then readmitted after S
       for (let i = 0; i < 30; i++) avoided.push((await pool.call("work")).sender);
       assert.ok(!avoided.includes(victim.name), `${avoided}`);
       assert.equal(pool.members().find((m) => m.name === victim.name)?.suspected, true);
+      // callAll still asks it, and reports its silence by the deadline
+      const all = await pool.callAll("count", undefined, { timeout: 0.5 });
+      assert.deepEqual(all.map((r) => [r.member, r.ok]), [
+        ["svc.hang.1", true],
+        ["svc.hang.2", true],
+        ["svc.hang.3", false],
+      ]);
+      const silent = all[2];
+      assert.ok(!silent.ok && silent.error instanceof RpcError && silent.error.isTimeout());
       // a non-idempotent call pinned to it times out and says it may have run
       const alone = await rpc.pool(victim.name, { heartbeat: false });
       try {
@@ -435,5 +451,34 @@ Deno.test("a pool needs a broker with core RPC, and closes with its RPC client",
     );
   } finally {
     await broker.stop();
+  }
+});
+
+Deno.test("random picks every member and only healthy ones; the options are checked", async () => {
+  const broker = new Broker();
+  enableCoreRpc(broker);
+  const members = ["svc.rnd.a", "svc.rnd.b", "svc.rnd.c"].map((name) =>
+    new RpcClient(broker.registerClient(name), { handlers: { onCall: () => name } })
+  );
+  const rpc = new RpcClient(broker.registerClient("app"));
+  const pool = await rpc.pool("svc.rnd.*", { strategy: "random", heartbeat: false });
+  try {
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 300; i++) {
+      const { sender } = await pool.call("x");
+      counts.set(sender, (counts.get(sender) ?? 0) + 1);
+    }
+    assert.deepEqual([...counts.keys()].sort(), ["svc.rnd.a", "svc.rnd.b", "svc.rnd.c"]);
+    for (const n of counts.values()) assert.ok(n > 50, `${[...counts]}`);
+    await assert.rejects(rpc.pool("svc.*", { strategy: "fastest" as "random" }), RangeError);
+    await assert.rejects(rpc.pool("svc.*", { qos: 0 as 1 }), RangeError);
+    await assert.rejects(rpc.pool("svc.*", { heartbeat: { intervalMs: 0 } }), RangeError);
+    await assert.rejects(rpc.pool("svc.*", { heartbeat: { threshold: -1 } }), RangeError);
+    await assert.rejects(rpc.pool(""), TypeError);
+    await assert.rejects(pool.call("x", undefined, { retries: 1.5 }), RangeError);
+  } finally {
+    await pool.close();
+    await Promise.all([rpc.close(), ...members.map((m) => m.close())]);
+    await broker.close();
   }
 });
