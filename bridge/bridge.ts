@@ -183,7 +183,11 @@ export class Bridge implements RemoteGateway {
     return this.#state;
   }
 
-  /** @returns the counters and the state */
+  /**
+   * The bridge's counters and state (shown in `.broker` stats as `bridge`).
+   *
+   * @returns the counters and the state
+   */
   stats(): BridgeStats {
     return {
       node: this.options.node,

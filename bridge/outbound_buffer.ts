@@ -37,6 +37,8 @@ export class OutboundBuffer<T> {
   #bytes = 0;
 
   /**
+   * Creates an empty buffer.
+   *
    * @param maxBytes the bound in bytes (0: keep nothing)
    * @param policy which items to drop when full
    */
@@ -87,7 +89,11 @@ export class OutboundBuffer<T> {
     return true;
   }
 
-  /** @returns every buffered item, oldest first, leaving the buffer empty */
+  /**
+   * Takes everything out.
+   *
+   * @returns every buffered item, oldest first, leaving the buffer empty
+   */
   drain(): T[] {
     const out = this.#items.slice(this.#head);
     this.#items = [];

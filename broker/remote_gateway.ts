@@ -47,7 +47,11 @@ export interface RemoteGateway {
    * @param payload the payload (a copy the gateway may keep)
    */
   publication(sender: string, topic: string, realtime: boolean, payload: Uint8Array): void;
-  /** @returns the bridge's state for statistics */
+  /**
+   * The bridge's state, for `.broker` stats and the monitoring endpoint.
+   *
+   * @returns flat, JSON-friendly fields
+   */
   stats(): GatewayStats;
 }
 
