@@ -21,6 +21,7 @@
  * @module
  */
 import { connect } from "../client/ipc_client.ts";
+import { spawnBrokerProcess } from "./broker_process.ts";
 import { pack } from "../rpc/msgpack.ts";
 import { PoolCallError, type RpcPool } from "../rpc/pool.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
@@ -29,23 +30,6 @@ import { WorkerProcess } from "../tests/_pool_processes.ts";
 const IN_FLIGHT = 32;
 /** 100 bytes of MessagePack params (the member unpacks them). */
 const PARAMS = pack({ pad: "x".repeat(94) });
-
-async function startBrokerProcess(path: string): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./broker_process.ts", import.meta.url).pathname, path],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The broker process ended before it was ready");
-    seen += value;
-  }
-  await reader.cancel();
-  return child;
-}
 
 /** Runs `op` from IN_FLIGHT loops for `seconds` after a short warm-up; returns calls/s. */
 async function throughput(seconds: number, op: () => Promise<unknown>): Promise<number> {
@@ -126,7 +110,7 @@ if (import.meta.main) {
   }
   const dir = await Deno.makeTempDir({ prefix: "busrt-pool-bench-" });
   const socket = `${dir}/busrt.sock`;
-  const broker = await startBrokerProcess(socket);
+  const broker = await spawnBrokerProcess(socket);
   const workers: WorkerProcess[] = [];
   const rpc = new RpcClient(await connect(socket, { name: "bench.caller", timeout: 5 }));
   const pools: RpcPool[] = [];
