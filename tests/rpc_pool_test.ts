@@ -15,7 +15,8 @@ import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
 import { delay, waitFor } from "./_helpers.ts";
 import { startWorkers, WorkerProcess } from "./_pool_processes.ts";
-import { BROKER_KINDS, type BrokerKind, startBroker, withBroker } from "./_reference.ts";
+import { StreamText } from "./_cli_helpers.ts";
+import { BROKER_KINDS, type BrokerKind, BUSRT, startBroker, withBroker } from "./_reference.ts";
 
 /** One call of a load run. */
 interface CallRecord {
@@ -383,6 +384,73 @@ Deno.test({
         assert.ok(pool.members().every((m) => m.heartbeats > 0));
       } finally {
         await pool.close();
+      }
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "busrtd: reference `busrt rpc listen` members answer the heartbeats; a SIGSTOP'ed one is avoided, then back",
+  ignore: !BROKER_KINDS.includes("busrtd"),
+  async fn() {
+    await withPoolBus("busrtd", async ({ socket, rpc }) => {
+      // the reference RPC layer answers every call of `rpc listen` with an empty result
+      const listeners = ["svc.rust.1", "svc.rust.2"].map((name) => {
+        const child = new Deno.Command(BUSRT, {
+          args: ["-s", "-n", name, socket, "rpc", "listen"],
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        return { name, child, out: new StreamText(child.stdout), err: new StreamText(child.stderr) };
+      });
+      try {
+        await Promise.all(listeners.map((l) => l.out.waitFor(/Listening to RPC messages/, 10_000)));
+        const { pool, events } = await eventPool(rpc, "svc.rust.*", {
+          heartbeat: { intervalMs: 100, minStdDevMs: 50, acceptablePauseMs: 300 },
+        });
+        try {
+          await delay(500);
+          assert.ok(
+            pool.members().every((m) => m.heartbeats > 0 && !m.suspected),
+            JSON.stringify(pool.members()),
+          );
+          const replies = await Promise.all([1, 2, 3, 4].map(() => pool.call("resize", { w: 1 })));
+          assert.deepEqual(replies.map((r) => [r.sender, r.isEmpty]).sort(), [
+            ["svc.rust.1", true],
+            ["svc.rust.1", true],
+            ["svc.rust.2", true],
+            ["svc.rust.2", true],
+          ]);
+          const [, stopped] = listeners;
+          stopped.child.kill("SIGSTOP");
+          try {
+            await waitFor(
+              () => events.some((e) => e.type === "suspect" && e.member === stopped.name),
+              10_000,
+              "the stopped reference listener suspected",
+            );
+            for (let i = 0; i < 10; i++) assert.equal((await pool.call("resize")).sender, "svc.rust.1");
+          } finally {
+            stopped.child.kill("SIGCONT");
+          }
+          await waitFor(
+            () => events.some((e) => e.type === "recover" && e.member === stopped.name),
+            10_000,
+            "the reference listener readmitted",
+          );
+          const back = await Promise.all([1, 2, 3, 4].map(() => pool.call("resize")));
+          assert.ok(back.some((r) => r.sender === stopped.name));
+        } finally {
+          await pool.close();
+        }
+      } finally {
+        for (const l of listeners) {
+          l.child.kill("SIGKILL");
+          await l.child.status;
+          await Promise.all([l.out.done, l.err.done]);
+        }
       }
     });
   },
