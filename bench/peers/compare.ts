@@ -5,7 +5,7 @@
  * own `busrt benchmark` tool against our broker and busrtd; writes
  * docs/PERFORMANCE.md and docs/performance.svg.
  *
- * Run: deno run -A bench/peers/compare.ts [--quick | --smoke] [--rounds N]
+ * Run: deno run -A bench/peers/compare.ts [--quick | --smoke] [--rounds N] [--cap-ms MS]
  *      [--only busrt-unix,busrtd-unix,nats-tcp,…] [--rows 1to1,fanout,…] [--no-idle]
  *      [--no-busrtd] [--tool | --no-tool] [--tool-rounds N] [--tool-iters N]
  *      [--tool-workers 1,4,8] [--tool-payloads 100,10240]
@@ -42,10 +42,11 @@ import type { ToolReport } from "./tool_report.ts";
 type Mode = "full" | "quick" | "smoke";
 
 const BUDGETS: Record<Mode, Budget & { rounds: number }> = {
+  // within the 10-minute budget of `deno task bench:peers` on 2 shared cores, the tool table included
   full: {
     rounds: 3,
-    capMs: 1000,
-    warmupMs: 200,
+    capMs: 500,
+    warmupMs: 100,
     streamTotal: 5_000_000,
     requestTotal: 2_000_000,
     connectTotal: 3000,
@@ -54,8 +55,8 @@ const BUDGETS: Record<Mode, Budget & { rounds: number }> = {
   },
   quick: {
     rounds: 1,
-    capMs: 500,
-    warmupMs: 150,
+    capMs: 300,
+    warmupMs: 100,
     streamTotal: 2_000_000,
     requestTotal: 1_000_000,
     connectTotal: 1000,
@@ -76,8 +77,9 @@ const BUDGETS: Record<Mode, Budget & { rounds: number }> = {
 
 /** The `busrt benchmark` table: rounds, iterations per stage at one worker (doubled for more workers). */
 const TOOL_BUDGETS: Record<Mode, { rounds: number; iterations: number; timeoutMs: number }> = {
-  full: { rounds: 3, iterations: 5000, timeoutMs: 120_000 },
-  quick: { rounds: 1, iterations: 3000, timeoutMs: 120_000 },
+  // the tool spins the CPU for 5 s before its stages: 36 runs cost 3 minutes whatever the iterations
+  full: { rounds: 3, iterations: 2500, timeoutMs: 120_000 },
+  quick: { rounds: 1, iterations: 1500, timeoutMs: 120_000 },
   smoke: { rounds: 1, iterations: 200, timeoutMs: 60_000 },
 };
 const TOOL_WORKERS = [1, 4, 8];
@@ -98,7 +100,8 @@ docs/performance.svg.
 
 Options:
   --quick | --smoke          shorter runs (smoke: a few messages, no peers needed)
-  --rounds N                 rounds per cell, best kept
+  --rounds N                 rounds per cell, best kept (goals against busrtd: medians)
+  --cap-ms MS                time cap of a timed cell (default 500; quick 300)
   --only T1,T2,...           targets (busrt-unix, busrt-tcp, relay-unix, busrtd-unix, nats-tcp, ...)
   --rows R1,R2,...           workloads (1to1, fanout, ...)
   --no-idle                  skip the idle-clients probe
@@ -128,6 +131,7 @@ function parseOptions() {
         quick: { type: "boolean", default: false },
         smoke: { type: "boolean", default: false },
         rounds: { type: "string" },
+        "cap-ms": { type: "string" },
         only: { type: "string" },
         rows: { type: "string" },
         "no-idle": { type: "boolean", default: false },
@@ -151,6 +155,7 @@ function parseOptions() {
   const mode: Mode = values.smoke ? "smoke" : values.quick ? "quick" : "full";
   const budget = { ...BUDGETS[mode] };
   if (values.rounds !== undefined) budget.rounds = positiveInt("rounds", values.rounds);
+  if (values["cap-ms"] !== undefined) budget.capMs = positiveInt("cap-ms", values["cap-ms"]);
   const list = (s: string | undefined) =>
     s === undefined ? null : s.split(",").map((x) => x.trim()).filter(Boolean);
   const toolBudget = { ...TOOL_BUDGETS[mode] };

@@ -21,8 +21,8 @@ export const TOOL_STAGES: readonly string[] = [
   "send+recv.qos.processed",
 ];
 
-/** Broker CPU below this many µs in a stage (20 clock ticks) is too coarse to report per message. */
-export const MIN_CPU_SAMPLE_US = 200_000;
+/** Broker CPU below this many µs over a cell's rounds (10 clock ticks) is too coarse to divide per message. */
+export const MIN_CPU_SAMPLE_US = 100_000;
 
 /** One stage of one run of the tool. */
 export interface ToolStage {
@@ -304,7 +304,11 @@ function describeRun(run: ToolRun): string {
 export interface ToolFigure {
   /** Median iterations per second. */
   rate: number;
-  /** Median broker CPU per iteration in µs, or null when every round's sample was too short. */
+  /**
+   * Broker CPU per iteration in µs over all successful rounds (their CPU time
+   * summed, divided by their iterations), or null when that sum is under
+   * {@linkcode MIN_CPU_SAMPLE_US}: `/proc` counts in 10 ms ticks.
+   */
   cpuUsPerOp: number | null;
   /** Highest broker peak RSS over rounds, bytes. */
   peakRss: number;
@@ -347,12 +351,11 @@ export function toolFigures(runs: readonly ToolRun[]): Map<string, ToolFigure> {
   }
   const figures = new Map<string, ToolFigure>();
   for (const [key, stages] of groups) {
-    const cpu = stages.filter((s) => s.brokerCpuUs >= MIN_CPU_SAMPLE_US).map((s) =>
-      s.brokerCpuUs / s.iterations
-    );
+    const cpuUs = stages.reduce((sum, s) => sum + s.brokerCpuUs, 0);
+    const iterations = stages.reduce((sum, s) => sum + s.iterations, 0);
     figures.set(key, {
       rate: median(stages.map((s) => s.rate)),
-      cpuUsPerOp: cpu.length === 0 ? null : median(cpu),
+      cpuUsPerOp: cpuUs < MIN_CPU_SAMPLE_US ? null : cpuUs / iterations,
       peakRss: Math.max(...stages.map((s) => s.brokerPeakRss)),
       rounds: stages.length,
     });

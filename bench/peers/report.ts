@@ -514,8 +514,11 @@ function methodSection(report: RunReport): string[] {
   lines.push(
     "",
     "Reproduce: `deno task bench:peers` (installs nats-server, redis-server and mosquitto with apt-get when missing; " +
-      "under 10 minutes on 2 cores), `--quick` for a fast pass, `--smoke` for ours against the relay only, " +
-      "`--only busrt-unix,nats-tcp --rows 1to1` to narrow, `--profile <dir>` to run our broker under `--cpu-prof`.",
+      "under 10 minutes on 2 cores, the `busrt benchmark` table included), `--quick` for a fast pass, `--smoke` " +
+      "for ours against the relay and busrtd only (add `--tool` for a tiny tool table), " +
+      "`--only busrt-unix,busrtd-unix --rows 1to1` to narrow, `--no-busrtd` or `--no-tool` to leave the reference " +
+      "out, `--tool-rounds N`, `--tool-iters N`, `--cap-ms MS` for longer or shorter runs, `--profile <dir>` to " +
+      "run our broker under `--cpu-prof`.",
   );
   return lines;
 }

@@ -119,9 +119,10 @@ export function renderToolSection(tool: ToolReport): string[] {
     "operation in flight per worker) against our broker (`cli.ts serve`, its own process) and `busrtd " +
     "--queue-size 1000000`, both on a unix socket. " +
     `Medians of ${tool.rounds} interleaved round${tool.rounds > 1 ? "s" : ""} (each round alternates which ` +
-    "broker goes first). Broker CPU is per iteration of the stage (a message sent or a call made), read from " +
-    "`/proc/<pid>/stat` at the tool's stage-started and stage-completed lines; “–” where a stage used less " +
-    "than 0.2 s of broker CPU (too few clock ticks to divide). A run that fails, or completes fewer iterations " +
+    "broker goes first). Broker CPU is per iteration of the stage (a message sent or a call made): utime + " +
+    "stime of the broker process from `/proc/<pid>/stat`, read at the tool's stage-started and stage-completed " +
+    "lines, summed over the rounds and divided by their iterations; “–” where that is under 0.1 s (too few " +
+    "10 ms clock ticks to divide: the fast QoS 0 stages). A run that fails, or completes fewer iterations " +
     "than asked, is a failure and gives no figure.",
     "",
     "| workers | payload | stage | ours iters/s | busrtd iters/s | ours ÷ busrtd | ours CPU µs/op | busrtd CPU µs/op | CPU ours ÷ busrtd |",
