@@ -251,11 +251,7 @@ export class Router {
     targetName?: string,
   ): number | Promise<number> {
     if (target === undefined || !target.registered) {
-      const gateway = this.gateway;
-      if (gateway === null || targetName === undefined || sender.origin === GATEWAY_ORIGIN) {
-        return ErrorCode.NotRegistered;
-      }
-      return gateway.message(sender.name, targetName, realtime, payload.bytes());
+      return this.#remoteMessage(sender, realtime, payload, targetName);
     }
     const r = target.sink.deliver(Op.Message, realtime, sender, null, payload);
     if (r === Delivery.Queued) {
@@ -289,9 +285,7 @@ export class Router {
     realtime: boolean,
     payload: RoutedPayload,
   ): number | Promise<number> {
-    if (this.gateway !== null && mask.charCodeAt(0) === 64 && sender.origin !== GATEWAY_ORIGIN) {
-      this.gateway.broadcast(sender.name, mask, realtime, payload.bytes()); // `@NODE/mask`, `@*/mask`
-    }
+    if (this.gateway !== null) this.#remoteBroadcast(sender, mask, realtime, payload);
     const targets = this.#scratchPool.pop() ?? [];
     if (!mask.includes("*") && !mask.includes("?")) {
       const t = this.#clients.get(mask);
@@ -307,6 +301,26 @@ export class Router {
       }
     }
     return this.#deliverAll(targets, Op.Broadcast, realtime, sender, null, payload);
+  }
+
+  /** A message to a name no local client has: to the gateway, if any (kept out of the hot path). */
+  #remoteMessage(
+    sender: RegisteredClient,
+    realtime: boolean,
+    payload: RoutedPayload,
+    targetName: string | undefined,
+  ): number | Promise<number> {
+    const gateway = this.gateway;
+    if (gateway === null || targetName === undefined || sender.origin === GATEWAY_ORIGIN) {
+      return ErrorCode.NotRegistered;
+    }
+    return gateway.message(sender.name, targetName, realtime, payload.bytes());
+  }
+
+  /** A broadcast to an `@NODE/mask` or `@*` + `/mask` goes to the gateway too. */
+  #remoteBroadcast(sender: RegisteredClient, mask: string, realtime: boolean, payload: RoutedPayload): void {
+    if (mask.charCodeAt(0) !== 64 || sender.origin === GATEWAY_ORIGIN) return;
+    this.gateway?.broadcast(sender.name, mask, realtime, payload.bytes());
   }
 
   /**
