@@ -13,7 +13,7 @@ import { Broker, type InProcessClient } from "../broker/mod.ts";
 import { Bridge } from "../bridge/mod.ts";
 import { connect } from "../client/mod.ts";
 import { type BusError, type Frame, QoS } from "../protocol/mod.ts";
-import { enableCoreRpc, RpcClient } from "../rpc/mod.ts";
+import { enableCoreRpc, RpcClient, type RpcError } from "../rpc/mod.ts";
 import { NATS_AVAILABLE, startNatsCluster } from "./_nats_cluster.ts";
 import { connect as natsConnect, headers as natsHeaders } from "@nats-io/transport-node";
 
@@ -328,6 +328,18 @@ Deno.test({
         "@A/pub after/garbage",
       ]);
       assert.ok(Number(bridgeB.stats().rejected) >= 6, JSON.stringify(bridgeB.stats()));
+
+      // a node that takes messages but never answers: 0x78 after requestTimeout (0.5 s), never a hang
+      const mute = raw.subscribe("busrt.msg.MUTE", { callback: () => {} });
+      await raw.flush();
+      const app = new RpcClient(a.registerClient("app"), { timeout: 5 });
+      const t0 = performance.now();
+      await assert.rejects(app.call("@MUTE/svc", "x"), (e: RpcError) => e.code === -32120);
+      const waited = performance.now() - t0;
+      assert.ok(waited >= 400 && waited < 4000, `answered after ${waited.toFixed(0)} ms`);
+      await assert.rejects(pub.send("@MUTE/svc", "x", QoS.Processed), (e: BusError) => e.code === 0x78);
+      mute.unsubscribe();
+      await app.close();
     } finally {
       await raw.close();
       await Promise.all([bridgeA.close(), bridgeB.close()]);
