@@ -4,7 +4,8 @@
  * one, over a unix socket:
  *
  * 1. throughput: items/s of a server stream of 100-byte items (credit
- *    window `--window`) against plain pipelined MESSAGE frames of 100 bytes
+ *    window `--window`), produced by a sync and by an async generator,
+ *    against plain pipelined MESSAGE frames of 100 bytes
  *    (QoS 1, as the stream's frames, at most 4,096 not yet received), and
  *    their ratio;
  * 2. memory: a fast producer streaming `--slow-items` items of `--slow-size`
@@ -131,14 +132,22 @@ async function plainMessages(path: string): Promise<number> {
   return ITEMS / seconds;
 }
 
-/** A server stream of 100-byte items; items/s until the end arrives. */
-async function streamed(path: string): Promise<number> {
+/** A server stream of 100-byte items (from a sync or an async generator); items/s until the end arrives. */
+async function streamed(path: string, async: boolean): Promise<number> {
   const server = new RpcClient(await connect(path, { name: "bench.stream.server", timeout: 30 }));
   const caller = new RpcClient(await connect(path, { name: "bench.stream.caller", timeout: 30 }));
   const payload = new Uint8Array(ITEM_SIZE).fill(1);
-  server.handleStream("items", function* () {
-    for (let i = 0; i < ITEMS; i++) yield payload;
-  }, { raw: true });
+  server.handleStream(
+    "items",
+    async
+      ? async function* () {
+        for (let i = 0; i < ITEMS; i++) yield payload;
+      }
+      : function* () {
+        for (let i = 0; i < ITEMS; i++) yield payload;
+      },
+    { raw: true },
+  );
   const started = performance.now();
   let n = 0;
   for await (
@@ -202,12 +211,23 @@ if (import.meta.main) {
     console.log(`broker: ${brokerName}, unix socket; ${ITEMS} items of ${ITEM_SIZE} bytes, window ${WINDOW}`);
     // warm-up of both paths
     await plainMessages(path);
-    await streamed(path);
+    await streamed(path, false);
+    await streamed(path, true);
     const plain = await plainMessages(path);
-    const stream = await streamed(path);
-    console.log(`plain pipelined messages (QoS 1): ${Math.round(plain).toLocaleString("en")} items/s`);
-    console.log(`server stream (credit ${WINDOW}):     ${Math.round(stream).toLocaleString("en")} items/s`);
-    console.log(`ratio stream / plain: ${(stream / plain).toFixed(2)}`);
+    const stream = await streamed(path, false);
+    const asyncStream = await streamed(path, true);
+    const rate = (n: number) => `${Math.round(n).toLocaleString("en")} items/s`.padStart(16);
+    console.log(`plain pipelined messages (QoS 1):            ${rate(plain)}`);
+    console.log(
+      `server stream, sync generator (credit ${WINDOW}):  ${rate(stream)}  ratio ${
+        (stream / plain).toFixed(2)
+      }`,
+    );
+    console.log(
+      `server stream, async generator (credit ${WINDOW}): ${rate(asyncStream)}  ratio ${
+        (asyncStream / plain).toFixed(2)
+      }`,
+    );
     const total = SLOW_ITEMS * SLOW_SIZE;
     console.log(
       `\nslow consumer (1 ms sleep every 10 items), fast producer: ${SLOW_ITEMS} items of ${SLOW_SIZE} bytes (${

@@ -134,6 +134,11 @@ export class StreamLink<T = unknown> {
     this.#ended.promise.catch(() => {});
   }
 
+  /** Credit left for this end's items. */
+  get credit(): number {
+    return this.#gate?.available ?? 0;
+  }
+
   /** Whether the stream is over for this end. */
   get finished(): boolean {
     return this.#finished;
