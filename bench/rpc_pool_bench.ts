@@ -55,11 +55,23 @@ async function killRun(
   victim: WorkerProcess,
   seconds: number,
   idempotent: boolean,
-): Promise<{ before: number; after: number; worstAfter: number; failed: number; mayHaveRun: number }> {
+): Promise<
+  {
+    before: number;
+    after: number;
+    worstAfter: number;
+    slowestBefore: number;
+    slowestAfter: number;
+    failed: number;
+    mayHaveRun: number;
+  }
+> {
   const start = performance.now();
   const killAt = start + seconds * 500;
   const until = start + seconds * 1000;
   const done: number[] = [];
+  let slowestBefore = 0;
+  let slowestAfter = 0;
   let failed = 0;
   let mayHaveRun = 0;
   const killer = new Promise<void>((resolve) =>
@@ -70,9 +82,14 @@ async function killRun(
   );
   await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
     while (performance.now() < until) {
+      const t0 = performance.now();
       try {
         await pool.call("work", PARAMS, { idempotent });
-        done.push(performance.now());
+        const t1 = performance.now();
+        done.push(t1);
+        // a call in flight at the kill counts as after it
+        if (t1 < killAt) slowestBefore = Math.max(slowestBefore, t1 - t0);
+        else if (t0 < killAt + 1000) slowestAfter = Math.max(slowestAfter, t1 - t0);
       } catch (err) {
         failed++;
         if (err instanceof PoolCallError && err.mayHaveRun) mayHaveRun++;
@@ -87,7 +104,7 @@ async function killRun(
   for (let t = killAt; t < killAt + 1000; t += 100) {
     worstAfter = Math.min(worstAfter, within(t, t + 100) * 10);
   }
-  return { before, after, worstAfter, failed, mayHaveRun };
+  return { before, after, worstAfter, slowestBefore, slowestAfter, failed, mayHaveRun };
 }
 
 function rate(n: number): string {
@@ -152,7 +169,10 @@ if (import.meta.main) {
           `(${lost} fewer, ${(lost / r.before * 100).toFixed(1)} %; worst 100 ms after at ${
             rate(r.worstAfter)
           } calls/s); ` +
-          `${r.failed} failed` + (idempotent ? "" : ` (${r.mayHaveRun} with mayHaveRun)`),
+          `${r.failed} failed` + (idempotent ? "" : ` (${r.mayHaveRun} with mayHaveRun)`) +
+          `; slowest call ${r.slowestBefore.toFixed(1)} ms before, ${
+            r.slowestAfter.toFixed(1)
+          } ms around and after`,
       );
       workers.push(await WorkerProcess.start(socket, `bench.a.c.${workers.length}`));
       while (pool.size < 4) await new Promise((resolve) => setTimeout(resolve, 10));
