@@ -129,3 +129,67 @@ Deno.test("a stalled handshake is closed without a code", async () => {
     assert.deepEqual(bus.broker.clientNames(), []);
   });
 });
+
+Deno.test("one timer wheel for many clients: each pinging client gets NOPs every timeout/2, silent ones are dropped", async () => {
+  await withShortTimeoutBus(async (bus) => {
+    const pinging = await Promise.all(Array.from({ length: 40 }, (_, i) => bus.wire(`p${i}`)));
+    for (const w of pinging) w.startPinging(40);
+    const silent = await Promise.all(Array.from({ length: 20 }, (_, i) => bus.wire(`s${i}`)));
+    const spans = await withTimeout(
+      Promise.all(pinging.map(async (w) => {
+        await w.readFrame({ nops: true, timeoutMs: 5000 });
+        const started = performance.now();
+        for (let i = 0; i < 3; i++) {
+          assert.deepEqual(await w.readFrame({ nops: true, timeoutMs: 5000 }), hex("00 00 00 00 00 00"));
+        }
+        return performance.now() - started;
+      })),
+      15_000,
+      "4 NOPs to each of 40 pinging clients",
+    );
+    for (const span of spans) {
+      // 3 periods of timeout/2 (the wheel never fires early; 0.8 for the reader's own lateness)
+      assert.ok(span >= 3 * TIMEOUT * 500 * 0.8, `3 NOP periods took ${span.toFixed(0)} ms: too often`);
+    }
+    await Promise.all(silent.map((w) => w.expectClosed(5000)));
+    for (let i = 0; i < 20; i++) assert.ok(!bus.broker.isRegistered(`s${i}`), `s${i} dropped`);
+    for (let i = 0; i < 40; i++) assert.ok(bus.broker.isRegistered(`p${i}`), `p${i} kept`);
+    await logged(bus, "no frames or pings in time");
+  });
+});
+
+Deno.test("NOPs written without a writer and frames written by one interleave whole and in order", async () => {
+  await withShortTimeoutBus(async (bus) => {
+    const sink = await bus.wire("sink");
+    sink.startPinging(40);
+    const sender = await bus.client("sender", "unix", { timeout: 2, pingInterval: TIMEOUT / 4 });
+    try {
+      // bursts a little apart, over several NOP periods: the session lets its writer go at a NOP
+      // when idle and makes a new one for the next burst, perhaps while that NOP is in flight
+      const BURSTS = 12;
+      const PER_BURST = 50;
+      const sending = (async () => {
+        for (let b = 0; b < BURSTS; b++) {
+          for (let i = 0; i < PER_BURST; i++) await sender.send("sink", `m${b * PER_BURST + i}`, QoS.No);
+          await delay(TIMEOUT * 500 * (b % 3 === 0 ? 1.1 : 0.3));
+        }
+      })();
+      let nops = 0;
+      for (let n = 0; n < BURSTS * PER_BURST;) {
+        const frame = await sink.readFrame({ nops: true, timeoutMs: 5000 });
+        if (frame.length === 6 && frame[0] === Op.Nop) {
+          assert.deepEqual(frame, hex("00 00 00 00 00 00"));
+          nops++;
+          continue;
+        }
+        assert.deepEqual(frame, deliveredFrame(Op.Message, "sender", null, `m${n}`), `message ${n}`);
+        n++;
+      }
+      await sending;
+      assert.ok(nops >= 1, "NOPs came between the bursts");
+      assert.ok(bus.broker.isRegistered("sink"));
+    } finally {
+      await sender.close();
+    }
+  });
+});

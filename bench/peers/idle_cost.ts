@@ -4,9 +4,11 @@
  * clients (`idle_clients.ts`: busrt handshake, a ping every 2 s); for each,
  * the server's memory after a full GC (V8 heap, ArrayBuffers, RSS) before and
  * with the clients, its RSS 1.5 s after the last connect, and its CPU while
- * the clients idle.
+ * the clients idle. Servers take turns, round after round; the table shows
+ * medians.
  *
- * Run: deno run -A bench/peers/idle_cost.ts [clients, default 10000] [cpu window s, default 10] [servers, default raw,busrt]
+ * Run: deno run -A bench/peers/idle_cost.ts [clients, default 10000] [cpu window s, default 10] [servers, default raw,busrt] [rounds, default 1]
+ * (a server `busrt@DIR` runs `DIR/bench/peers/idle_server.ts`: another checkout, e.g. a baseline)
  * (`BUSRT_IDLE_DENO_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` adds flags to the server's `deno run`,
  * `BUSRT_IDLE_V8_FLAGS=--max-semi-space-size=1` V8 flags)
  *
@@ -20,6 +22,7 @@ const IDLE_SERVER = new URL("./idle_server.ts", import.meta.url).pathname;
 /** The broker timeout of the probe (busrtd's default): NOPs every 2.5 s, clients ping every 2 s. */
 const TIMEOUT_S = 5;
 const CLIENT_PROCESSES = 4;
+let serial = 0;
 
 /** Memory of a server after a full GC. */
 interface GcMemory {
@@ -85,15 +88,18 @@ export async function measureIdleCost(
   count: number,
   windowS: number,
 ): Promise<IdleCost> {
-  const path = `${dir}/${kind}.sock`;
+  // `busrt@DIR`: the idle_server.ts of another checkout (a baseline in the same run)
+  const [serverKind, checkout] = kind.split("@");
+  const script = checkout === undefined ? IDLE_SERVER : `${checkout}/bench/peers/idle_server.ts`;
+  const path = `${dir}/${++serial}.sock`;
   const v8Flags = Deno.env.get("BUSRT_IDLE_V8_FLAGS") ?? "";
   const server = ServerProcess.spawn(`${kind} server`, Deno.execPath(), [
     "run",
     "-A",
     `--v8-flags=--expose-gc${v8Flags === "" ? "" : `,${v8Flags}`}`,
     ...(Deno.env.get("BUSRT_IDLE_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== ""),
-    IDLE_SERVER,
-    kind,
+    script,
+    serverKind,
     path,
     String(TIMEOUT_S),
   ]);
@@ -138,30 +144,50 @@ function anonRss(pid: number): number {
   return m === null ? NaN : Number(m[1]) * 1024;
 }
 
-function perClient(bytes: number, n: number): string {
-  return `${(bytes / n / 1024).toFixed(2)} KiB`;
+/** The per-client figures of one measurement, in the table's column order (KiB, then CPU %). */
+function figures(r: IdleCost): number[] {
+  const kib = (bytes: number) => bytes / r.clients / 1024;
+  return [
+    kib(r.after.heapUsed - r.before.heapUsed),
+    r.after.newSpace / 2 ** 20,
+    kib(r.after.external - r.before.external),
+    kib(r.rssGrowth),
+    kib(r.anonNoGc - r.anonBefore),
+    kib(r.anonAfter - r.anonBefore),
+    r.cpu * 100,
+  ];
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(v.length / 2);
+  return v.length % 2 === 1 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
 /**
- * The markdown table of a run.
+ * The markdown table of a run: one row per server, the median of its
+ * measurements (rounds) in each column.
  *
- * @param rows one per server
+ * @param rows the measurements
  * @param windowS the CPU window
  * @returns the table
  */
 export function idleCostTable(rows: IdleCost[], windowS: number): string {
   const out = [
-    `| server | clients | heap used/client (GC) | young gen (GC) | ArrayBuffers/client (GC) | RSS/client | anon RSS/client | anon RSS/client (GC) | idle CPU (${windowS} s) |`,
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    `| server | clients | rounds | heap used/client (GC) | young gen (GC) | ArrayBuffers/client (GC) | RSS/client | anon RSS/client | anon RSS/client (GC) | idle CPU (${windowS} s) |`,
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
-  for (const r of rows) {
-    const n = r.clients;
+  const servers = [...new Set(rows.map((r) => r.server))];
+  for (const server of servers) {
+    const mine = rows.filter((r) => r.server === server);
+    const f = mine.map(figures);
+    const col = (i: number) => median(f.map((x) => x[i]));
+    const units = [" KiB", " MiB", " KiB", " KiB", " KiB", " KiB", " %"];
+    const cells = units.map((u, i) => `${col(i).toFixed(i === 6 ? 1 : 2)}${u}`);
     out.push(
-      `| ${r.server} | ${n.toLocaleString("en")} | ${perClient(r.after.heapUsed - r.before.heapUsed, n)} | ${
-        (r.after.newSpace / 2 ** 20).toFixed(1)
-      } MiB | ${perClient(r.after.external - r.before.external, n)} | ${perClient(r.rssGrowth, n)} | ${
-        perClient(r.anonNoGc - r.anonBefore, n)
-      } | ${perClient(r.anonAfter - r.anonBefore, n)} | ${(r.cpu * 100).toFixed(1)} % |`,
+      `| ${server} | ${Math.min(...mine.map((r) => r.clients)).toLocaleString("en")} | ${mine.length} | ${
+        cells.join(" | ")
+      } |`,
     );
   }
   return out.join("\n");
@@ -177,6 +203,7 @@ if (import.meta.main) {
   const count = Number(Deno.args[0] ?? 10_000);
   const windowS = Number(Deno.args[1] ?? 10);
   const kinds = (Deno.args[2] ?? "raw,busrt").split(",");
+  const rounds = Number(Deno.args[3] ?? 1);
   const limit = openFilesLimit();
   if (limit < count + 256) {
     console.error(`the hard open-files limit (${limit}) is too low for ${count} connections in one server`);
@@ -185,10 +212,13 @@ if (import.meta.main) {
   const dir = await Deno.makeTempDir({ prefix: "busrt-idle-cost-" });
   const rows: IdleCost[] = [];
   try {
-    for (const kind of kinds) {
-      const r = await measureIdleCost(kind, dir, count, windowS);
-      console.error(`${kind}: ${JSON.stringify(r)}`);
-      rows.push(r);
+    for (let round = 0; round < rounds; round++) {
+      for (const kind of kinds) {
+        const r = await measureIdleCost(kind, dir, count, windowS);
+        console.error(`${kind}: ${JSON.stringify(r)}`);
+        console.error(idleCostTable([r], windowS).split("\n")[2]);
+        rows.push(r);
+      }
     }
     console.log(idleCostTable(rows, windowS));
   } finally {

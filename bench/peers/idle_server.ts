@@ -45,9 +45,11 @@ async function rawSession(conn: Deno.Conn): Promise<void> {
   }
 }
 
-async function serveRaw(path: string): Promise<void> {
+function serveRaw(path: string): void {
   const listener = Deno.listen({ transport: "unix", path });
-  for await (const conn of listener) rawSession(conn);
+  (async () => {
+    for await (const conn of listener) rawSession(conn);
+  })();
 }
 
 let seq = 0;
