@@ -79,11 +79,25 @@ export interface BridgeStats extends GatewayStats {
   buffered: number;
   /** Bytes waiting in the outbound buffer. */
   buffered_bytes: number;
-  /** Frames dropped by the outbound buffer's policy (or while closing). */
+  /**
+   * Frames dropped: by the outbound buffer's policy, by a failed publish, still buffered at close,
+   * or imported beyond 64 MiB waiting behind a full in-process subscriber.
+   */
   dropped: number;
   /** Times the NATS connection came back. */
   reconnects: number;
 }
+
+/** An imported publication waiting for room in an in-process subscriber. */
+interface Imported {
+  sender: string;
+  topic: string;
+  realtime: boolean;
+  payload: Uint8Array;
+}
+
+/** Bytes of imported publications that may wait behind a full in-process subscriber (then they are dropped). */
+const IMPORT_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** A publication or broadcast waiting for NATS. */
 interface Outbound {
@@ -126,8 +140,8 @@ export class Bridge implements RemoteGateway {
   #nc: NatsConnection | null = null;
   #state: BridgeState = "connecting";
   #subs: Subscription[] = [];
-  #importChain: Promise<void> | null = null;
-  #importPending = 0;
+  #importQueue: Imported[] | null = null;
+  #importQueueBytes = 0;
   #headerCache = new Map<string, MsgHdrs>();
   #subjectCache = new Map<string, string>();
   #topicCache = new Map<string, string>();
@@ -519,31 +533,33 @@ export class Bridge implements RemoteGateway {
   /** Publishes one imported publication locally, in order behind any that wait for room. */
   #import(sender: string, topic: string, realtime: boolean, payload: Uint8Array): void {
     this.#counts.imported++;
-    if (this.#importChain === null) {
+    if (this.#importQueue === null) {
       const r = this.#port.publish(sender, topic, realtime, payload);
       if (typeof r === "number") return;
-      this.#importPending = 1;
-      this.#importChain = r.then(() => this.#importDone(), () => this.#importDone());
+      // an in-process subscriber is full: later imports wait behind this one, in order, bounded
+      this.#importQueue = [];
+      this.#drainImports(r);
       return;
     }
-    // an in-process subscriber is full: keep the order, bounded
-    if (this.#importPending >= 10_000) {
+    if (this.#importQueueBytes + payload.length > IMPORT_QUEUE_MAX_BYTES) {
       this.#counts.dropped++;
       return;
     }
-    this.#importPending++;
-    const t = topic;
-    this.#importChain = this.#importChain.then(async () => {
-      try {
-        await this.#port.publish(sender, t, realtime, payload);
-      } finally {
-        this.#importDone();
-      }
-    });
+    this.#importQueueBytes += payload.length;
+    this.#importQueue.push({ sender, topic, realtime, payload });
   }
 
-  #importDone(): void {
-    if (--this.#importPending === 0) this.#importChain = null;
+  async #drainImports(first: Promise<number>): Promise<void> {
+    await first.catch(() => {});
+    const queue = this.#importQueue!;
+    for (let i = 0; i < queue.length; i++) {
+      const f = queue[i];
+      this.#importQueueBytes -= f.payload.length;
+      const r = this.#port.publish(f.sender, f.topic, f.realtime, f.payload);
+      if (typeof r !== "number") await r.catch(() => {});
+    }
+    this.#importQueue = null;
+    this.#importQueueBytes = 0;
   }
 
   #onMessage(msg: Msg): void {

@@ -186,7 +186,8 @@ Deno.test({
 
       await t.step("10,000 publications in order per publisher across brokers", async () => {
         const N = 10_000;
-        const order = new Collector(brokers[1].registerClient("order"));
+        // a small queue: imports wait for room behind it, in order, instead of being dropped
+        const order = new Collector(brokers[1].registerClient("order", { queueSize: 256 }));
         await order.client.subscribe("order/#");
         await delay(300);
         const seqBytes = (k: number) => new Uint8Array([k >> 24, (k >> 16) & 255, (k >> 8) & 255, k & 255]);
@@ -195,7 +196,9 @@ Deno.test({
           pubs[2].publish("order/C", seqBytes(k));
           if ((k & 1023) === 0) await delay(0);
         }
-        await order.until((f) => f.length >= 2 * N, 30_000, "20,000 ordered publications");
+        await order.until((f) => f.length >= 2 * N, 30_000, "20,000 ordered publications").catch((err) => {
+          throw new Error(`${err.message}; B: ${JSON.stringify(bridges[1].stats())}`);
+        });
         for (const sender of ["@A/pub", "@C/pub"]) {
           const seqs = order.frames.filter((f) => f.sender === sender).map((f) =>
             new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(0)
