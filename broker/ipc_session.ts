@@ -30,7 +30,7 @@ import { WriteBuffer } from "../transport/write_buffer.ts";
 import { type TimerWheel, WheelTimer } from "../transport/timer_wheel.ts";
 import type { ClientAcl, PeerInfo } from "./access_policy.ts";
 import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
-import { RoutedPayload, SHARE_ALONE_MIN, Topic } from "./routed.ts";
+import { RoutedPayload, Topic } from "./routed.ts";
 import type { Router } from "./router.ts";
 import type { ResolvedListenerOptions } from "./listener_options.ts";
 
@@ -45,8 +45,10 @@ const NO_TOPIC = Topic.of("");
 /**
  * Payloads of publications and broadcasts from this size on, with several
  * recipients, are shared by the recipients' queues instead of copied into
- * each (the read buffer they arrived in is then not reused); from
- * `SHARE_ALONE_MIN` on, messages and single recipients too.
+ * each (the read buffer they arrived in is then not reused). A frame too
+ * large for the adaptive read buffer arrives in a buffer of its own
+ * (`frameAlone`): its payload is shared whatever the kind and the number of
+ * recipients.
  */
 const SHARE_MIN = 65536;
 
@@ -172,6 +174,7 @@ export class IpcSession extends WheelTimer implements ClientSink {
     this.#config = config;
     this.#origin = origin;
     this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 256));
+    this.#decoder.pool = router.largeFrames; // large frames' buffers are reused once written
   }
 
   /** Runs the connection to its end. Never throws. */
@@ -376,7 +379,8 @@ export class IpcSession extends WheelTimer implements ClientSink {
           code = ErrorCode.Access;
         } else {
           entry.countReceived(be - bs);
-          payload.set(buf, nul + 1, be, be - bs, be - nul - 1 >= SHARE_ALONE_MIN);
+          payload.set(buf, nul + 1, be, be - bs, false, dec.frameAlone);
+          payload.storage = dec.frameStorage;
           code = router.routeMessage(entry, target, realtime, payload, this.#targetName);
           if (payload.shareable) dec.detach(); // the target's queue references the payload where it is
         }
@@ -388,7 +392,8 @@ export class IpcSession extends WheelTimer implements ClientSink {
         if (acl !== null && !acl.allowBroadcast(mask)) code = ErrorCode.Access;
         else {
           entry.countReceived(be - bs);
-          payload.set(buf, nul + 1, be, be - bs, be - nul - 1 >= SHARE_MIN);
+          payload.set(buf, nul + 1, be, be - bs, be - nul - 1 >= SHARE_MIN, dec.frameAlone);
+          payload.storage = dec.frameStorage;
           code = router.routeBroadcast(entry, mask, realtime, payload);
           if (payload.shareable) dec.detach(); // queues reference the payload where it is
         }
@@ -408,7 +413,8 @@ export class IpcSession extends WheelTimer implements ClientSink {
         if (acl !== null && !acl.allowPublish(topic.text)) code = ErrorCode.Access;
         else {
           entry.countReceived(be - bs);
-          payload.set(buf, payloadStart, be, be - bs, be - payloadStart >= SHARE_MIN);
+          payload.set(buf, payloadStart, be, be - bs, be - payloadStart >= SHARE_MIN, dec.frameAlone);
+          payload.storage = dec.frameStorage;
           code = router.routePublish(entry, topic, receiver, realtime, payload);
           if (payload.shareable) dec.detach(); // queues reference the payload where it is
         }
@@ -549,7 +555,7 @@ export class IpcSession extends WheelTimer implements ClientSink {
     if (payload.shareable) {
       // one copy of a large payload for all the recipients of a publication or broadcast
       writeDeliveryHead(w, kind, realtime, sender.nameZ, z, payload.end - payload.start);
-      w.share(payload.src.subarray(payload.start, payload.end), realtime);
+      w.share(payload.src.subarray(payload.start, payload.end), realtime, payload.storage);
     } else writeDelivery(w, kind, realtime, sender.nameZ, z, payload.src, payload.start, payload.end);
     return Delivery.Queued;
   }

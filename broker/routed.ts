@@ -6,16 +6,10 @@
  *
  * @module
  */
+import type { FrameStorage } from "../protocol/decode.ts";
 import { encodeUtf8 } from "../protocol/text.ts";
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * Payloads from this size on are shared even with a single recipient: the
- * read buffer they arrived in holds that frame alone (read buffers adapt up
- * to 256 KiB), so referencing it costs nothing and saves a copy.
- */
-export const SHARE_ALONE_MIN: number = 1024 * 1024;
 
 /**
  * A publication topic in the three forms routing needs: the text (for
@@ -126,6 +120,18 @@ export class RoutedPayload {
    * for large payloads and then stops reusing the read buffer they are in).
    */
   shareable = false;
+  /**
+   * Whether the bytes sit alone in a buffer of their own (a large frame's,
+   * see `ReadBuffer.frameAlone`): sharing them then costs nothing, even with
+   * a single recipient.
+   */
+  alone = false;
+  /**
+   * The storage of a payload that is `alone`, when it is counted: a sink
+   * that keeps a view of the bytes passes it to `WriteBuffer.share`, which
+   * retains it until they are written. Reset by {@linkcode RoutedPayload.set}.
+   */
+  storage: FrameStorage | null = null;
 
   /**
    * Points at a new payload.
@@ -135,19 +141,23 @@ export class RoutedPayload {
    * @param end end of the payload (exclusive)
    * @param size bytes counted by statistics
    * @param shareable whether sinks may reference the bytes instead of copying them
+   * @param alone whether the bytes sit alone in a buffer of their own (shared even with one recipient)
    */
-  set(src: Uint8Array, start: number, end: number, size: number, shareable = false): void {
+  set(src: Uint8Array, start: number, end: number, size: number, shareable = false, alone = false): void {
     this.src = src;
     this.start = start;
     this.end = end;
     this.size = size;
-    this.shareable = shareable;
+    this.shareable = shareable || alone;
+    this.alone = alone;
+    this.storage = null;
   }
 
   /** @returns a copy of the fields (the bytes themselves are shared) */
   snapshot(): RoutedPayload {
     const copy = new RoutedPayload();
-    copy.set(this.src, this.start, this.end, this.size, this.shareable);
+    copy.set(this.src, this.start, this.end, this.size, this.shareable, this.alone);
+    copy.storage = this.storage;
     return copy;
   }
 

@@ -9,11 +9,12 @@
  * @module
  */
 import { BROKER_INFO_TOPIC, BROKER_NAME, BROKER_WARN_TOPIC, ErrorCode, Op } from "../protocol/constants.ts";
+import { LargeBufferPool } from "../protocol/decode.ts";
 import type { Logger } from "../log/logger.ts";
 import { WarningLimiter } from "../log/warning_limiter.ts";
 import { encodeAnnouncement } from "./announcement.ts";
 import { Delivery, type RegisteredClient, Traffic } from "./registered_client.ts";
-import { RoutedPayload, SHARE_ALONE_MIN, Topic } from "./routed.ts";
+import { RoutedPayload, Topic } from "./routed.ts";
 import { matchSegments, TopicPatternSet, TopicTree } from "./topics.ts";
 import { GATEWAY_ORIGIN, type RemoteGateway } from "./remote_gateway.ts";
 
@@ -41,6 +42,8 @@ export class Router {
   readonly events: WarningLimiter;
   /** Broker-wide counters; only {@linkcode RegisteredClient} counts into them. */
   readonly totals: Traffic = new Traffic();
+  /** Buffers of large incoming frames, reused by every connection once their payloads are written. */
+  readonly largeFrames: LargeBufferPool = new LargeBufferPool();
   /** The bridge to other hosts (`Broker.attachGateway`), or null: misses and `@` broadcasts go there. */
   gateway: RemoteGateway | null = null;
 
@@ -364,7 +367,7 @@ export class Router {
   ): number | Promise<number> {
     // sharing saves copies with several recipients, or of a payload alone in its buffer;
     // the producer reads `shareable` back
-    if (payload.shareable && targets.length < 2 && payload.end - payload.start < SHARE_ALONE_MIN) {
+    if (payload.shareable && targets.length < 2 && !payload.alone) {
       payload.shareable = false;
     }
     for (let i = 0; i < targets.length; i++) {

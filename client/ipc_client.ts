@@ -19,7 +19,7 @@ import {
   SECONDARY_SEP,
 } from "../protocol/constants.ts";
 import { BrokerFrameDecoder } from "../protocol/decode.ts";
-import { writeClientFrame, writePing, writeTopicsFrame } from "../protocol/encode.ts";
+import { writeClientFrame, writeClientFrameHead, writePing, writeTopicsFrame } from "../protocol/encode.ts";
 import { BusError } from "../protocol/errors.ts";
 import { packFlags } from "../protocol/flags.ts";
 import { Frame } from "../protocol/frame.ts";
@@ -101,6 +101,13 @@ export interface ReconnectingConnectOptions extends Omit<ConnectOptions, "reconn
   /** Reconnect when the connection is lost: `true` for the defaults, or the settings. */
   reconnect: ReconnectOptions | true;
 }
+
+/**
+ * Payloads from this size on are written from the caller's buffer, without a
+ * copy into the write batch (see {@linkcode IpcClient}: the bytes must not
+ * change until the frame is written).
+ */
+const SEND_BY_REFERENCE = 65536;
 
 /** Default of {@linkcode ConnectOptions.maxFrameSize}: the broker's default payload limit plus a sender name. */
 const DEFAULT_MAX_FRAME_SIZE = DEFAULT_PAYLOAD_LIMIT + 65536;
@@ -281,6 +288,11 @@ async function handshake(link: Link, nameBytes: Uint8Array): Promise<void> {
 
 /**
  * A connected IPC client. Create it with {@linkcode connect}.
+ *
+ * A payload of 64 KiB or more is written from the caller's bytes, without a
+ * copy: leave them unchanged until the frame is written ({@linkcode IpcClient.flush}
+ * resolves, or the acknowledgment of an acked QoS arrives). A large incoming
+ * payload arrives in a buffer of its own, exactly its frame's size.
  */
 export class IpcClient extends BusClientBase implements BusClient {
   /** The registered name. */
@@ -433,7 +445,12 @@ export class IpcClient extends BusClientBase implements BusClient {
     const field2 = receiver === null ? null : encodeUtf8(receiver);
     this.#checkBody(field1.length + 1 + (field2 === null ? 0 : field2.length + 1) + payload.length);
     const id = this.#nextId();
-    writeClientFrame(this.#writer, id, packFlags(op, qos), field1, field2, payload, qosIsRealtime(qos));
+    const realtime = qosIsRealtime(qos);
+    if (payload.length >= SEND_BY_REFERENCE) {
+      // written from the caller's bytes, not copied into the batch
+      writeClientFrameHead(this.#writer, id, packFlags(op, qos), field1, field2, payload.length);
+      this.#writer.share(payload, realtime);
+    } else writeClientFrame(this.#writer, id, packFlags(op, qos), field1, field2, payload, realtime);
     return qosNeedsAck(qos) ? this.#waitAck(id) : undefined;
   }
 

@@ -29,7 +29,144 @@ export class FrameTooLargeError extends RangeError {
 const MIN_FREE = 2048;
 
 /**
+ * The buffer a large frame was read into, shared by everything that still
+ * references its bytes (the queues writing its payload): counted references,
+ * and back to its {@linkcode LargeBufferPool} when the last one lets go.
+ * Whoever keeps a view of the bytes past the moment it was handed them calls
+ * {@linkcode FrameStorage.retain} then, and {@linkcode FrameStorage.release}
+ * when done.
+ */
+export class FrameStorage {
+  /** The resizable storage of the frame. */
+  readonly bytes: ArrayBuffer;
+  #refs = 1;
+  readonly #pool: LargeBufferPool | null;
+
+  /**
+   * Wraps a frame's storage, referenced once (by its reader).
+   *
+   * @param bytes the storage
+   * @param pool where it goes when no longer referenced, or null
+   */
+  constructor(bytes: ArrayBuffer, pool: LargeBufferPool | null) {
+    this.bytes = bytes;
+    this.#pool = pool;
+  }
+
+  /** Adds a reference. */
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** Drops a reference; the last one hands the storage to its pool. */
+  release(): void {
+    if (--this.#refs === 0) this.#pool?.put(this.bytes);
+  }
+}
+
+/**
+ * Resizable buffers of large frames whose bytes nobody references any more,
+ * kept for the next large frame: memory already touched is much cheaper to
+ * read into than fresh pages (on some virtual machines by two orders of
+ * magnitude). At most `keepBytes` are kept; the rest is left to the
+ * garbage collector.
+ *
+ * @example Take, put back, take again
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { LargeBufferPool } from "./decode.ts";
+ * const pool = new LargeBufferPool(1 << 20);
+ * assert.equal(pool.take(1000), null);
+ * const ab = new ArrayBuffer(4096, { maxByteLength: 65536 });
+ * pool.put(ab);
+ * assert.equal(pool.take(1 << 20), null); // over its maximum
+ * assert.equal(pool.take(60000), ab);
+ * ```
+ */
+export class LargeBufferPool {
+  /** Most bytes kept. */
+  readonly keepBytes: number;
+  #free: ArrayBuffer[] = [];
+  #bytes = 0;
+
+  /**
+   * Creates an empty pool.
+   *
+   * @param keepBytes the most bytes kept
+   */
+  constructor(keepBytes: number = 32 * 1024 * 1024) {
+    this.keepBytes = keepBytes;
+  }
+
+  /** Bytes kept now. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * A kept buffer that can grow to `size` bytes (the most recently kept first), or null.
+   *
+   * @param size the frame size the buffer must be able to hold
+   * @returns the buffer, no longer kept, or null
+   */
+  take(size: number): ArrayBuffer | null {
+    const free = this.#free;
+    for (let i = free.length - 1; i >= 0; i--) {
+      const ab = free[i];
+      if (ab.maxByteLength < size) continue;
+      free.splice(i, 1);
+      this.#bytes -= ab.byteLength;
+      return ab;
+    }
+    return null;
+  }
+
+  /**
+   * Keeps a buffer nobody references any more, if there is room.
+   *
+   * @param ab the buffer
+   */
+  put(ab: ArrayBuffer): void {
+    if (this.#bytes + ab.byteLength > this.keepBytes) return;
+    this.#free.push(ab);
+    this.#bytes += ab.byteLength;
+  }
+}
+
+/**
  * A growable read buffer holding unparsed bytes in `buf[start..end)`.
+ *
+ * A frame larger than the adaptive capacity is read into a buffer of its
+ * own, exactly the frame's size once complete, so its bytes can be handed on
+ * (shared by queues, given to the application) without a copy, and the
+ * ordinary buffer is reused afterwards. That buffer grows in place
+ * (a resizable `ArrayBuffer` whose maximum is the frame size: address space
+ * only, no memory) as the body arrives, never to more than twice the bytes
+ * received: a header alone claims no memory for its body, and no byte is
+ * copied twice on the way.
+ *
+ * @example A large frame arrives in its own buffer, exactly sized
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ClientFrameDecoder } from "./decode.ts";
+ * const body = new Uint8Array(300_000).fill(7);
+ * const frame = new Uint8Array(9 + body.length);
+ * frame[4] = 0x12; // MESSAGE, QoS 0
+ * new DataView(frame.buffer).setUint32(5, body.length, true);
+ * frame.set(body, 9);
+ * const d = new ClientFrameDecoder();
+ * let fed = 0;
+ * while (!d.next()) {
+ *   const region = d.readRegion();
+ *   const n = Math.min(region.length, frame.length - fed, 65536);
+ *   region.set(frame.subarray(fed, fed + n));
+ *   d.commit(n);
+ *   fed += n;
+ * }
+ * assert.ok(d.frameAlone);
+ * assert.equal(d.buf.length, frame.length);
+ * assert.deepEqual(d.buf.subarray(d.bodyStart, d.bodyEnd), body);
+ * ```
  */
 export class ReadBuffer {
   /** Underlying storage. */
@@ -43,12 +180,21 @@ export class ReadBuffer {
   #baseSize: number;
   #maxAdaptive: number;
   #pinned = false;
+  /** Where large frames' buffers come from and go back to (null: always new ones). */
+  pool: LargeBufferPool | null = null;
+  /** The resizable storage of a large frame being read (or just parsed), else null. */
+  #large: ArrayBuffer | null = null;
+  /** The reference to `#large` this reader holds. */
+  #storage: FrameStorage | null = null;
+  /** The ordinary buffer to go back to after a large frame (null: make a new one). */
+  #home: Uint8Array | null = null;
 
   /**
    * Creates an empty buffer.
    *
    * @param size initial capacity
-   * @param maxAdaptive capacity the buffer may grow to when reads keep filling it
+   * @param maxAdaptive capacity the buffer may grow to when reads keep filling it;
+   *   larger frames are read into buffers of their own
    */
   constructor(size = 8192, maxAdaptive = 262144) {
     this.#baseSize = size;
@@ -57,16 +203,41 @@ export class ReadBuffer {
   }
 
   /**
+   * Whether the frame `next()` just returned sits alone in a buffer of its
+   * own: the reader never writes to those bytes again, so they may be kept
+   * (shared, handed out) without a copy and without {@linkcode detach}.
+   */
+  get frameAlone(): boolean {
+    return this.#large !== null;
+  }
+
+  /**
+   * The storage of the frame `next()` just returned when it is alone in it
+   * ({@linkcode frameAlone}), else null: retain it to keep its bytes past
+   * the next read.
+   */
+  get frameStorage(): FrameStorage | null {
+    return this.#storage;
+  }
+
+  /**
    * Declares that frames handed out still view the bytes parsed so far: they
    * are never overwritten. Reading continues after them in the same buffer
    * while it has room, then in a new buffer.
    */
   detach(): void {
-    this.#pinned = true;
+    if (this.#large === null) this.#pinned = true; // a large frame's buffer is never reused anyway
   }
 
   /** Space to read into; call {@linkcode commit} with the count read. */
   readRegion(): Uint8Array {
+    if (this.#large !== null) {
+      const region = this.#largeRegion();
+      if (region !== null) return region;
+    } else if (this.need > this.#maxAdaptive && this.end - this.start < this.need) {
+      const region = this.#startLarge();
+      if (region !== null) return region;
+    }
     const pending = this.end - this.start;
     let cap = this.buf.length;
     if (this.need > cap) {
@@ -97,6 +268,79 @@ export class ReadBuffer {
   }
 
   /**
+   * Moves the start of a large frame (every pending byte belongs to it) into
+   * a resizable buffer of its own; null when one cannot be made (the address
+   * space reservation failed), and the ordinary buffer grows instead.
+   */
+  #startLarge(): Uint8Array | null {
+    const pending = this.end - this.start;
+    const need = this.need;
+    let large = this.pool?.take(need) ?? null;
+    let buf: Uint8Array;
+    if (large !== null) {
+      // memory this process holds already: no allocation runs ahead of the bytes received
+      if (large.byteLength < pending + MIN_FREE) large.resize(Math.min(need, pending + MIN_FREE));
+      buf = new Uint8Array(large, 0, Math.min(need, large.byteLength));
+    } else {
+      try {
+        // the largest frame this reader accepts: any later frame can reuse it from the pool
+        large = new ArrayBuffer(Math.min(need, Math.max(2 * pending, this.#maxAdaptive)), {
+          maxByteLength: this.pool === null ? need : Math.max(need, this.largestFrame),
+        });
+      } catch {
+        return null;
+      }
+      buf = new Uint8Array(large);
+    }
+    buf.set(this.buf.subarray(this.start, this.end));
+    this.#home = this.#pinned ? null : this.buf;
+    this.#pinned = false;
+    this.#large = large;
+    this.#storage = new FrameStorage(large, this.pool);
+    this.buf = buf;
+    this.start = 0;
+    this.end = pending;
+    return buf.subarray(pending);
+  }
+
+  /** The largest frame (header included) the reader accepts; subclasses know their limit. */
+  protected get largestFrame(): number {
+    return 0;
+  }
+
+  /**
+   * The region of a large frame: grown in place while the frame is
+   * incomplete; null once it has been parsed, after going back to the
+   * ordinary buffer.
+   */
+  #largeRegion(): Uint8Array | null {
+    const large = this.#large!;
+    if (this.start === this.end) {
+      // parsed (or never more than the header): back to the ordinary buffer
+      this.#storage!.release();
+      this.#dropLarge();
+      this.buf = this.#home ?? new Uint8Array(this.#baseSize);
+      this.#home = null;
+      this.start = this.end = 0;
+      return null;
+    }
+    const have = this.end;
+    const need = Math.min(this.need > 0 ? this.need : have, large.maxByteLength);
+    if (this.buf.length - have < MIN_FREE && this.buf.length < need) {
+      const size = Math.min(need, Math.max(2 * have, have + MIN_FREE));
+      if (large.byteLength < size) large.resize(size);
+      this.buf = new Uint8Array(large, 0, size);
+    }
+    return this.buf.subarray(have);
+  }
+
+  /** Forgets the large frame's buffer without handing it back (others may still view it). */
+  #dropLarge(): void {
+    this.#large = null;
+    this.#storage = null;
+  }
+
+  /**
    * Records `n` bytes read into the region; grows the buffer if reads fill it.
    *
    * @param n the number of bytes read into the region
@@ -104,7 +348,10 @@ export class ReadBuffer {
   commit(n: number): void {
     const region = this.buf.length - this.end;
     this.end += n;
-    if (n === region && this.buf.length < this.#maxAdaptive && this.need <= this.buf.length) {
+    if (
+      n === region && this.#large === null && this.buf.length < this.#maxAdaptive &&
+      this.need <= this.buf.length
+    ) {
       const next = new Uint8Array(Math.min(this.buf.length * 2, this.#maxAdaptive));
       next.set(this.buf.subarray(this.start, this.end));
       this.end -= this.start;
@@ -125,12 +372,27 @@ export class ReadBuffer {
     if (total > this.need) this.need = total;
     let off = 0;
     while (off < chunk.length) {
-      const region = this.readRegion();
+      let region = this.readRegion();
+      if (region.length === 0) region = this.#spill(chunk.length - off);
       const n = Math.min(region.length, chunk.length - off);
       region.set(chunk.subarray(off, off + n));
       this.commit(n);
       off += n;
     }
+  }
+
+  /** A complete large frame, not parsed yet, and `more` bytes after it: one ordinary buffer for all. */
+  #spill(more: number): Uint8Array {
+    const pending = this.end - this.start;
+    const next = new Uint8Array(pending + more + MIN_FREE);
+    next.set(this.buf.subarray(this.start, this.end));
+    this.#dropLarge();
+    this.#home = null;
+    this.#pinned = false;
+    this.buf = next;
+    this.start = 0;
+    this.end = pending;
+    return next.subarray(pending);
   }
 
   /** Bytes received but not yet parsed. */
@@ -143,13 +405,17 @@ export class ReadBuffer {
     this.buf = new Uint8Array(0);
     this.start = this.end = 0;
     this.need = 0;
+    this.#dropLarge();
+    this.#home = null;
   }
 
   /** Resets capacity to the initial size when empty (idle connections). */
   compact(): void {
-    if (this.start === this.end && this.buf.length > this.#baseSize) {
+    if (this.start === this.end && (this.buf.length > this.#baseSize || this.#large !== null)) {
       this.buf = new Uint8Array(this.#baseSize);
       this.start = this.end = 0;
+      this.#dropLarge();
+      this.#home = null;
     }
   }
 }
@@ -200,6 +466,11 @@ export class ClientFrameDecoder extends ReadBuffer {
   constructor(maxBody = 0xffffffff, size?: number, maxAdaptive?: number) {
     super(size, maxAdaptive);
     this.maxBody = maxBody;
+  }
+
+  /** The largest frame accepted: the header and `maxBody`. */
+  protected override get largestFrame(): number {
+    return CLIENT_HEADER_SIZE + this.maxBody;
   }
 
   /** The frame id of the current frame. */
@@ -290,6 +561,11 @@ export class BrokerFrameDecoder extends ReadBuffer {
   constructor(maxBody = 0xffffffff, size?: number, maxAdaptive?: number) {
     super(size, maxAdaptive);
     this.maxBody = maxBody;
+  }
+
+  /** The largest frame accepted: the header and `maxBody`. */
+  protected override get largestFrame(): number {
+    return BROKER_HEADER_SIZE + this.maxBody;
   }
 
   /** Parses the next complete frame; false when more bytes are needed. */

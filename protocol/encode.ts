@@ -78,10 +78,68 @@ export function writeClientFrame(
   payload: Uint8Array,
   instant: boolean,
 ): void {
-  const bodyLen = field1.length + 1 + (field2 === null ? 0 : field2.length + 1) + payload.length;
-  const total = CLIENT_HEADER_SIZE + bodyLen;
-  let p = w.reserve(total);
+  const headLen = clientHeadLength(field1, field2);
+  const total = headLen + payload.length;
+  const p = w.reserve(total);
   const buf = w.buf;
+  putClientHead(buf, p, id, flags, total - CLIENT_HEADER_SIZE, field1, field2);
+  if (payload.length > 0) buf.set(payload, p + headLen);
+  w.commit(total, instant);
+}
+
+/**
+ * Appends the head of a client → broker data frame (header and fields), its
+ * length field counting a payload of `payloadLength` bytes that the caller
+ * appends next by reference (`WriteBuffer.share`): a large payload is then
+ * written from the caller's buffer instead of being copied. Never flushes by
+ * itself: the payload decides.
+ *
+ * @example The head of a MESSAGE whose 3-byte payload follows
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writeClientFrameHead } from "./encode.ts";
+ * const sink = { buf: new Uint8Array(64), len: 0,
+ *   reserve(_n: number) { return this.len; }, commit(n: number) { this.len += n; } };
+ * writeClientFrameHead(sink, 7, 0x12, new TextEncoder().encode("t"), null, 3);
+ * assert.deepEqual([...sink.buf.subarray(0, sink.len)], [7, 0, 0, 0, 0x12, 5, 0, 0, 0, 0x74, 0]);
+ * ```
+ *
+ * @param w the sink to append to
+ * @param id the frame id
+ * @param flags the flags byte (op and QoS)
+ * @param field1 the first field: target, mask or topic
+ * @param field2 the second field (the receiver of PUBLISH_FOR), or `null`
+ * @param payloadLength the length of the payload that follows
+ */
+export function writeClientFrameHead(
+  w: FrameSink,
+  id: number,
+  flags: number,
+  field1: Uint8Array,
+  field2: Uint8Array | null,
+  payloadLength: number,
+): void {
+  const headLen = clientHeadLength(field1, field2);
+  const p = w.reserve(headLen);
+  putClientHead(w.buf, p, id, flags, headLen - CLIENT_HEADER_SIZE + payloadLength, field1, field2);
+  w.commit(headLen, false);
+}
+
+/** Bytes of a client frame before its payload: the header and each field with its NUL. */
+function clientHeadLength(field1: Uint8Array, field2: Uint8Array | null): number {
+  return CLIENT_HEADER_SIZE + field1.length + 1 + (field2 === null ? 0 : field2.length + 1);
+}
+
+/** Stores `id flags len field1 \0 [field2 \0]` at `buf[p]`. */
+function putClientHead(
+  buf: Uint8Array,
+  p: number,
+  id: number,
+  flags: number,
+  bodyLen: number,
+  field1: Uint8Array,
+  field2: Uint8Array | null,
+): void {
   putU32(buf, p, id);
   buf[p + 4] = flags;
   putU32(buf, p + 5, bodyLen);
@@ -92,10 +150,8 @@ export function writeClientFrame(
   if (field2 !== null) {
     buf.set(field2, p);
     p += field2.length;
-    buf[p++] = 0;
+    buf[p] = 0;
   }
-  if (payload.length > 0) buf.set(payload, p);
-  w.commit(total, instant);
 }
 
 /**

@@ -70,7 +70,14 @@ export {
   MAX_NAME_BYTES,
   registrationNameLength,
 } from "./handshake.ts";
-export { BrokerFrameDecoder, ClientFrameDecoder, FrameTooLargeError, ReadBuffer } from "./decode.ts";
+export {
+  BrokerFrameDecoder,
+  ClientFrameDecoder,
+  FrameStorage,
+  FrameTooLargeError,
+  LargeBufferPool,
+  ReadBuffer,
+} from "./decode.ts";
 export {
   type FrameSink,
   writeAck,

@@ -17,6 +17,18 @@ const IDLE_HOPS = 3;
 /** Upper bound of hops a scheduled flush waits in total. */
 const MAX_HOPS = 64;
 
+/**
+ * Who keeps shared bytes alive (e.g. `FrameStorage` of `protocol/decode.ts`):
+ * {@linkcode WriteBuffer.share} retains it, and releases it once the bytes
+ * are written or dropped.
+ */
+export interface SharedBytesOwner {
+  /** Adds a reference. */
+  retain(): void;
+  /** Drops a reference. */
+  release(): void;
+}
+
 /** Options of a {@linkcode WriteBuffer}. */
 export interface WriteBufferOptions {
   /** Bytes pending that trigger a write without waiting for the microtask. */
@@ -61,6 +73,10 @@ export class WriteBuffer implements FrameSink {
    * sealed parts of `buf` and the shared payloads, in write order.
    */
   #pieces: Uint8Array[] = [];
+  /** The owner of each of `#pieces` that has one (shared payloads), else null. */
+  #owners: (SharedBytesOwner | null)[] = [];
+  /** Owners of the pieces of the write in flight not written yet. */
+  #inFlightOwners: (SharedBytesOwner | null)[] = [];
   /** Where the part of `buf` not sealed into `#pieces` starts. */
   #tail = 0;
   /** Bytes of the shared payloads in `#pieces`. */
@@ -171,14 +187,20 @@ export class WriteBuffer implements FrameSink {
    *
    * @param bytes the bytes to write next
    * @param instant whether to flush at once (realtime)
+   * @param owner who keeps the bytes alive: retained now, released once they are written or dropped
    */
-  share(bytes: Uint8Array, instant: boolean): void {
+  share(bytes: Uint8Array, instant: boolean, owner: SharedBytesOwner | null = null): void {
     if (this.#failed !== null) {
       this.#release();
       return;
     }
-    if (this.len > this.#tail) this.#pieces.push(this.buf.subarray(this.#tail, this.len));
+    if (this.len > this.#tail) {
+      this.#pieces.push(this.buf.subarray(this.#tail, this.len));
+      this.#owners.push(null);
+    }
+    owner?.retain();
     this.#pieces.push(bytes);
+    this.#owners.push(owner);
     this.#tail = this.len;
     this.#sharedLen += bytes.length;
     this.#appended += bytes.length;
@@ -235,6 +257,8 @@ export class WriteBuffer implements FrameSink {
     this.buf = EMPTY;
     this.#spare = null;
     this.#pieces = [];
+    releaseAll(this.#owners);
+    this.#owners = [];
     this.#tail = 0;
     this.#sharedLen = 0;
     this.len = 0;
@@ -267,8 +291,13 @@ export class WriteBuffer implements FrameSink {
         let total = this.len;
         if (this.#pieces.length > 0) {
           pieces = this.#pieces;
-          if (this.len > this.#tail) pieces.push(batch.subarray(this.#tail, this.len));
+          const owners = this.#inFlightOwners = this.#owners;
+          if (this.len > this.#tail) {
+            pieces.push(batch.subarray(this.#tail, this.len));
+            owners.push(null);
+          }
           this.#pieces = [];
+          this.#owners = [];
           total = 0;
           for (const piece of pieces) total += piece.length;
           this.#tail = 0;
@@ -290,7 +319,18 @@ export class WriteBuffer implements FrameSink {
             off += await this.#link.write(off === 0 ? out : out.subarray(off));
             if (off < out.length) this.#progress(out.length - off);
           }
-        } else for (const piece of pieces) await this.#writeOut(piece);
+        } else {
+          const owners = this.#inFlightOwners;
+          for (let i = 0; i < pieces.length; i++) {
+            await this.#writeOut(pieces[i]);
+            const owner = owners[i];
+            if (owner !== null) {
+              owners[i] = null;
+              owner.release();
+            }
+          }
+          this.#inFlightOwners = [];
+        }
         this.#written += total;
         this.framesInFlight = 0;
         this.bytesInFlight = 0;
@@ -301,6 +341,8 @@ export class WriteBuffer implements FrameSink {
         if (this.#waiters.length > 0) this.#wake();
       }
     } catch (err) {
+      releaseAll(this.#inFlightOwners);
+      this.#inFlightOwners = [];
       this.framesInFlight = 0;
       this.bytesInFlight = 0;
       this.lastProgressAt = 0;
@@ -338,4 +380,9 @@ export class WriteBuffer implements FrameSink {
     }
     if (i > 0) this.#waiters.splice(0, i);
   }
+}
+
+/** Releases every owner in `owners` (nulls skipped). */
+function releaseAll(owners: (SharedBytesOwner | null)[]): void {
+  for (const owner of owners) owner?.release();
 }
