@@ -7,7 +7,8 @@
  *    window `--window`), produced by a sync and by an async generator,
  *    against plain pipelined MESSAGE frames of 100 bytes
  *    (QoS 1, as the stream's frames, at most 4,096 not yet received), and
- *    their ratio;
+ *    their ratio; also the CPU time per item of both processes (this one and
+ *    the broker), which a loaded machine disturbs less than the rate;
  * 2. memory: a fast producer streaming `--slow-items` items of `--slow-size`
  *    bytes to a consumer that sleeps 1 ms every 10 items; RSS and heap of
  *    this process and the broker's RSS before, at the peak and after.
@@ -16,6 +17,7 @@
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { connect } from "../client/ipc_client.ts";
 import { QoS } from "../protocol/constants.ts";
@@ -91,6 +93,31 @@ function memory(brokerPid: number): Memory {
   return { rss: m.rss, heap: m.heapUsed, broker: rssOf(brokerPid) };
 }
 
+/** CPU seconds the process `pid` used so far (user + system), from /proc. */
+function cpuOf(pid: number): number {
+  const fields = Deno.readTextFileSync(`/proc/${pid}/stat`).split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in ticks of 1/100 s
+}
+
+/** Wall-clock rate and CPU per item (this process and the broker's), which a loaded machine disturbs less. */
+interface Rate {
+  perSecond: number;
+  cpuMicrosPerItem: number;
+}
+
+/** Starts measuring; the returned function ends it for `items` items. */
+function meter(brokerPid: number): (items: number) => Rate {
+  const started = performance.now();
+  const cpu = process.cpuUsage();
+  const brokerCpu = cpuOf(brokerPid);
+  return (items) => {
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const micros = used.user + used.system + (cpuOf(brokerPid) - brokerCpu) * 1e6;
+    return { perSecond: items / seconds, cpuMicrosPerItem: micros / items };
+  };
+}
+
 function mb(n: number): string {
   return (n / MB).toFixed(1);
 }
@@ -101,7 +128,7 @@ function mb(n: number): string {
  * costs no frames); items/s until the last one arrives. Unpaced, they would
  * fill the consumer's broker queue: our broker answers 0x77 then.
  */
-async function plainMessages(path: string): Promise<number> {
+async function plainMessages(path: string, brokerPid: number): Promise<Rate> {
   const producer = await connect(path, { name: "bench.plain.producer", timeout: 30 });
   const consumer = await connect(path, { name: "bench.plain.consumer", timeout: 30 });
   const payload = new Uint8Array(ITEM_SIZE).fill(1);
@@ -118,7 +145,7 @@ async function plainMessages(path: string): Promise<number> {
       if (received === ITEMS) return;
     }
   })();
-  const started = performance.now();
+  const measured = meter(brokerPid);
   let failed: unknown = null;
   const fail = (err: unknown) => failed = err;
   for (let sent = 0; sent < ITEMS; sent++) {
@@ -126,14 +153,14 @@ async function plainMessages(path: string): Promise<number> {
     producer.send("bench.plain.consumer", payload, QoS.Processed).catch(fail);
   }
   await done;
-  const seconds = (performance.now() - started) / 1000;
+  const rate = measured(ITEMS);
   if (failed !== null) throw failed;
   await Promise.all([producer.close(), consumer.close()]);
-  return ITEMS / seconds;
+  return rate;
 }
 
 /** A server stream of 100-byte items (from a sync or an async generator); items/s until the end arrives. */
-async function streamed(path: string, async: boolean): Promise<number> {
+async function streamed(path: string, brokerPid: number, async: boolean): Promise<Rate> {
   const server = new RpcClient(await connect(path, { name: "bench.stream.server", timeout: 30 }));
   const caller = new RpcClient(await connect(path, { name: "bench.stream.caller", timeout: 30 }));
   const payload = new Uint8Array(ITEM_SIZE).fill(1);
@@ -148,17 +175,17 @@ async function streamed(path: string, async: boolean): Promise<number> {
       },
     { raw: true },
   );
-  const started = performance.now();
+  const measured = meter(brokerPid);
   let n = 0;
   for await (
     const _ of caller.callStream("bench.stream.server", "items", undefined, { window: WINDOW, raw: true })
   ) {
     n++;
   }
-  const seconds = (performance.now() - started) / 1000;
+  const rate = measured(ITEMS);
   if (n !== ITEMS) throw new Error(`received ${n} of ${ITEMS} items`);
   await Promise.all([server.close(), caller.close()]);
-  return ITEMS / seconds;
+  return rate;
 }
 
 /** A fast producer, a consumer sleeping 1 ms every 10 items; memory before, at the peak, after. */
@@ -210,24 +237,25 @@ if (import.meta.main) {
     const brokerName = options.busrtd ? "busrtd" : "ours (another process)";
     console.log(`broker: ${brokerName}, unix socket; ${ITEMS} items of ${ITEM_SIZE} bytes, window ${WINDOW}`);
     // warm-up of both paths
-    await plainMessages(path);
-    await streamed(path, false);
-    await streamed(path, true);
-    const plain = await plainMessages(path);
-    const stream = await streamed(path, false);
-    const asyncStream = await streamed(path, true);
-    const rate = (n: number) => `${Math.round(n).toLocaleString("en")} items/s`.padStart(16);
-    console.log(`plain pipelined messages (QoS 1):            ${rate(plain)}`);
-    console.log(
-      `server stream, sync generator (credit ${WINDOW}):  ${rate(stream)}  ratio ${
-        (stream / plain).toFixed(2)
-      }`,
-    );
-    console.log(
-      `server stream, async generator (credit ${WINDOW}): ${rate(asyncStream)}  ratio ${
-        (asyncStream / plain).toFixed(2)
-      }`,
-    );
+    await plainMessages(path, broker.pid);
+    await streamed(path, broker.pid, false);
+    await streamed(path, broker.pid, true);
+    const plain = await plainMessages(path, broker.pid);
+    const stream = await streamed(path, broker.pid, false);
+    const asyncStream = await streamed(path, broker.pid, true);
+    const show = (label: string, r: Rate) => {
+      const rate = `${Math.round(r.perSecond).toLocaleString("en")} items/s`.padStart(16);
+      const cpu = `${r.cpuMicrosPerItem.toFixed(1)} µs CPU/item`.padStart(17);
+      const ratio = r === plain
+        ? ""
+        : `  ratio ${(r.perSecond / plain.perSecond).toFixed(2)} (CPU ${
+          (r.cpuMicrosPerItem / plain.cpuMicrosPerItem).toFixed(2)
+        }x)`;
+      console.log(`${label.padEnd(44)} ${rate} ${cpu}${ratio}`);
+    };
+    show("plain pipelined messages (QoS 1)", plain);
+    show(`server stream, sync generator (credit ${WINDOW})`, stream);
+    show(`server stream, async generator (credit ${WINDOW})`, asyncStream);
     const total = SLOW_ITEMS * SLOW_SIZE;
     console.log(
       `\nslow consumer (1 ms sleep every 10 items), fast producer: ${SLOW_ITEMS} items of ${SLOW_SIZE} bytes (${

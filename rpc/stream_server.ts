@@ -75,7 +75,7 @@ interface Entry {
 const EMPTY = new Uint8Array(0);
 /** Items of a sync iterator sent before the pump lets the event loop run. */
 const SYNC_BATCH = 1024;
-/** Items an async generator is asked for at once, at most (and never beyond the credit). */
+/** Items a fast async generator is asked for at once, at most (and never beyond the credit). */
 const PREFETCH = 32;
 const MODE_NAMES: Record<number, string> = {
   [StreamMode.Server]: "server stream",
@@ -285,43 +285,12 @@ export class StreamServer implements LinkHost {
     // a cancelled stream stops the handler at once, even while it is busy producing
     link.controller.signal.addEventListener("abort", close, { once: true });
     try {
-      // An async generator is asked for as many items as the credit allows at once (it
-      // queues the requests), so that their sends come close together and share a write.
-      // A sync iterator is drained without a microtask per item while credit lasts, with a
-      // macrotask turn now and then so that frames (a cancel) are read.
-      const generator = Object.prototype.toString.call(iterator) === "[object AsyncGenerator]";
-      const ahead: Promise<IteratorResult<unknown>>[] = [];
-      let aheadHead = 0;
-      let unyielded = 0;
-      for (;;) {
-        let r: IteratorResult<unknown>;
-        if (generator) {
-          if (aheadHead === ahead.length) {
-            ahead.length = 0;
-            aheadHead = 0;
-            const n = Math.min(Math.max(1, link.credit), PREFETCH);
-            for (let i = 0; i < n; i++) ahead.push((iterator as AsyncIterator<unknown>).next());
-          }
-          r = await ahead[aheadHead++];
-        } else {
-          const next = iterator.next();
-          if (next instanceof Promise) r = await next;
-          else {
-            r = next;
-            if (++unyielded === SYNC_BATCH) {
-              unyielded = 0;
-              await new Promise((resolve) => setTimeout(resolve, 0));
-            }
-          }
-        }
-        if (link.finished) break;
-        if (r.done) {
-          closed = true;
-          link.sendEnd(EMPTY);
-          return;
-        }
-        const wait = link.sendItem(packParams(r.value));
-        if (wait !== undefined) await wait;
+      const ended = Object.prototype.toString.call(iterator) === "[object AsyncGenerator]"
+        ? await pumpGenerator(link, iterator as AsyncGenerator<unknown>)
+        : await pumpIterator(link, iterator);
+      if (ended) {
+        closed = true;
+        link.sendEnd(EMPTY);
       }
     } catch (err) {
       link.sendError(err);
@@ -329,6 +298,85 @@ export class StreamServer implements LinkHost {
       link.controller.signal.removeEventListener("abort", close);
       close();
     }
+  }
+}
+
+/**
+ * Sends an async generator's items. A generator that produces fast is asked
+ * for several items at once (it queues the requests; never more than the
+ * credit), and the items are sent together once all are there (one write),
+ * or after one macrotask turn those that are there, then each as it comes. The
+ * batch doubles while a batch takes under a millisecond and falls back to 1
+ * otherwise, so a slow generator runs at most about a millisecond of work
+ * ahead, which is what a cancel may have to wait for.
+ *
+ * @returns true when the generator ended, false when the stream did
+ */
+async function pumpGenerator(link: StreamLink, generator: AsyncGenerator<unknown>): Promise<boolean> {
+  let batch = 1;
+  for (;;) {
+    const n = Math.min(Math.max(1, link.credit), batch);
+    const started = performance.now();
+    if (n === 1) {
+      const r = await generator.next();
+      batch = performance.now() - started < 1 ? 2 : 1;
+      if (link.finished) return false;
+      if (r.done) return true;
+      const wait = link.sendItem(packParams(r.value));
+      if (wait !== undefined) await wait;
+      continue;
+    }
+    const results: (IteratorResult<unknown> | undefined)[] = new Array(n);
+    const requests: Promise<IteratorResult<unknown>>[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const request = generator.next();
+      requests[i] = request;
+      request.then((r) => results[i] = r, () => {});
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.allSettled(requests),
+      new Promise((resolve) => timer = setTimeout(resolve, 0)),
+    ]);
+    clearTimeout(timer);
+    for (let i = 0; i < n; i++) {
+      const r = results[i] ?? await requests[i];
+      if (i === n - 1) batch = performance.now() - started < 1 ? Math.min(batch * 2, PREFETCH) : 1;
+      if (link.finished) return false;
+      if (r.done) return true;
+      const wait = link.sendItem(packParams(r.value));
+      if (wait !== undefined) await wait;
+    }
+  }
+}
+
+/**
+ * Sends the items of any other iterator. A sync iterator is drained without a
+ * microtask per item while credit lasts, with a macrotask turn now and then
+ * so that frames (a cancel) are read.
+ *
+ * @returns true when the iterator ended, false when the stream did
+ */
+async function pumpIterator(
+  link: StreamLink,
+  iterator: AsyncIterator<unknown> | Iterator<unknown>,
+): Promise<boolean> {
+  let unyielded = 0;
+  for (;;) {
+    const next = iterator.next();
+    let r: IteratorResult<unknown>;
+    if (next instanceof Promise) r = await next;
+    else {
+      r = next;
+      if (++unyielded === SYNC_BATCH) {
+        unyielded = 0;
+        await new Promise((resolve) => setTimeout(resolve, 0));
+      }
+    }
+    if (link.finished) return false;
+    if (r.done) return true;
+    const wait = link.sendItem(packParams(r.value));
+    if (wait !== undefined) await wait;
   }
 }
 

@@ -260,6 +260,32 @@ Deno.test("break out of for-await cancels the producer: its iterator is returned
   });
 });
 
+Deno.test("a slow generator runs at most a couple of items ahead: break stops it at once", async () => {
+  await withBus(async (bus) => {
+    const [server, caller] = await pair(bus);
+    let produced = 0;
+    const returned = Promise.withResolvers<number>();
+    server.handleStream("slow", async function* () {
+      try {
+        for (let i = 0;; i++) {
+          await delay(30);
+          produced++;
+          yield i;
+        }
+      } finally {
+        returned.resolve(produced);
+      }
+    });
+    let received = 0;
+    for await (const _ of caller.callStream("stream.server", "slow", undefined, { window: 64 })) {
+      if (++received === 3) break;
+    }
+    // the window allows 64 items, but a slow generator is asked for one item at a time
+    assert.ok(await returned.promise <= received + 2, `produced ${produced} for ${received} read`);
+    await assertNoStreams(server, caller);
+  });
+});
+
 Deno.test("an AbortSignal cancels a stream, an upload and a duplex stream; the caller gets the reason", async () => {
   await withBus(async (bus) => {
     const [server, caller] = await pair(bus);
