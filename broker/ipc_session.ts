@@ -127,6 +127,10 @@ export class IpcSession extends WheelTimer implements ClientSink {
   #direct: Promise<void> | null = null;
   /** When {@linkcode #direct} started, or 0. */
   #directSince = 0;
+  /** The bytes of {@linkcode #direct} not written yet. */
+  #directBytes: Uint8Array = EMPTY;
+  /** Completion of a direct write, made once: a NOP then allocates no closure. */
+  #directDone: ((result: unknown) => void) | null = null;
   readonly #wheel: TimerWheel;
   /** When the next keepalive NOP is due, ms. */
   #nextNop = 0;
@@ -663,9 +667,9 @@ export class IpcSession extends WheelTimer implements ClientSink {
     const link = this.#link;
     return {
       read: (buf) => link.read(buf),
-      write: (data) => {
-        const d = this.#direct;
-        return d === null ? link.write(data) : d.then(() => link.write(data));
+      write: async (data) => {
+        while (this.#direct !== null) await this.#direct; // a partial write continues with a new promise
+        return link.write(data);
       },
       close: () => link.close(),
     };
@@ -675,19 +679,28 @@ export class IpcSession extends WheelTimer implements ClientSink {
   #writeDirect(bytes: Uint8Array): void {
     if (this.#direct !== null) return; // the previous NOP has not gone out yet: this one is not needed
     this.#directSince = performance.now();
-    const done = this.#direct = writeAll(this.#link, bytes).then(
-      () => {
-        if (this.#direct === done) {
-          this.#direct = null;
-          this.#directSince = 0;
-        }
-      },
-      (err) => {
-        this.#direct = null;
-        this.#directSince = 0;
-        this.#end(`write failed: ${errorText(err)}`, false);
-      },
-    );
+    this.#directBytes = bytes;
+    const done = this.#directDone ??= (result) => this.#directWritten(result);
+    this.#direct = this.#link.write(bytes).then(done, done);
+  }
+
+  /** A direct write took `result` bytes (the rest is written next) or failed with `result`. */
+  #directWritten(result: unknown): void {
+    if (typeof result === "number") {
+      const rest = this.#directBytes.subarray(result);
+      if (rest.length > 0 && !this.#ended) {
+        this.#directBytes = rest;
+        const done = this.#directDone!;
+        this.#direct = this.#link.write(rest).then(done, done);
+        return;
+      }
+      this.#direct = null;
+    } else {
+      this.#direct = null;
+      this.#end(`write failed: ${errorText(result)}`, false);
+    }
+    this.#directSince = 0;
+    this.#directBytes = EMPTY;
   }
 
   /** Closes a connection that has not registered yet (broker shutdown). */
