@@ -45,7 +45,7 @@ const BUDGETS: Record<Mode, Budget & { rounds: number }> = {
   // within the 10-minute budget of `deno task bench:peers` on 2 shared cores, the tool table included
   full: {
     rounds: 3,
-    capMs: 500,
+    capMs: 400,
     warmupMs: 100,
     streamTotal: 5_000_000,
     requestTotal: 2_000_000,
@@ -101,7 +101,7 @@ docs/performance.svg.
 Options:
   --quick | --smoke          shorter runs (smoke: a few messages, no peers needed)
   --rounds N                 rounds per cell, best kept (goals against busrtd: medians)
-  --cap-ms MS                time cap of a timed cell (default 500; quick 300)
+  --cap-ms MS                time cap of a timed cell (default 400; quick 300)
   --only T1,T2,...           targets (busrt-unix, busrt-tcp, relay-unix, busrtd-unix, nats-tcp, ...)
   --rows R1,R2,...           workloads (1to1, fanout, ...)
   --no-idle                  skip the idle-clients probe

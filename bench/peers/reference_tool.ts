@@ -21,6 +21,9 @@ export const TOOL_STAGES: readonly string[] = [
   "send+recv.qos.processed",
 ];
 
+/** A stage shorter than this (median) is marked: a few ms of timing are at the mercy of the scheduler. */
+export const SHORT_STAGE_SECONDS = 0.05;
+
 /** Broker CPU below this many µs over a cell's rounds (10 clock ticks) is too coarse to divide per message. */
 export const MIN_CPU_SAMPLE_US = 100_000;
 
@@ -304,6 +307,8 @@ function describeRun(run: ToolRun): string {
 export interface ToolFigure {
   /** Median iterations per second. */
   rate: number;
+  /** Median duration of the stage, seconds. */
+  seconds: number;
   /**
    * Broker CPU per iteration in µs over all successful rounds (their CPU time
    * summed, divided by their iterations), or null when that sum is under
@@ -355,6 +360,7 @@ export function toolFigures(runs: readonly ToolRun[]): Map<string, ToolFigure> {
     const iterations = stages.reduce((sum, s) => sum + s.iterations, 0);
     figures.set(key, {
       rate: median(stages.map((s) => s.rate)),
+      seconds: median(stages.map((s) => s.seconds)),
       cpuUsPerOp: cpuUs < MIN_CPU_SAMPLE_US ? null : cpuUs / iterations,
       peakRss: Math.max(...stages.map((s) => s.brokerPeakRss)),
       rounds: stages.length,

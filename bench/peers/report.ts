@@ -471,7 +471,9 @@ function methodSection(report: RunReport): string[] {
       "(`bench/relay.ts`: same framing and batched writer, no broker logic — the ceiling for direct messages " +
       "and RPC, which rides on them; it forwards and ACKs but has no topics), the Rust reference broker `busrtd` " +
       "(busrt 0.5.6 from `../shared/rustref/bin`, its own process, unix socket, `--queue-size 1000000` as its README " +
-      "advises for benchmarks; driven by our client exactly as our broker), " +
+      "advises for benchmarks; driven by our client exactly as our broker; it runs 4 worker threads by default, " +
+      "our broker one JavaScript thread, so when other work competes for the 2 cores the scheduler's per-thread " +
+      "shares favour it — see the load average above), " +
       "`nats-server` (generated config, 127.0.0.1 only; it has no unix listener), `redis-server` (pub/sub, " +
       '`--save "" --appendonly no`, 127.0.0.1 and a unix socket) and `mosquitto` (generated config: 127.0.0.1 ' +
       "and a unix socket, no persistence, no log, `max_queued_messages 0` because its default of 1000 queued " +

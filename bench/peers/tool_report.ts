@@ -6,7 +6,14 @@
  */
 import type { ChartPanel } from "./chart.ts";
 import { formatSize } from "./cells.ts";
-import { TOOL_STAGES, type ToolFigure, toolFigures, toolKey, type ToolRun } from "./reference_tool.ts";
+import {
+  SHORT_STAGE_SECONDS,
+  TOOL_STAGES,
+  type ToolFigure,
+  toolFigures,
+  toolKey,
+  type ToolRun,
+} from "./reference_tool.ts";
 
 /** The reference-tool part of a run. */
 export interface ToolReport {
@@ -90,10 +97,16 @@ export function toolGoals(tool: ToolReport | undefined): ToolGoal[] {
           figures.get(toolKey(REFERENCE, workers, size, stage))?.rate,
         ) ?? 0) < 1
       );
+      const short = (stage: string) =>
+        [OURS, REFERENCE].some((b) =>
+            (figures.get(toolKey(b, workers, size, stage))?.seconds ?? 0) < SHORT_STAGE_SECONDS
+          )
+          ? " †"
+          : "";
       goals.push({
         goal,
-        measured: `lowest ${worst.r.toFixed(2)} × (${worst.stage})${
-          below.length > 0 ? `; below 1× on ${below.join(", ")}` : ""
+        measured: `lowest ${worst.r.toFixed(2)} × (${worst.stage}${short(worst.stage)})${
+          below.length > 0 ? `; below 1× on ${below.map((b) => b + short(b)).join(", ")}` : ""
         }`,
         met: below.length === 0,
       });
@@ -123,7 +136,9 @@ export function renderToolSection(tool: ToolReport): string[] {
     "stime of the broker process from `/proc/<pid>/stat`, read at the tool's stage-started and stage-completed " +
     "lines, summed over the rounds and divided by their iterations; “–” where that is under 0.1 s (too few " +
     "10 ms clock ticks to divide: the fast QoS 0 stages). A run that fails, or completes fewer iterations " +
-    "than asked, is a failure and gives no figure.",
+    "than asked, is a failure and gives no figure. † marks a stage that took under 50 ms: the tool runs " +
+    "every stage for the same number of iterations, so its QoS 0 stages finish in a few milliseconds and " +
+    "their ratio is mostly scheduling noise.",
     "",
     "| workers | payload | stage | ours iters/s | busrtd iters/s | ours ÷ busrtd | ours CPU µs/op | busrtd CPU µs/op | CPU ours ÷ busrtd |",
     "|--:|--:|---|--:|--:|--:|--:|--:|--:|",
@@ -135,13 +150,16 @@ export function renderToolSection(tool: ToolReport): string[] {
         const o: ToolFigure | undefined = figures.get(toolKey(OURS, workers, size, stage));
         const b: ToolFigure | undefined = figures.get(toolKey(REFERENCE, workers, size, stage));
         const r = ratio(o?.rate, b?.rate);
+        const short = Math.min(o?.seconds ?? Infinity, b?.seconds ?? Infinity) < SHORT_STAGE_SECONDS
+          ? " †"
+          : "";
         const cells = [
           first ? String(workers) : "",
           first ? formatSize(size) : "",
           stage,
           rate(o?.rate),
           rate(b?.rate),
-          r === null ? "–" : r < 1 ? `**${r.toFixed(2)}**` : r.toFixed(2),
+          (r === null ? "–" : r < 1 ? `**${r.toFixed(2)}**` : r.toFixed(2)) + short,
           fixed(o?.cpuUsPerOp ?? null, 1),
           fixed(b?.cpuUsPerOp ?? null, 1),
           fixed(ratio(o?.cpuUsPerOp, b?.cpuUsPerOp), 2),
