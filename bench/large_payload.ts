@@ -6,7 +6,7 @@
  * and peak RSS per cell, the median of the rounds, and our ratios.
  *
  * Run: deno run -A bench/large_payload.ts [--sizes 100,1048576,16777216] [--rounds 3] [--cap-ms 1500]
- *      [--only busrt-unix,busrtd-unix,redis-unix]
+ *      [--only busrt-unix,busrtd-unix,redis-unix] [--baseline DIR]
  *
  * @module
  */
@@ -31,6 +31,8 @@ Options:
   --rounds N          rounds (default 3)
   --cap-ms MS         timed run per cell (default 1500)
   --only LIST         targets: busrt-unix, busrtd-unix, redis-unix (default all)
+  --baseline DIR      also our broker from another checkout (e.g. \`git archive\` of an
+                      older commit), as target busrt-base-unix: before/after in one run
   -h, --help          this text`;
 
 function positiveInt(name: string, text: string): number {
@@ -97,6 +99,7 @@ if (import.meta.main) {
         rounds: { type: "string", default: "3" },
         "cap-ms": { type: "string", default: "1500" },
         only: { type: "string", default: "busrt-unix,busrtd-unix,redis-unix" },
+        baseline: { type: "string" },
       },
     }).values);
   const sizes = values.sizes.split(",").map((s) => positiveInt("sizes", s.trim()));
@@ -123,6 +126,25 @@ if (import.meta.main) {
       const s = await startBusrt(dir);
       servers.push(s.process);
       targets.push(s.targets[0]);
+    }
+    if (values.baseline !== undefined) {
+      const path = `${dir}/busrt-base.sock`;
+      const process = ServerProcess.spawn("busrt baseline", Deno.execPath(), [
+        "run",
+        "-A",
+        `${values.baseline}/bench/broker_server.ts`,
+        path,
+      ]);
+      await process.waitForOutput(/ready/);
+      servers.push(process);
+      targets.push(busrtTarget({
+        id: "busrt-base-unix",
+        label: "busrt baseline (unix)",
+        family: "busrt",
+        transport: "unix",
+        address: path,
+        pid: process.pid,
+      }));
     }
     if (only.has("busrtd-unix")) {
       const s = await startBusrtd(dir);

@@ -3,11 +3,19 @@
  * allocate the body it announces (the buffer grows as the body arrives), and
  * the client refuses oversized frames by default.
  *
+ * Since issue #17 (zero-copy large payloads) a frame larger than the adaptive
+ * read buffer is read into a buffer of its own that is exactly the frame's
+ * size once complete. The bound is kept: that buffer is a resizable
+ * `ArrayBuffer` grown in place as the body arrives, never to more than twice
+ * the bytes received (address space is reserved for the frame, memory is
+ * not). A reader with a pool may reuse a buffer another large frame left:
+ * memory the process holds already, so nothing is allocated ahead either.
+ *
  * @module
  */
 import assert from "node:assert/strict";
 import { connect } from "../client/ipc_client.ts";
-import { BrokerFrameDecoder, ClientFrameDecoder } from "../protocol/decode.ts";
+import { BrokerFrameDecoder, ClientFrameDecoder, LargeBufferPool } from "../protocol/decode.ts";
 import { Op, QoS } from "../protocol/constants.ts";
 import { clientFrame, fieldsBody, patternBytes, withBus, withTimeout } from "./_helpers.ts";
 
@@ -64,6 +72,89 @@ Deno.test("frame body: the buffer grows as the body arrives and the frame parses
   assert.ok(d.next());
   assert.equal(d.frameId, 9);
   assert.deepEqual(d.buf.subarray(d.bodyStart, d.bodyEnd), body);
+});
+
+/**
+ * Reads `bytes` into `d` like a socket loop, `step()` bytes at most per read;
+ * checks the bound after each read unless the buffer may come from a pool.
+ */
+function readLikeSocket(
+  d: ClientFrameDecoder,
+  bytes: Uint8Array,
+  step: () => number,
+  pooled = false,
+): number {
+  let fed = 0;
+  let largest = 0;
+  while (fed < bytes.length) {
+    const region = d.readRegion();
+    assert.ok(region.length > 0, `no room to read at ${fed} of ${bytes.length}`);
+    const n = Math.min(region.length, bytes.length - fed, step());
+    region.set(bytes.subarray(fed, fed + n));
+    d.commit(n);
+    fed += n;
+    largest = Math.max(largest, d.buf.length);
+    // the buffer never runs ahead of the bytes received by more than twice
+    assert.ok(
+      pooled || d.buf.length <= Math.max(2 * (d.end - d.start) + 4096, 262144 + 4096),
+      `buffer of ${d.buf.length} bytes after ${d.end - d.start} received`,
+    );
+    if (d.end - d.start === bytes.length) break;
+    assert.equal(d.next(), false);
+  }
+  return largest;
+}
+
+Deno.test("frame body: a large frame read like a socket loop lands in a buffer of exactly its size", () => {
+  const body = patternBytes(3 * MiB + 5, 21);
+  const frame = clientFrame(4, Op.Message, 0, body);
+  const small = clientFrame(5, Op.Message, 0, patternBytes(100, 22));
+  const d = new ClientFrameDecoder(64 * MiB);
+  let i = 0;
+  readLikeSocket(d, frame, () => [9, 1000, 70_000, 4096, 200_000][i++ % 5]);
+  assert.ok(d.next());
+  assert.ok(d.frameAlone, "a frame over the adaptive size has a buffer of its own");
+  assert.equal(d.buf.length, frame.length, "exactly the frame's size");
+  const view = d.buf.subarray(d.bodyStart, d.bodyEnd);
+  assert.deepEqual(view, body);
+  // the next frame goes to the ordinary buffer: the large frame's bytes stay as they are
+  assert.equal(d.next(), false);
+  const region = d.readRegion();
+  assert.notEqual(region.buffer, view.buffer);
+  region.set(small);
+  d.commit(small.length);
+  assert.ok(d.next());
+  assert.equal(d.frameAlone, false);
+  assert.equal(d.frameId, 5);
+  assert.deepEqual(view, body, "the large frame's bytes are untouched");
+});
+
+Deno.test("frame body: a pooled buffer is reused only after every reference is released", () => {
+  const pool = new LargeBufferPool(16 * MiB);
+  const d = new ClientFrameDecoder(64 * MiB);
+  d.pool = pool;
+  const first = clientFrame(1, Op.Message, 0, patternBytes(MiB, 1));
+  readLikeSocket(d, first, () => 100_000);
+  assert.ok(d.next());
+  const storage = d.frameStorage!;
+  const firstBuffer = d.buf.buffer;
+  storage.retain(); // a queue still writing the payload
+  assert.equal(d.next(), false);
+  // a second large frame while the first is referenced: another buffer
+  const second = clientFrame(2, Op.Message, 0, patternBytes(MiB, 2));
+  readLikeSocket(d, second, () => 100_000);
+  assert.ok(d.next());
+  assert.notEqual(d.buf.buffer, firstBuffer);
+  assert.equal(d.next(), false);
+  d.readRegion(); // the second frame's buffer went back to the pool
+  storage.release(); // and now the first one's
+  assert.ok(pool.bytes >= 2 * MiB);
+  const third = clientFrame(3, Op.Message, 0, patternBytes(MiB + 100, 3));
+  readLikeSocket(d, third, () => 100_000, true); // memory held already: reused at once, whatever the progress
+  assert.equal(d.buf.buffer, firstBuffer, "the buffer released last is reused first");
+  assert.ok(d.next());
+  assert.equal(d.buf.length, third.length);
+  assert.deepEqual(d.buf.subarray(d.bodyStart, d.bodyEnd), patternBytes(MiB + 100, 3));
 });
 
 Deno.test("frame body: a 6 MiB message sent in small pieces over a socket arrives intact", async () => {
