@@ -19,7 +19,17 @@ import {
   StreamMarker,
   StreamMode,
 } from "../rpc/stream_wire.ts";
-import { delay, nextFrame, type TestBus, toHex, TRANSPORTS, waitFor, withBus } from "./_helpers.ts";
+import {
+  concat,
+  delay,
+  hex,
+  nextFrame,
+  type TestBus,
+  toHex,
+  TRANSPORTS,
+  waitFor,
+  withBus,
+} from "./_helpers.ts";
 import { ipcRpc, rejectsWith } from "./_rpc_helpers.ts";
 
 /** Waits until neither client holds stream state. */
@@ -646,5 +656,43 @@ Deno.test("kill -9 of the server process fails the caller's stream; kill -9 of t
     // the handler waits for credit, probes after the 0.5 s limit and learns the caller is gone
     assert.equal(await ended.promise, RpcErrorCode.NotRegistered);
     await assertNoStreams(server, caller);
+  });
+});
+
+Deno.test("§25.7 by hand: a raw client opens a stream of our server and serves one to our caller, byte for byte", async () => {
+  await withBus(async (bus) => {
+    const server = await ipcRpc(bus, "stream.server");
+    const caller = await ipcRpc(bus, "stream.caller");
+    server.handleStream("ab", () => ["a", "b"]);
+    const raw = await bus.client("raw.peer");
+    const frames = raw[Symbol.asyncIterator]();
+    const next = async () => toHex((await frames.next()).value!.payload);
+
+    // raw caller → our server (the trace of §25.7, method "ab")
+    raw.send("stream.server", hex("01 05 00 00 00 61 62 00 C1 53 01 01 01 00 00 00 02 00 00 00 88 13 00 00"));
+    assert.equal(await next(), "11 05 00 00 00 C1 53 01 00 00 00 00");
+    assert.equal(await next(), "21 01 01 00 00 00 A1 61");
+    assert.equal(await next(), "21 01 01 00 00 00 A1 62");
+    assert.equal(await next(), "21 02 01 00 00 00");
+    await assertNoStreams(server);
+    // a grant that crosses the end is answered with a cancel
+    raw.send("stream.server", hex("20 05 01 00 00 00 02 00 00 00"));
+    assert.equal(await next(), "21 04 01 00 00 00");
+
+    // our caller → raw server: the open call, items within the credit, a grant back, the end
+    const items = caller.callStream<string>("raw.peer", "letters", "xy", { window: 2, timeout: 5 });
+    const read = collect(items);
+    read.catch(() => {}); // awaited below; a failed assertion before must not hide behind it
+    const open = (await frames.next()).value!;
+    const id = open.payload.subarray(1, 5);
+    const params = open.payload.subarray(open.payload.indexOf(0, 5) + 1);
+    assert.equal(toHex(params), "C1 53 01 01 01 00 00 00 02 00 00 00 88 13 00 00 A2 78 79");
+    raw.send("stream.caller", concat([0x11], id, hex("C1 53 01 00 00 00 00")));
+    raw.send("stream.caller", hex("21 01 01 00 00 00 A1 78"));
+    raw.send("stream.caller", hex("21 01 01 00 00 00 A1 79"));
+    assert.equal(await next(), "20 05 01 00 00 00 01 00 00 00");
+    raw.send("stream.caller", hex("21 02 01 00 00 00"));
+    assert.deepEqual(await read, ["x", "y"]);
+    await assertNoStreams(caller);
   });
 });
