@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { QoS } from "../protocol/mod.ts";
 import type { HttpMonitor, MonitorClient, MonitorStats, MonitorSubscription } from "../broker/mod.ts";
 import { delay, startBus, type TestBus, waitFor } from "./_helpers.ts";
+import { findPromtool, promtoolCheck } from "./_promtool.ts";
 
 async function get(monitor: HttpMonitor, path: string, init: RequestInit = {}): Promise<Response> {
   return await fetch(`${monitor.url}${path}`, init);
@@ -232,18 +233,8 @@ Deno.test("HTTP monitor: /metrics passes promtool check metrics, per-client seri
     }
     for (const [name, body] of [["default", text], ["per client", detailed]] as const) {
       await t.step(`promtool check metrics (${name})`, async () => {
-        const child = new Deno.Command(promtool, {
-          args: ["check", "metrics"],
-          stdin: "piped",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const writer = child.stdin.getWriter();
-        await writer.write(new TextEncoder().encode(body));
-        await writer.close();
-        const out = await child.output();
-        const report = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-        assert.equal(out.code, 0, report);
+        const { code, report } = await promtoolCheck(promtool, body);
+        assert.equal(code, 0, report);
         assert.equal(report.trim(), "", report);
       });
     }
@@ -251,17 +242,6 @@ Deno.test("HTTP monitor: /metrics passes promtool check metrics, per-client seri
     await bus.close();
   }
 });
-
-async function findPromtool(): Promise<string | null> {
-  for (const path of ["/usr/bin/promtool", "/usr/local/bin/promtool"]) {
-    try {
-      if ((await Deno.stat(path)).isFile) return path;
-    } catch {
-      // not there
-    }
-  }
-  return null;
-}
 
 Deno.test("HTTP monitor: pages of /api/clients at 1,000 clients, the dashboard page and its event stream", async () => {
   const bus = await startBus();
