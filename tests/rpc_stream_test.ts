@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { Broker } from "../broker/broker.ts";
 import { connect } from "../client/ipc_client.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
@@ -695,4 +696,46 @@ Deno.test("§25.7 by hand: a raw client opens a stream of our server and serves 
     assert.deepEqual(await read, ["x", "y"]);
     await assertNoStreams(caller);
   });
+});
+
+Deno.test("under a reconnecting client, a lost connection fails streams at once on both sides; new ones work after", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/bus.sock`;
+  let broker = new Broker();
+  await broker.serveUnix(path);
+  const opts = { timeout: 2, reconnect: { initialDelay: 10 } };
+  const server = new RpcClient(await connect(path, { name: "srv", ...opts }));
+  const caller = new RpcClient(await connect(path, { name: "caller", ...opts }), { timeout: 30 });
+  try {
+    const aborted = Promise.withResolvers<number>();
+    server.handleStream("hold", async function* (_p, ctx) {
+      yield 0;
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+      aborted.resolve((ctx.signal.reason as RpcError).code);
+    });
+    server.handleStream("two", () => [1, 2]);
+    const reader = caller.callStream("srv", "hold");
+    assert.deepEqual(await reader.next(), { done: false, value: 0 });
+    const failed = reader.next().then(() => null, (err) => err);
+    await broker.close();
+    const err = await failed;
+    assert.ok(err instanceof RpcError && err.isIo(), String(err));
+    assert.equal(await aborted.promise, RpcErrorCode.Io);
+    await assertNoStreams(server, caller);
+
+    broker = new Broker();
+    await broker.serveUnix(path);
+    await waitFor(
+      () => server.client.isConnected() && caller.client.isConnected(),
+      10_000,
+      "both reconnected",
+    );
+    assert.deepEqual(await collect(caller.callStream("srv", "two")), [1, 2]);
+    await assertNoStreams(server, caller);
+  } finally {
+    await caller.close();
+    await server.close();
+    await broker.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
