@@ -43,6 +43,13 @@ export interface ToolGoal {
   met: boolean | null;
 }
 
+/** The cells of the table, payload-major: `[workers, payloadSize]`. */
+function grid(tool: ToolReport): [number, number][] {
+  return tool.payloadSizes.flatMap((size) =>
+    tool.workers.map((workers): [number, number] => [workers, size])
+  );
+}
+
 function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   if (a === null || a === undefined || b === null || b === undefined || !(b > 0)) return null;
   return a / b;
@@ -74,43 +81,41 @@ export function toolGoals(tool: ToolReport | undefined): ToolGoal[] {
   }
   const figures = toolFigures(tool.runs);
   const goals: ToolGoal[] = [];
-  for (const size of tool.payloadSizes) {
-    for (const workers of tool.workers) {
-      let worst: { stage: string; r: number } | null = null;
-      let missing = 0;
-      for (const stage of TOOL_STAGES) {
-        const r = ratio(
-          figures.get(toolKey(OURS, workers, size, stage))?.rate,
-          figures.get(toolKey(REFERENCE, workers, size, stage))?.rate,
-        );
-        if (r === null) missing++;
-        else if (worst === null || r < worst.r) worst = { stage, r };
-      }
-      const goal = `\`busrt benchmark -w ${workers}\`, ${formatSize(size)}: ours ≥ 1× busrtd on every stage`;
-      if (worst === null || missing > 0) {
-        goals.push({ goal, measured: "not measured", met: null });
-        continue;
-      }
-      const below = TOOL_STAGES.filter((stage) =>
-        (ratio(
-          figures.get(toolKey(OURS, workers, size, stage))?.rate,
-          figures.get(toolKey(REFERENCE, workers, size, stage))?.rate,
-        ) ?? 0) < 1
+  for (const [workers, size] of grid(tool)) {
+    let worst: { stage: string; r: number } | null = null;
+    let missing = 0;
+    for (const stage of TOOL_STAGES) {
+      const r = ratio(
+        figures.get(toolKey(OURS, workers, size, stage))?.rate,
+        figures.get(toolKey(REFERENCE, workers, size, stage))?.rate,
       );
-      const short = (stage: string) =>
-        [OURS, REFERENCE].some((b) =>
-            (figures.get(toolKey(b, workers, size, stage))?.seconds ?? 0) < SHORT_STAGE_SECONDS
-          )
-          ? " †"
-          : "";
-      goals.push({
-        goal,
-        measured: `lowest ${worst.r.toFixed(2)} × (${worst.stage}${short(worst.stage)})${
-          below.length > 0 ? `; below 1× on ${below.map((b) => b + short(b)).join(", ")}` : ""
-        }`,
-        met: below.length === 0,
-      });
+      if (r === null) missing++;
+      else if (worst === null || r < worst.r) worst = { stage, r };
     }
+    const goal = `\`busrt benchmark -w ${workers}\`, ${formatSize(size)}: ours ≥ 1× busrtd on every stage`;
+    if (worst === null || missing > 0) {
+      goals.push({ goal, measured: "not measured", met: null });
+      continue;
+    }
+    const below = TOOL_STAGES.filter((stage) =>
+      (ratio(
+        figures.get(toolKey(OURS, workers, size, stage))?.rate,
+        figures.get(toolKey(REFERENCE, workers, size, stage))?.rate,
+      ) ?? 0) < 1
+    );
+    const short = (stage: string) =>
+      [OURS, REFERENCE].some((b) =>
+          (figures.get(toolKey(b, workers, size, stage))?.seconds ?? 0) < SHORT_STAGE_SECONDS
+        )
+        ? " †"
+        : "";
+    goals.push({
+      goal,
+      measured: `lowest ${worst.r.toFixed(2)} × (${worst.stage}${short(worst.stage)})${
+        below.length > 0 ? `; below 1× on ${below.map((b) => b + short(b)).join(", ")}` : ""
+      }`,
+      met: below.length === 0,
+    });
   }
   return goals;
 }
@@ -143,30 +148,28 @@ export function renderToolSection(tool: ToolReport): string[] {
     "| workers | payload | stage | ours iters/s | busrtd iters/s | ours ÷ busrtd | ours CPU µs/op | busrtd CPU µs/op | CPU ours ÷ busrtd |",
     "|--:|--:|---|--:|--:|--:|--:|--:|--:|",
   ];
-  for (const size of tool.payloadSizes) {
-    for (const workers of tool.workers) {
-      let first = true;
-      for (const stage of TOOL_STAGES) {
-        const o: ToolFigure | undefined = figures.get(toolKey(OURS, workers, size, stage));
-        const b: ToolFigure | undefined = figures.get(toolKey(REFERENCE, workers, size, stage));
-        const r = ratio(o?.rate, b?.rate);
-        const short = Math.min(o?.seconds ?? Infinity, b?.seconds ?? Infinity) < SHORT_STAGE_SECONDS
-          ? " †"
-          : "";
-        const cells = [
-          first ? String(workers) : "",
-          first ? formatSize(size) : "",
-          stage,
-          rate(o?.rate),
-          rate(b?.rate),
-          (r === null ? "–" : r < 1 ? `**${r.toFixed(2)}**` : r.toFixed(2)) + short,
-          fixed(o?.cpuUsPerOp ?? null, 1),
-          fixed(b?.cpuUsPerOp ?? null, 1),
-          fixed(ratio(o?.cpuUsPerOp, b?.cpuUsPerOp), 2),
-        ];
-        first = false;
-        out.push(`| ${cells.join(" | ")} |`);
-      }
+  for (const [workers, size] of grid(tool)) {
+    let first = true;
+    for (const stage of TOOL_STAGES) {
+      const o: ToolFigure | undefined = figures.get(toolKey(OURS, workers, size, stage));
+      const b: ToolFigure | undefined = figures.get(toolKey(REFERENCE, workers, size, stage));
+      const r = ratio(o?.rate, b?.rate);
+      const short = Math.min(o?.seconds ?? Infinity, b?.seconds ?? Infinity) < SHORT_STAGE_SECONDS
+        ? " †"
+        : "";
+      const cells = [
+        first ? String(workers) : "",
+        first ? formatSize(size) : "",
+        stage,
+        rate(o?.rate),
+        rate(b?.rate),
+        (r === null ? "–" : r < 1 ? `**${r.toFixed(2)}**` : r.toFixed(2)) + short,
+        fixed(o?.cpuUsPerOp ?? null, 1),
+        fixed(b?.cpuUsPerOp ?? null, 1),
+        fixed(ratio(o?.cpuUsPerOp, b?.cpuUsPerOp), 2),
+      ];
+      first = false;
+      out.push(`| ${cells.join(" | ")} |`);
     }
   }
   out.push(
@@ -176,15 +179,13 @@ export function renderToolSection(tool: ToolReport): string[] {
     "| workers | payload | ours | busrtd |",
     "|--:|--:|--:|--:|",
   );
-  for (const size of tool.payloadSizes) {
-    for (const workers of tool.workers) {
-      const peak = (broker: string) => {
-        const peaks = TOOL_STAGES.map((s) => figures.get(toolKey(broker, workers, size, s))?.peakRss)
-          .filter((v): v is number => v !== undefined);
-        return peaks.length === 0 ? undefined : Math.max(...peaks);
-      };
-      out.push(`| ${workers} | ${formatSize(size)} | ${mb(peak(OURS))} | ${mb(peak(REFERENCE))} |`);
-    }
+  for (const [workers, size] of grid(tool)) {
+    const peak = (broker: string) => {
+      const peaks = TOOL_STAGES.map((s) => figures.get(toolKey(broker, workers, size, s))?.peakRss)
+        .filter((v): v is number => v !== undefined);
+      return peaks.length === 0 ? undefined : Math.max(...peaks);
+    };
+    out.push(`| ${workers} | ${formatSize(size)} | ${mb(peak(OURS))} | ${mb(peak(REFERENCE))} |`);
   }
   const failed = tool.runs.filter((r) => r.error !== null);
   if (failed.length > 0) {
