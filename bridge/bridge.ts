@@ -185,7 +185,8 @@ export class Bridge implements RemoteGateway {
    * @param broker the local broker
    * @param options servers, node name, patterns, limits
    * @returns the running bridge
-   * @throws {TypeError} for bad options, or when the broker has a bridge already
+   * @throws {TypeError} for bad options
+   * @throws {Error} when the broker has a bridge already or is closed
    */
   static start(broker: Broker, options: BridgeOptions): Bridge {
     const resolved = resolveBridgeOptions(options);
