@@ -106,7 +106,7 @@ Options:
   --rows R1,R2,...           workloads (1to1, fanout, ...)
   --no-idle                  skip the idle-clients probe
   --no-busrtd                leave the reference broker out (and the tool table)
-  --tool | --no-tool         run the busrt benchmark table (default: not in --smoke)
+  --tool | --no-tool         run the busrt benchmark table (default: not in --smoke; with busrtd-unix in --only)
   --tool-rounds N            its rounds (default 3; medians)
   --tool-iters N             its iterations per stage at 1 worker (doubled for more workers)
   --tool-workers W1,W2,...   its worker counts (default 1,4,8; smoke 1)
@@ -409,7 +409,7 @@ async function main(): Promise<number> {
     }
     for (const s of servers) await s.process.stop();
     servers.length = 0;
-    const tool = withReference && opts.tool ? await runTool(dir, opts) : undefined;
+    const tool = withReference && wantsBusrtd && opts.tool ? await runTool(dir, opts) : undefined;
     if (opts.idle) idle = await runIdleTests(dir, peers, opts.idleClients);
     const report: RunReport = {
       mode: opts.mode,
