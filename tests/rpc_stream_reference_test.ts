@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { connect } from "../client/ipc_client.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
-import { waitFor } from "./_helpers.ts";
-import { type BrokerKind, BUSRT, REFERENCE_UNAVAILABLE, withBroker } from "./_reference.ts";
+import { delay, waitFor } from "./_helpers.ts";
+import { type BrokerKind, BUSRT, REFERENCE_UNAVAILABLE, startBroker, withBroker } from "./_reference.ts";
 
 const ignore = REFERENCE_UNAVAILABLE !== null;
 
@@ -168,3 +168,44 @@ for (const kind of ["ours", "busrtd"] as BrokerKind[]) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "credit keeps a fast producer from overflowing a slow consumer's 64-frame queue in busrtd; plain messages do not",
+  ignore,
+  async fn() {
+    const broker = await startBroker("busrtd", 64);
+    const server = new RpcClient(await connect(broker.unix, { name: "ref.server" }));
+    const consumer = new RpcClient(await connect(broker.unix, { name: "ref.consumer" }));
+    try {
+      server.handleStream("flood", function* () {
+        for (let i = 0; i < 2000; i++) yield i;
+      });
+      let received = 0;
+      for await (const n of consumer.callStream<number>("ref.server", "flood", undefined, { window: 16 })) {
+        assert.equal(n, received, "in order");
+        if (++received % 100 === 0) await delay(20); // slow
+      }
+      assert.equal(received, 2000);
+      assert.ok(consumer.isConnected(), "the slow consumer was not dropped");
+      await assertNoStreams(server, consumer);
+
+      // control: 2,000 plain messages to a consumer that does not read overflow its queue; busrtd drops it
+      const flooder = await connect(broker.unix, { name: "ref.flooder" });
+      const victim = await connect(broker.unix, { name: "ref.victim" });
+      const victimClosed = victim.closed.then(() => true);
+      // the victim reads nothing: its client's own buffer fills, then busrtd's queue of 64 frames
+      for (let i = 0; i < 2000; i++) flooder.send("ref.victim", new Uint8Array(8192));
+      await flooder.flush();
+      assert.equal(
+        await Promise.race([victimClosed, delay(10_000).then(() => false)]),
+        true,
+        "the victim was dropped",
+      );
+      await Promise.all([flooder.close(), victim.close()]);
+    } finally {
+      await Promise.all([server.close(), consumer.close()]);
+      await broker.stop();
+    }
+  },
+});

@@ -209,7 +209,9 @@ Deno.test("credit keeps a fast producer from overflowing a slow consumer's small
     server.handleStream("flood", async function* () {
       for (let i = 0; i < 300; i++) {
         produced++;
-        yield payload;
+        const item = payload.slice();
+        new DataView(item.buffer).setUint32(0, i);
+        yield item;
       }
     }, { raw: true });
     let received = 0;
@@ -221,6 +223,7 @@ Deno.test("credit keeps a fast producer from overflowing a slow consumer's small
       })
     ) {
       assert.equal(item.length, 4096);
+      assert.equal(new DataView(item.buffer, item.byteOffset).getUint32(0), received, "in order");
       received++;
       maxAhead = Math.max(maxAhead, produced - received);
       if (received % 25 === 0) await delay(20); // slow
