@@ -1,7 +1,10 @@
 /**
  * Batched writing: frames are appended into one buffer and written to the link
- * once per microtask, at a size threshold, or at once for realtime frames.
- * While a write is in flight, new frames go into a second buffer.
+ * once the microtasks stop adding to it, after `buf_ttl`, or at a size
+ * threshold. Realtime frames never wait for a timer: they go out with the
+ * current run of microtasks (an ACK and a reply or delivery produced right
+ * after it share one write). While a write is in flight, new frames go into a
+ * second buffer.
  *
  * @module
  */
@@ -82,7 +85,10 @@ export class WriteBuffer implements FrameSink {
   /** Bytes of the shared payloads in `#pieces`. */
   #sharedLen = 0;
   #writing = false;
-  #scheduled = false;
+  /** A microtask flush is on its way. */
+  #chained = false;
+  /** A `buf_ttl` timer is armed. */
+  #timed = false;
   #failed: unknown = null;
   #closed = false;
   #threshold: number;
@@ -101,7 +107,7 @@ export class WriteBuffer implements FrameSink {
   // frames share one write. An idle hop costs well under a microsecond.
   readonly #flushTask = () => {
     if (this.#writing || this.len === 0) {
-      this.#scheduled = false;
+      this.#chained = false;
       return;
     }
     if (this.len !== this.#seenLen) {
@@ -112,7 +118,7 @@ export class WriteBuffer implements FrameSink {
       queueMicrotask(this.#flushTask);
       return;
     }
-    this.#scheduled = false;
+    this.#chained = false;
     this.#pump();
   };
 
@@ -161,7 +167,8 @@ export class WriteBuffer implements FrameSink {
 
   /**
    * Marks `n` reserved bytes as one frame (or `frames` frames) and arranges
-   * the flush: at once if `instant`, otherwise once per microtask.
+   * the flush: with the current run of microtasks if `instant` (realtime) or
+   * without `buf_ttl`, otherwise after `buf_ttl`.
    *
    * @param n the number of bytes written
    * @param instant whether to flush at once (realtime)
@@ -210,22 +217,27 @@ export class WriteBuffer implements FrameSink {
   /** Starts the write at once, or schedules it, after an append. */
   #arrange(instant: boolean): void {
     if (this.#writing) return; // the running write loop picks it up
-    if (instant || this.len + this.#sharedLen >= this.#threshold) {
+    if (this.len + this.#sharedLen >= this.#threshold) {
       this.#pump();
-    } else if (!this.#scheduled) {
-      this.#scheduled = true;
+    } else if (instant || this.#ttlMs === 0) {
+      // Not a write per realtime frame: what the same run of microtasks adds
+      // (the reply or delivery that follows an ACK) rides along, and no
+      // timer is waited for.
+      if (this.#chained) return;
+      this.#chained = true;
       this.#seenLen = this.len;
       this.#idleHops = 0;
       this.#hops = 0;
-      if (this.#ttlMs > 0) {
-        setTimeout(
-          this.#timerFlush ??= () => {
-            this.#scheduled = false;
-            if (!this.#writing && this.len > 0) this.#pump();
-          },
-          this.#ttlMs,
-        );
-      } else queueMicrotask(this.#flushTask);
+      queueMicrotask(this.#flushTask);
+    } else if (!this.#timed) {
+      this.#timed = true;
+      setTimeout(
+        this.#timerFlush ??= () => {
+          this.#timed = false;
+          if (!this.#writing && this.len > 0) this.#pump();
+        },
+        this.#ttlMs,
+      );
     }
   }
 
