@@ -8,17 +8,15 @@
 import { packParams, unpack } from "./msgpack.ts";
 import { RpcError, RpcErrorCode, toRpcError } from "./rpc_error.ts";
 import { RpcReply } from "./rpc_event.ts";
-import { type LinkHost, type LinkKey, StreamLink } from "./stream_link.ts";
+import { answerUnknownStream, type LinkHost, type LinkKey, StreamLink } from "./stream_link.ts";
 import { DEFAULT_STREAM_WINDOW } from "./stream_server.ts";
 import {
   encodeOpen,
-  encodeStreamFrame,
   MAX_STREAM_ID,
   parseOpenReply,
   readStreamId,
   STREAM_HEADER,
   StreamKind,
-  StreamMarker,
   StreamMode,
 } from "./stream_wire.ts";
 
@@ -293,12 +291,7 @@ export class StreamCaller implements LinkHost {
       link.receive(payload);
       return;
     }
-    const marker = payload[1];
-    if (marker === StreamMarker.Item || marker === StreamMarker.Credit) {
-      this.#host.send(sender, encodeStreamFrame(StreamKind.ToServer, StreamMarker.Cancel, id, EMPTY))?.catch(
-        () => {},
-      );
-    }
+    answerUnknownStream(this.#host.send, sender, StreamKind.ToServer, payload);
   }
 
   /**

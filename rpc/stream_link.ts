@@ -304,6 +304,31 @@ export class StreamLink<T = unknown> {
   readonly #probe = (): void => this.#sendFrame(encodeCredit(this.#out, this.id, 0));
 }
 
+/**
+ * Answers a frame of a stream the receiver does not know: an item or a
+ * credit gets one cancel back (so a producer that missed the end stops),
+ * anything else nothing. Never throws.
+ *
+ * @param send sends a MESSAGE payload
+ * @param sender who sent the frame
+ * @param kind the kind of the answer (the frame's kind turned round)
+ * @param payload the frame's payload (at least the stream header)
+ */
+export function answerUnknownStream(
+  send: (target: string, payload: Uint8Array) => Promise<void> | undefined,
+  sender: string,
+  kind: StreamKind,
+  payload: Uint8Array,
+): void {
+  const marker = payload[1];
+  if (marker !== StreamMarker.Item && marker !== StreamMarker.Credit) return;
+  try {
+    send(sender, encodeStreamFrame(kind, StreamMarker.Cancel, readU32(payload, 2), EMPTY))?.catch(() => {});
+  } catch {
+    // closing: nobody to answer
+  }
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }

@@ -11,15 +11,13 @@
 import { packParams, unpack } from "./msgpack.ts";
 import { RpcError, RpcErrorCode } from "./rpc_error.ts";
 import type { RpcCall } from "./rpc_event.ts";
-import { type LinkHost, type LinkKey, StreamLink } from "./stream_link.ts";
+import { answerUnknownStream, type LinkHost, type LinkKey, StreamLink } from "./stream_link.ts";
 import {
   encodeOpenReply,
-  encodeStreamFrame,
   parseOpen,
   readStreamId,
   STREAM_HEADER,
   StreamKind,
-  StreamMarker,
   StreamMode,
 } from "./stream_wire.ts";
 
@@ -224,15 +222,7 @@ export class StreamServer implements LinkHost {
       link.receive(payload);
       return;
     }
-    // items and credit of a stream we do not serve (any more): tell the caller to stop
-    const marker = payload[1];
-    if (marker === StreamMarker.Item || marker === StreamMarker.Credit) {
-      const acked = this.#send(
-        sender,
-        encodeStreamFrame(StreamKind.ToCaller, StreamMarker.Cancel, id, EMPTY),
-      );
-      acked?.catch(() => {});
-    }
+    answerUnknownStream(this.#send, sender, StreamKind.ToCaller, payload);
   }
 
   /**
