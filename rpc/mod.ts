@@ -4,6 +4,9 @@
  * that Rust `rmp-serde` peers accept, cursors, and the broker's `.broker`
  * core RPC.
  *
+ * In blocking mode (the default) a handler must not make RPC calls through
+ * its own client: use {@linkcode RpcClient.secondary} (see `rpc_client.ts`).
+ *
  * ## Streaming calls
  *
  * Beyond request/reply, `RpcClient` streams (docs/PROTOCOL.md §25, an
@@ -18,9 +21,6 @@
  * `RpcError` with their code; a peer that goes away ends the stream on the
  * other side. `streamStats()` counts the streams open. A plain call of a
  * streaming method (say `busrt rpc call`) gets error -32600 at once.
- *
- * In blocking mode (the default) a handler must not make RPC calls through
- * its own client: use {@linkcode RpcClient.secondary} (see `rpc_client.ts`).
  *
  * @example Call a handler client and the broker
  * ```ts
@@ -43,6 +43,34 @@
  * assert.equal(await brokerTest(rpc), true);
  * await rpc.close();
  * await echo.close();
+ * await broker.close();
+ * ```
+ *
+ * @example Stream items, stop early: the producer learns it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Broker } from "../broker/mod.ts";
+ * import { RpcClient } from "./mod.ts";
+ * const broker = new Broker();
+ * const feed = new RpcClient(broker.registerClient("feed"));
+ * const stopped = Promise.withResolvers<boolean>();
+ * feed.handleStream("ticks", async function* (_params, ctx) {
+ *   try {
+ *     for (let i = 0;; i++) yield i;
+ *   } finally {
+ *     stopped.resolve(ctx.signal.aborted);
+ *   }
+ * });
+ * const rpc = new RpcClient(broker.registerClient("app"));
+ * const seen: number[] = [];
+ * for await (const n of rpc.callStream<number>("feed", "ticks", undefined, { window: 8 })) {
+ *   seen.push(n);
+ *   if (seen.length === 3) break;
+ * }
+ * assert.deepEqual(seen, [0, 1, 2]);
+ * assert.equal(await stopped.promise, true);
+ * await rpc.close();
+ * await feed.close();
  * await broker.close();
  * ```
  *
