@@ -14,7 +14,9 @@
  * by default, as in the peer comparison (bench/peers), or with
  * `--handler process` in a process of its own. Targets run interleaved
  * (the order rotates each round), `--calls` round trips each after a
- * warm-up; the percentiles are over all round trips of a target.
+ * warm-up; the percentiles are over all round trips of a target. CPU per
+ * round trip (utime + stime from `/proc`) is given for the process in the
+ * middle (broker, relay; the echo process for the ping-pong) and for this one.
  *
  * Run: deno run -A bench/latency_bench.ts [--rounds 3] [--calls 20000] [--qos 1] [--handler same|process] [--only rpc]
  * Profile our broker: `--broker-flags="--cpu-prof --cpu-prof-dir=/tmp/prof"`.
@@ -26,6 +28,7 @@ import { connect } from "../client/ipc_client.ts";
 import type { QoS } from "../protocol/constants.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { benchArgs } from "./bench_args.ts";
+import { cpuMicros } from "./peers/proc_stats.ts";
 
 const USAGE = `Usage: deno run -A bench/latency_bench.ts [options]
   --rounds N        interleaved rounds (default 3)
@@ -40,10 +43,19 @@ const BUSRTD = new URL("../../shared/rustref/bin/busrtd", import.meta.url).pathn
 const SELF = new URL(import.meta.url).pathname;
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
-/** Round-trip times of one target, µs. */
-interface Sample {
-  target: string;
+/** Round-trip times, µs, and the CPU time spent on them, µs per round trip. */
+interface Timed {
   rtts: number[];
+  /** CPU of the middle process (broker, relay) or the echo process. */
+  serverCpu: number;
+  /** CPU of this process (the caller, and the echoing side when it runs here). */
+  selfCpu: number;
+}
+
+/** Figures of one target over all rounds. */
+interface Sample extends Timed {
+  target: string;
+  rounds: number;
 }
 
 /** A process started for a round, stopped by its PID. */
@@ -89,16 +101,18 @@ function spawnRole(role: string, path: string, extra: string[] = []): Child {
   return spawn(Deno.execPath(), ["run", "-A", SELF, "--role", role, "--path", path, ...extra]);
 }
 
-/** Times `n` sequential round trips of `op` after `warm` untimed ones. */
-async function time(n: number, warm: number, op: () => Promise<unknown>): Promise<number[]> {
+/** Times `n` sequential round trips of `op` after `warm` untimed ones; `server` is the PID of the process in the middle. */
+async function time(n: number, warm: number, server: number, op: () => Promise<unknown>): Promise<Timed> {
   for (let i = 0; i < warm; i++) await op();
   const rtts = new Array<number>(n);
+  const server0 = cpuMicros(server);
+  const self0 = cpuMicros(Deno.pid);
   for (let i = 0; i < n; i++) {
     const t0 = performance.now();
     await op();
     rtts[i] = (performance.now() - t0) * 1000;
   }
-  return rtts;
+  return { rtts, serverCpu: (cpuMicros(server) - server0) / n, selfCpu: (cpuMicros(Deno.pid) - self0) / n };
 }
 
 /** One round trip over `conn`: `SIZE` bytes out, as many back. */
@@ -117,16 +131,22 @@ function rawRoundTrip(conn: Deno.Conn): () => Promise<void> {
 }
 
 /** Round trips to the echo process listening on `path`. */
-async function rawRoundTrips(path: string, n: number): Promise<number[]> {
+async function rawRoundTrips(path: string, n: number, server: number): Promise<Timed> {
   const conn = await Deno.connect({ transport: "unix", path });
   try {
-    return await time(n, Math.min(n, 2000), rawRoundTrip(conn));
+    return await time(n, Math.min(n, 2000), server, rawRoundTrip(conn));
   } finally {
     conn.close();
   }
 }
 
-async function rpcRoundTrips(path: string, n: number, qos: QoS, handler: string): Promise<number[]> {
+async function rpcRoundTrips(
+  path: string,
+  n: number,
+  qos: QoS,
+  handler: string,
+  server: number,
+): Promise<Timed> {
   const rpc = new RpcClient(await connect(path, { name: `lat.caller.${Date.now()}`, timeout: 5 }), { qos });
   const params = new Uint8Array(SIZE).fill(0x5a);
   try {
@@ -139,7 +159,7 @@ async function rpcRoundTrips(path: string, n: number, qos: QoS, handler: string)
         await new Promise((r) => setTimeout(r, 25));
       }
     }
-    return await time(n, Math.min(n, 2000), async () => {
+    return await time(n, Math.min(n, 2000), server, async () => {
       const reply = await rpc.call(handler, "echo", params);
       if (reply.payload.length !== SIZE) throw new Error(`reply of ${reply.payload.length} bytes`);
     });
@@ -253,7 +273,7 @@ interface TargetRun {
   handler: Placement;
 }
 
-type Target = (run: TargetRun) => Promise<number[]>;
+type Target = (run: TargetRun) => Promise<Timed>;
 
 const TARGETS: [string, Target][] = [
   ["raw ping-pong", async ({ dir, calls }) => {
@@ -261,7 +281,7 @@ const TARGETS: [string, Target][] = [
     const echoer = spawnRole("echo", path);
     try {
       await waitForSocket(path, echoer.process);
-      return await rawRoundTrips(path, calls);
+      return await rawRoundTrips(path, calls, echoer.process.pid);
     } finally {
       await echoer.stop();
     }
@@ -279,7 +299,8 @@ const TARGETS: [string, Target][] = [
         echoConn = await Deno.connect({ transport: "unix", path });
         echo(echoConn);
       } else echoer = spawnRole("echo-client", path);
-      return await time(calls, Math.min(calls, 2000), rawRoundTrip(caller)).finally(() => caller.close());
+      return await time(calls, Math.min(calls, 2000), relay.process.pid, rawRoundTrip(caller))
+        .finally(() => caller.close());
     } finally {
       await echoer?.stop();
       await relay.stop();
@@ -301,7 +322,7 @@ const TARGETS: [string, Target][] = [
   }],
 ];
 
-async function rpcVia(broker: Child, path: string, { calls, qos, handler }: TargetRun): Promise<number[]> {
+async function rpcVia(broker: Child, path: string, { calls, qos, handler }: TargetRun): Promise<Timed> {
   let child: Child | null = null;
   let local: RpcClient | null = null;
   const name = "lat.handler";
@@ -309,7 +330,7 @@ async function rpcVia(broker: Child, path: string, { calls, qos, handler }: Targ
     await waitForSocket(path, broker.process);
     if (handler === "same") local = echoHandler(await connect(path, { name, timeout: 5 }));
     else child = spawnRole("handler", path, ["--name", name]);
-    return await rpcRoundTrips(path, calls, qos, name);
+    return await rpcRoundTrips(path, calls, qos, name, broker.process.pid);
   } finally {
     await local?.close();
     await child?.stop();
@@ -350,14 +371,21 @@ if (import.meta.main) {
     const handler = values.handler as Placement;
     if (handler !== "same" && handler !== "process") throw new RangeError(`Invalid --handler "${handler}"`);
     const dir = await Deno.makeTempDir({ prefix: "busrt-latency-" });
-    const samples = new Map<string, Sample>(targets.map(([t]) => [t, { target: t, rtts: [] }]));
+    const samples = new Map<string, Sample>(
+      targets.map(([t]) => [t, { target: t, rtts: [], serverCpu: 0, selfCpu: 0, rounds: 0 }]),
+    );
     try {
       for (let round = 0; round < rounds; round++) {
         // rotate the order so load from elsewhere spreads over every target
         for (let i = 0; i < targets.length; i++) {
           const [name, run] = targets[(i + round) % targets.length];
-          const rtts = await run({ dir, calls, qos, brokerFlags, handler });
-          samples.get(name)!.rtts.push(...rtts);
+          const timed = await run({ dir, calls, qos, brokerFlags, handler });
+          const sample = samples.get(name)!;
+          sample.rtts.push(...timed.rtts);
+          sample.serverCpu += timed.serverCpu;
+          sample.selfCpu += timed.selfCpu;
+          sample.rounds++;
+          const rtts = timed.rtts;
           const s = [...rtts].sort((a, b) => a - b);
           console.error(
             `round ${round + 1} ${name}: p50 ${percentile(s, 0.5).toFixed(1)} µs, ` +
@@ -373,9 +401,10 @@ if (import.meta.main) {
     console.log(
       `${rounds} rounds × ${calls} round trips, ${SIZE}-byte payload, RPC QoS ${qos}, ` +
         `echoing side ${handler === "same" ? "in this process" : "in its own process"}, unix sockets\n` +
-        `target           p50 µs   p90 µs   p99 µs   round trips/s   p50 ÷ raw ping-pong`,
+        "target           p50 µs   p90 µs   p99 µs   round trips/s   p50 ÷ raw ping-pong" +
+        "   middle CPU µs/rt   caller CPU µs/rt",
     );
-    for (const { target, rtts } of samples.values()) {
+    for (const { target, rtts, serverCpu, selfCpu, rounds: n } of samples.values()) {
       const s = rtts.sort((a, b) => a - b);
       const mean = s.reduce((a, b) => a + b, 0) / s.length;
       const p50 = percentile(s, 0.5);
@@ -384,7 +413,7 @@ if (import.meta.main) {
           percentile(s, 0.99).toFixed(1).padStart(8)
         } ${Math.round(1e6 / mean).toLocaleString("en-US").padStart(15)} ${
           (p50 / baseP50).toFixed(2).padStart(21)
-        }`,
+        } ${(serverCpu / n).toFixed(1).padStart(18)} ${(selfCpu / n).toFixed(1).padStart(18)}`,
       );
     }
   }
