@@ -11,7 +11,7 @@ import {
   type HttpConfig,
   loadBrokerConfig,
 } from "../broker/config_file.ts";
-import { Bridge } from "../bridge/bridge.ts";
+import type { Bridge } from "../bridge/bridge.ts";
 import { parseServerList } from "../bridge/bridge_options.ts";
 import { parseHttpBind } from "../broker/http_monitor.ts";
 import { enableCoreRpc } from "../rpc/core_rpc.ts";
@@ -473,7 +473,11 @@ export async function runServe(args: string[]): Promise<number> {
     for (const path of plan.config?.fifos ?? []) await startBind(broker, `${FIFO_PREFIX}${path}`, plan);
     for (const bind of plan.binds) await startBind(broker, bind, plan);
     if (plan.http !== null) await startHttp(broker, plan.http);
-    if (plan.bridge !== null) bridge = Bridge.start(broker, { ...plan.bridge, logger: log });
+    if (plan.bridge !== null) {
+      // loaded only when asked for: the NATS client stays out of every other command's start-up
+      const { Bridge } = await import("../bridge/bridge.ts");
+      bridge = Bridge.start(broker, { ...plan.bridge, logger: log });
+    }
     if (plan.pidFile !== null) {
       await writePidFile(plan.pidFile);
       pidWritten = true;
