@@ -40,6 +40,11 @@ const ACK_SIZE = 6;
 const EMPTY = new Uint8Array(0);
 /** The broker's keepalive frame (PROTOCOL.md §5.2), written as is when no writer exists. */
 const NOP_BYTES = new Uint8Array(BROKER_HEADER_SIZE);
+/**
+ * First size of a session's read buffer: what an idle connection holds while
+ * its read waits (a ping is 9 bytes); reads that fill it double it.
+ */
+const IDLE_READ_BUFFER = 64;
 /** The last-topic cache of a session that has published nothing yet (topics are immutable). */
 const NO_TOPIC = Topic.of("");
 /**
@@ -134,6 +139,10 @@ export class IpcSession extends WheelTimer implements ClientSink {
   readonly #wheel: TimerWheel;
   /** When the next keepalive NOP is due, ms. */
   #nextNop = 0;
+  /** Data frames received up to the last NOP. */
+  #framesAtNop = 0;
+  /** Set at a NOP when no data frame came for a whole NOP period: the read buffer is made small again. */
+  #shrinkRead = false;
   readonly #decoder: ClientFrameDecoder;
   #acl: ClientAcl | null = null;
   /** What timed out when the handshake deadline passes. */
@@ -177,7 +186,7 @@ export class IpcSession extends WheelTimer implements ClientSink {
     this.#link = link;
     this.#config = config;
     this.#origin = origin;
-    this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, 256));
+    this.#decoder = new ClientFrameDecoder(config.payloadLimit, Math.min(config.bufSize, IDLE_READ_BUFFER));
     this.#decoder.pool = router.largeFrames; // large frames' buffers are reused once written
   }
 
@@ -205,6 +214,11 @@ export class IpcSession extends WheelTimer implements ClientSink {
         if (dec.inBody) {
           if (this.bodyFrom === 0) this.bodyFrom = now;
         } else this.bodyFrom = 0;
+        if (this.#shrinkRead) {
+          this.#shrinkRead = false;
+          dec.compact(); // idle: back to the small buffer (here, where no read holds the old one)
+          this.#payload = null; // it still views the old buffer
+        }
         const n = await link.read(dec.readRegion());
         if (n === null) {
           if (dec.pending > 0) throw new ProtocolViolation("connection closed inside a frame");
@@ -627,6 +641,11 @@ export class IpcSession extends WheelTimer implements ClientSink {
     if (now >= this.#nextNop) {
       const half = ms / 2;
       this.#nextNop = Math.max(this.#nextNop + half, now + half / 2); // no burst after a stall
+      const received = this.entry.traffic.rFrames;
+      if (received === this.#framesAtNop && this.#decoder.buf.length > IDLE_READ_BUFFER) {
+        this.#shrinkRead = true;
+      }
+      this.#framesAtNop = received;
       if (w === null) this.#writeDirect(NOP_BYTES);
       else if (w.pendingBytes === 0 && w.lastProgressAt === 0 && this.#direct === null) {
         this.#writer = null; // idle since its last write: let it go with its buffers
@@ -680,8 +699,13 @@ export class IpcSession extends WheelTimer implements ClientSink {
     if (this.#direct !== null) return; // the previous NOP has not gone out yet: this one is not needed
     this.#directSince = performance.now();
     this.#directBytes = bytes;
-    const done = this.#directDone ??= (result) => this.#directWritten(result);
+    const done = this.#directDone ?? this.#makeDirectDone();
     this.#direct = this.#link.write(bytes).then(done, done);
+  }
+
+  /** Made apart from #writeDirect, which then needs no context of its own per call. */
+  #makeDirectDone(): (result: unknown) => void {
+    return this.#directDone = (result) => this.#directWritten(result);
   }
 
   /** A direct write took `result` bytes (the rest is written next) or failed with `result`. */
