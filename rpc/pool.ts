@@ -15,6 +15,10 @@
  * reference `busrtd`, which announces the same way). Members are primaries
  * (announcements and `client.list` name no secondaries); `.broker` never is.
  *
+ * The pool closes with its connection — when it is closed, when its RPC
+ * client closes, or when the connection is lost (a secondary does not
+ * reconnect, even under a reconnecting client): open a new pool then.
+ *
  * ## Picking a member
  *
  * `round-robin` takes members in turn, `random` uniformly, `least-in-flight`
