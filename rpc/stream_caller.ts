@@ -29,7 +29,12 @@ export interface StreamCallOptions {
    * call timeout.
    */
   timeout?: number;
-  /** Credit granted to the server's items: at most this many are in flight or buffered. Default 64. */
+  /**
+   * Credit granted to the server's items: at most this many are in flight or
+   * buffered, so `window × item size` must fit the consumer's broker queue.
+   * Small items stream faster with a larger window (256–1,024: fewer writes
+   * and round trips). Default 64.
+   */
   window?: number;
   /** Aborts the stream: the server is told to stop, waits reject with the signal's reason. */
   signal?: AbortSignal;
