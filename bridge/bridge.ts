@@ -21,7 +21,7 @@ import { primaryName } from "../protocol/names.ts";
 import type { Logger } from "../log/logger.ts";
 import type { Broker } from "../broker/broker.ts";
 import type { GatewayPort } from "../broker/gateway_port.ts";
-import type { GatewayStats, RemoteGateway } from "../broker/remote_gateway.ts";
+import { detachedAck, type GatewayStats, type RemoteGateway } from "../broker/remote_gateway.ts";
 import { matchSegments } from "../broker/topics.ts";
 import { type BridgeOptions, resolveBridgeOptions, type ResolvedBridgeOptions } from "./bridge_options.ts";
 import { OutboundBuffer } from "./outbound_buffer.ts";
@@ -96,6 +96,9 @@ interface Imported {
   payload: Uint8Array;
 }
 
+/** Messages to other nodes awaiting their ACK before senders wait for each one. */
+const MAX_IN_FLIGHT = 1024;
+
 /** Bytes of imported publications that may wait behind a full in-process subscriber (then they are dropped). */
 const IMPORT_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -140,6 +143,7 @@ export class Bridge implements RemoteGateway {
   #nc: NatsConnection | null = null;
   #state: BridgeState = "connecting";
   #subs: Subscription[] = [];
+  #inFlight = 0;
   #importQueue: Imported[] | null = null;
   #importQueueBytes = 0;
   #headerCache = new Map<string, MsgHdrs>();
@@ -417,18 +421,26 @@ export class Bridge implements RemoteGateway {
     this.#sendBatch(); // publications sent before the message go first
     const headers = this.#headers(sender, realtime);
     headers.set(BridgeHeader.Target, address.name);
-    return nc.request(`${o.prefix}.msg.${address.node}`, payload, { timeout: o.requestTimeoutMs, headers })
+    this.#inFlight++;
+    const ack = nc.request(`${o.prefix}.msg.${address.node}`, payload, {
+      timeout: o.requestTimeoutMs,
+      headers,
+    })
       .then(
         (reply) => {
+          this.#inFlight--;
           const code = reply.data.length === 1 ? reply.data[0] : ErrorCode.NotRegistered;
           if (code !== ErrorCode.Ok) this.#counts.messages_failed++;
           return code;
         },
         (err) => {
+          this.#inFlight--;
           this.#counts.messages_failed++;
           return isTimeout(err) ? ErrorCode.Timeout : ErrorCode.NotRegistered;
         },
       );
+    // the sender's connection reads on while few are outstanding, and waits for this ACK beyond that
+    return this.#inFlight <= MAX_IN_FLIGHT ? detachedAck(ack) : ack;
   }
 
   /**

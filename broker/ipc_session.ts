@@ -31,6 +31,7 @@ import { type TimerWheel, WheelTimer } from "../transport/timer_wheel.ts";
 import type { ClientAcl, PeerInfo } from "./access_policy.ts";
 import { type ClientKind, type ClientSink, Delivery, RegisteredClient } from "./registered_client.ts";
 import { RoutedPayload, Topic } from "./routed.ts";
+import { isDetachedAck } from "./remote_gateway.ts";
 import type { Router } from "./router.ts";
 import type { ResolvedListenerOptions } from "./listener_options.ts";
 
@@ -464,6 +465,7 @@ export class IpcSession extends WheelTimer implements ClientSink {
 
   /** Waits for an in-process target with a full queue, up to the timeout. */
   async #awaitDelivery(code: Promise<number>, id: Uint8Array | null, realtime: boolean): Promise<void> {
+    if (isDetachedAck(code)) return this.#ackLater(code, id, realtime);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<null>((resolve) =>
       timer = setTimeout(() => resolve(null), this.#config.timeout * 1000)
@@ -475,6 +477,16 @@ export class IpcSession extends WheelTimer implements ClientSink {
       writeAck(this.#w(), id, 0, result, realtime);
       this.entry!.countWritten(ACK_SIZE);
     }
+  }
+
+  /** A message to another host (the bridge answers within its own timeout): read on, ACK when it comes. */
+  #ackLater(code: Promise<number>, id: Uint8Array | null, realtime: boolean): void {
+    if (id === null) return;
+    code.then((result) => {
+      if (this.#ended) return;
+      writeAck(this.#w(), id, 0, result, realtime);
+      this.entry!.countWritten(ACK_SIZE);
+    });
   }
 
   #topicListOp(op: number, qos: QoS, buf: Uint8Array, bs: number, be: number): number {

@@ -60,3 +60,40 @@ export const GATEWAY_ORIGIN: ClientOrigin = Object.freeze({ kind: "internal", so
 
 /** Name of the client through which the bridge subscribes export patterns. */
 export const GATEWAY_CLIENT_NAME = `${BROKER_NAME}.bridge`;
+
+const DETACHED = new WeakSet<Promise<number>>();
+
+/**
+ * Marks the ACK of a message to another host as one its sender's
+ * connection need not wait for: the connection reads on and writes the ACK
+ * when the promise settles (ACKs carry their frame's id). The gateway must
+ * settle it within its own timeout, and bound how many it has outstanding
+ * (returning an unmarked promise makes the sender wait, as for a full
+ * in-process target).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { detachedAck, isDetachedAck } from "./remote_gateway.ts";
+ * const ack = detachedAck(Promise.resolve(0x01));
+ * assert.ok(isDetachedAck(ack));
+ * assert.ok(!isDetachedAck(Promise.resolve(0x01)));
+ * ```
+ *
+ * @param ack the promise of the ACK code
+ * @returns the same promise, marked
+ */
+export function detachedAck(ack: Promise<number>): Promise<number> {
+  DETACHED.add(ack);
+  return ack;
+}
+
+/**
+ * Whether {@linkcode detachedAck} marked this promise.
+ *
+ * @param ack a promise of an ACK code
+ * @returns true when marked
+ */
+export function isDetachedAck(ack: Promise<number>): boolean {
+  return DETACHED.has(ack);
+}

@@ -161,6 +161,16 @@ Deno.test({
         assert.equal(inbox.frames[0].sender, "@C/ipc.app");
         assert.equal(text(inbox.frames[0]), "hello");
         await assert.rejects(ipc.send("@A/nobody", "hello", QoS.Processed), (e: BusError) => e.code === 0x71);
+        // many at once from a socket client: its connection reads on while the ACKs travel
+        const replies = await Promise.all(
+          Array.from({ length: 64 }, (_, i) => ipcRpc.call("@B/svc.db", "echo", new Uint8Array([i]))),
+        );
+        assert.deepEqual(replies.map((r) => r.payload[0]), Array.from({ length: 64 }, (_, i) => i));
+        const acks = Array.from({ length: 100 }, (_, i) => ipc.send("@A/inbox", `n${i}`, QoS.Processed));
+        await Promise.all(acks);
+        await inbox.until((f) => f.length === 101);
+        assert.deepEqual(inbox.frames.slice(1).map(text), Array.from({ length: 100 }, (_, i) => `n${i}`));
+        inbox.frames.splice(1);
         // an in-process client too
         await assert.rejects(pubs[1].send("@A/nobody", "x", QoS.Processed), (e: BusError) => e.code === 0x71);
         await pubs[1].send("@A/inbox", "from B", QoS.Processed);
