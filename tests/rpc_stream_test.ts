@@ -74,6 +74,30 @@ for (const transport of TRANSPORTS) {
   });
 }
 
+Deno.test("streams cross transports: a WebSocket server, a unix caller and an in-process caller of one broker", async () => {
+  await withBus(async (bus) => {
+    const { bind } = await bus.broker.serve("ws://127.0.0.1:0/", { timeout: 5 });
+    const server = new RpcClient(await connect(bind, { name: "stream.ws" }));
+    const caller = await ipcRpc(bus, "stream.caller");
+    const local = new RpcClient(bus.broker.registerClient("stream.local"));
+    server.handleStream("count", async function* (params) {
+      for (let i = 0; i < (params as number); i++) yield i;
+    });
+    server.handleDuplex("echo", async function* (items) {
+      for await (const item of items) yield item;
+    });
+    const expected = Array.from({ length: 1000 }, (_, i) => i);
+    assert.deepEqual(await collect(caller.callStream("stream.ws", "count", 1000, { window: 8 })), expected);
+    assert.deepEqual(await collect(local.callStream("stream.ws", "count", 1000, { window: 8 })), expected);
+    const d = local.callDuplex<number>("stream.ws", "echo", undefined, { window: 4 });
+    const sent = Promise.all(expected.map((i) => d.send(i))).then(() => d.end());
+    assert.deepEqual(await collect(d), expected);
+    await sent;
+    await assertNoStreams(server, caller, local);
+    await Promise.all([server.close(), local.close()]);
+  });
+});
+
 Deno.test("a sync generator, raw items and an empty stream work; ordinary onCall handlers keep working", async () => {
   await withBus(async (bus) => {
     const server = await ipcRpc(bus, "stream.server", {
