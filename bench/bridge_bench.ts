@@ -8,8 +8,8 @@
  *   counts them; throughput from the first send to the last arrival, on a
  *   broker without a bridge, on a bridged broker (whose bridge exports them
  *   too), and from a client of A to a client of B;
- * - RPC: sequential calls with 64-byte params echoed by a handler; latency
- *   p50/p99 and calls per second.
+ * - RPC: sequential calls with 64-byte params echoed by a handler (latency
+ *   p50/p99), and calls per second with 32 in flight from one client.
  *
  * Run: deno run -A bench/bridge_bench.ts [--publications N] [--calls N] [--rounds R]
  *
@@ -98,6 +98,16 @@ async function calls(rpc: RpcClient, target: string): Promise<number[]> {
   return out.sort((a, b) => a - b);
 }
 
+/** Calls per second to `target` with `inFlight` calls outstanding. */
+async function concurrentCalls(rpc: RpcClient, target: string, inFlight: number): Promise<number> {
+  let left = CALLS;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (left-- > 0) await rpc.call(target, "echo", PAYLOAD);
+  }));
+  return CALLS / ((performance.now() - t0) / 1000);
+}
+
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 
@@ -145,6 +155,8 @@ try {
   let plainPub = 0;
   let localPub = 0;
   let remotePub = 0;
+  let localRpc32 = 0;
+  let remoteRpc32 = 0;
   let localRpc: number[] = [];
   let remoteRpc: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
@@ -153,6 +165,8 @@ try {
     remotePub = Math.max(remotePub, await publications(pubA, countB, "bench/remote"));
     const l = await calls(app, "svc");
     const c = await calls(app, "@B/svc");
+    localRpc32 = Math.max(localRpc32, await concurrentCalls(app, "svc", 32));
+    remoteRpc32 = Math.max(remoteRpc32, await concurrentCalls(app, "@B/svc", 32));
     if (localRpc.length === 0 || pct(l, 0.5) < pct(localRpc, 0.5)) localRpc = l;
     if (remoteRpc.length === 0 || pct(c, 0.5) < pct(remoteRpc, 0.5)) remoteRpc = c;
   }
@@ -172,6 +186,11 @@ try {
   console.log(
     `  across the bridge p50 ${f(pct(remoteRpc, 0.5))} ms  p99 ${f(pct(remoteRpc, 0.99))} ms   ` +
       `p50 ratio ${(pct(remoteRpc, 0.5) / pct(localRpc, 0.5)).toFixed(2)}`,
+  );
+  console.log(`RPC with 32 calls in flight from one client (${CALLS} calls, best of ${ROUNDS}):`);
+  console.log(`  one broker        ${Math.round(localRpc32)} calls/s`);
+  console.log(
+    `  across the bridge ${Math.round(remoteRpc32)} calls/s   ratio ${(remoteRpc32 / localRpc32).toFixed(3)}`,
   );
   console.log(`bridge A: ${JSON.stringify(bridges[0].stats())}`);
   await app.close();

@@ -105,5 +105,11 @@ export {
   loadBrokerConfig,
   parseBrokerConfig,
 } from "./config_file.ts";
-export { GATEWAY_CLIENT_NAME, type GatewayStats, type RemoteGateway } from "./remote_gateway.ts";
+export {
+  detachedAck,
+  GATEWAY_CLIENT_NAME,
+  type GatewayStats,
+  isDetachedAck,
+  type RemoteGateway,
+} from "./remote_gateway.ts";
 export { GatewayPort } from "./gateway_port.ts";
