@@ -161,13 +161,15 @@ export class StreamServer implements LinkHost {
         `"${method}" is a ${MODE_NAMES[entry.mode]}, not a ${MODE_NAMES[header.mode]}`,
       );
     }
+    // a caller never reuses the id of a stream it still has: one still open here is from
+    // before the caller restarted under the same name, and goes
+    this.#links.get(call.sender)?.get(header.stream)?.drop(
+      new RpcError(RpcErrorCode.Other, `Stream ${header.stream} was opened again by "${call.sender}"`),
+    );
     if (this.#size >= this.#maxStreams) {
       throw new RpcError(RpcErrorCode.Busy, `Too many streams (${this.#maxStreams})`);
     }
     let peers = this.#links.get(call.sender);
-    if (peers?.has(header.stream)) {
-      throw new RpcError(RpcErrorCode.InvalidRequest, `Stream ${header.stream} is already open`);
-    }
     const decode = entry.raw ? rawItem : unpack;
     const params = decode(header.params);
     const link = new StreamLink<unknown>(this, {

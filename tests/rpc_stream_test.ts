@@ -28,6 +28,7 @@ import {
   type TestBus,
   toHex,
   TRANSPORTS,
+  utf8,
   waitFor,
   withBus,
 } from "./_helpers.ts";
@@ -706,6 +707,29 @@ Deno.test("§25.7 by hand: a raw client opens a stream of our server and serves 
     // a grant that crosses the end is answered with a cancel
     raw.send("stream.server", hex("20 05 01 00 00 00 02 00 00 00"));
     assert.equal(await next(), "21 04 01 00 00 00");
+    // an open with the id of a stream still open (a restarted caller) replaces that stream
+    let replaced = "";
+    server.handleStream("wait", async function* (_p, ctx) {
+      yield "first";
+      await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
+      replaced = (ctx.signal.reason as Error).message;
+    });
+    const openWait = (callId: number) =>
+      concat(
+        [0x01, callId, 0, 0, 0],
+        utf8("wait"),
+        hex("00 C1 53 01 01 07 00 00 00 01 00 00 00 00 00 00 00"),
+      );
+    raw.send("stream.server", openWait(6));
+    assert.equal(await next(), "11 06 00 00 00 C1 53 01 00 00 00 00");
+    assert.equal(await next(), "21 01 07 00 00 00 A5 66 69 72 73 74");
+    raw.send("stream.server", openWait(7));
+    assert.equal(await next(), "11 07 00 00 00 C1 53 01 00 00 00 00");
+    assert.equal(await next(), "21 01 07 00 00 00 A5 66 69 72 73 74");
+    await waitFor(() => replaced !== "", 2000, "the old stream ended");
+    assert.equal(replaced, 'Stream 7 was opened again by "raw.peer"');
+    assert.equal(server.streamStats().serving, 1);
+    raw.send("stream.server", hex("20 04 07 00 00 00"));
 
     // our caller → raw server: the open call, items within the credit, a grant back, the end
     const items = caller.callStream<string>("raw.peer", "letters", "xy", { window: 2, timeout: 5 });
