@@ -238,6 +238,8 @@ export class Bridge implements RemoteGateway {
           noRandomize: true, // in the configured order: the nearest first
           pingInterval: 2000,
           maxPingOut: 2,
+          // no Error objects made per request just in case (13% of the CPU of calls across hosts)
+          noAsyncTraces: true,
         });
       } catch (err) {
         if (attempt === 0) this.#log.warn(`bridge: NATS unreachable (${(err as Error).message}), retrying`);
