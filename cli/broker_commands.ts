@@ -106,15 +106,24 @@ const runInfo = simpleCommand(
 
 const runStats = simpleCommand(
   "stats",
-  `Usage: busrt broker stats [options]\n\nShows the broker's uptime (s) and traffic counters.\n\n${GLOBAL_HELP}`,
+  `Usage: busrt broker stats [options]\n\nShows the broker's uptime (s) and traffic counters, and its bridge's\nstate when it is bridged to other hosts.\n\n${GLOBAL_HELP}`,
   (v, style) =>
     fieldTable(
-      ["r_frames", "r_bytes", "w_frames", "w_bytes", "uptime"].map((k) =>
-        [k, count(v[k])] as [string, string]
-      ),
+      [
+        ...["r_frames", "r_bytes", "w_frames", "w_bytes", "uptime"].map((k) =>
+          [k, count(v[k])] as [string, string]
+        ),
+        // a broker bridged to other hosts (docs/CLUSTER.md) adds its bridge's state
+        ...Object.entries(bridgeOf(v)).map(([k, x]) => [`bridge.${k}`, count(x)] as [string, string]),
+      ],
       style,
     ),
 );
+
+function bridgeOf(stats: Record<string, unknown>): Record<string, unknown> {
+  const b = stats.bridge;
+  return typeof b === "object" && b !== null ? b as Record<string, unknown> : {};
+}
 
 const runTest = simpleCommand(
   "test",

@@ -34,6 +34,8 @@ export interface ServePlan {
   unixSockets?: readonly string[];
   /** TCP, TLS and WebSocket `host:port` binds, without scheme or path. */
   tcpBinds?: readonly string[];
+  /** `host:port` the broker connects to: the NATS servers of a bridge (docs/CLUSTER.md). */
+  connectTo?: readonly string[];
   /**
    * FIFO paths to create (with the `mkfifo` command) and read: `fifo:<path>`
    * binds of the library's `serveFifo`. `serve` does not serve them yet and
@@ -89,6 +91,15 @@ function needsOf(plan: ServePlan): Need[] {
       descriptor: { name: "net", host },
       flag: `--allow-net=${host}`,
       reason: `to listen on "${bind}"`,
+      fatal: true,
+    });
+  }
+  for (const address of plan.connectTo ?? []) {
+    const host = netHost(address);
+    needs.push({
+      descriptor: { name: "net", host },
+      flag: `--allow-net=${host}`,
+      reason: `to connect to "${address}"`,
       fatal: true,
     });
   }

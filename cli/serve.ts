@@ -535,7 +535,10 @@ async function permissionProblems(settings: ServeSettings): Promise<PermissionPr
     ],
   };
   const binds = settings.http === null ? settings.binds : [...settings.binds, settings.http.bind];
-  const problems = await checkServePermissions(servePlanFromBinds(binds, files));
+  const problems = await checkServePermissions({
+    ...servePlanFromBinds(binds, files),
+    connectTo: (settings.bridge?.servers ?? []).map(natsHostPort), // the bridge's NATS servers
+  });
   if (settings.config !== null) {
     const seen = new Set(problems.map((p) => p.flag));
     for (const p of await checkServePermissions(servePlanFromConfig(settings.config))) {
@@ -543,6 +546,12 @@ async function permissionProblems(settings: ServeSettings): Promise<PermissionPr
     }
   }
   return problems;
+}
+
+/** `host:port` of a NATS server URL (`nats://` optional, port 4222 by default). */
+function natsHostPort(server: string): string {
+  const hostPort = server.replace(/^[a-z]+:\/\//, "").replace(/\/$/, "");
+  return /:\d+$/.test(hostPort) ? hostPort : `${hostPort}:4222`;
 }
 
 /** Prints permission problems; fails when one of them is fatal. */

@@ -108,6 +108,11 @@ Deno.test({
       const { value } = await sub[Symbol.asyncIterator]().next();
       assert.equal(value?.sender, "@S/svc");
       assert.equal(value?.topic, "from/s");
+      // and `busrt broker stats` prints them
+      const table = await runCli(["-s", sock, "broker", "stats"]);
+      assert.equal(table.code, 0, table.stderr);
+      assert.match(table.stdout, /bridge\.state\s+connected/);
+      assert.match(table.stdout, /bridge\.node\s+S/);
       await rpcSvc.close();
       await app.close();
       const result = await serve.stop("SIGTERM");
@@ -121,4 +126,22 @@ Deno.test({
       await Deno.remove(dir, { recursive: true });
     }
   },
+});
+
+Deno.test("serve --bridge names the net permission its NATS servers need", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "busrt-bridge-" });
+  const sock = `${dir}/s.sock`;
+  try {
+    const serve = new CliProcess(
+      ["serve", "-B", sock, "--bridge", "nats://127.0.0.1:4999,127.0.0.2", "--node", "S"],
+      [`--allow-read=${dir}`, `--allow-write=${dir}`, `--allow-net=unix:${sock}`],
+    );
+    const result = await serve.finish();
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /needs --allow-net=127\.0\.0\.1:4999 \(to connect to "127\.0\.0\.1:4999"\)/);
+    assert.match(result.stderr, /needs --allow-net=127\.0\.0\.2:4222 \(to connect to "127\.0\.0\.2:4222"\)/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
