@@ -2,7 +2,8 @@
  * Realtime frames (QoS 2/3) and flushing: they never wait for the `buf_ttl`
  * timer, and what the same run of microtasks adds after them (the reply or
  * delivery that follows an ACK) shares their write — one socket write per
- * operation on the broker's side, not one per frame.
+ * operation on the broker's side, not one per frame. Small batch buffers are
+ * reused across writers instead of allocated per write.
  *
  * @module
  */
@@ -18,14 +19,16 @@ import type { Link } from "../transport/link.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 import { nextFrame, utf8, withTimeout } from "./_helpers.ts";
 
-/** A link that records its writes. */
+/** A link that records its writes (a copy, and the buffer written from). */
 class CountingLink implements Link {
   chunks: Uint8Array[] = [];
+  buffers: ArrayBufferLike[] = [];
   read(): Promise<number | null> {
     return Promise.resolve(null);
   }
   write(data: Uint8Array): Promise<number> {
     this.chunks.push(data.slice());
+    this.buffers.push(data.buffer);
     return Promise.resolve(data.length);
   }
   close(): void {}
@@ -66,6 +69,25 @@ Deno.test("WriteBuffer: an ACK and a frame added a few microtasks later share on
   await microtasks(10);
   assert.equal(link.chunks.length, 1, "one write for the ACK and the reply");
   assert.equal(link.chunks[0].length, 6 + 9 + 7 + 5);
+});
+
+Deno.test("WriteBuffer: a small batch's buffer is reused by the next small batch, of any writer, once written", async () => {
+  const a = new CountingLink();
+  const b = new CountingLink();
+  const wa = new WriteBuffer(a);
+  const wb = new WriteBuffer(b);
+  writeClientFrame(wa, 1, 0x12, utf8("target"), null, utf8("first"), false);
+  await wa.flush();
+  assert.equal(wa.buf.length, 0, "a writer holds no buffer once its batch is written");
+  writeClientFrame(wb, 2, 0x12, utf8("target"), null, utf8("other"), false);
+  await wb.flush();
+  assert.equal(b.buffers[0], a.buffers[0], "the second batch is written from the first one's buffer");
+  writeClientFrame(wa, 3, 0x12, utf8("target"), null, utf8("third"), false);
+  await wa.flush();
+  assert.equal(a.buffers[1], a.buffers[0]);
+  // what each write carried, at the time it was written
+  assert.deepEqual(a.chunks.map((c) => new TextDecoder().decode(c.subarray(9 + 7))), ["first", "third"]);
+  assert.equal(new TextDecoder().decode(b.chunks[0].subarray(9 + 7)), "other");
 });
 
 /** A unix acceptor whose connections count the broker's socket writes. */

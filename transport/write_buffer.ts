@@ -13,8 +13,22 @@ import type { Link } from "./link.ts";
 
 const MIN_CAPACITY = 128;
 const EMPTY = new Uint8Array(0);
-/** Buffers up to this size are not kept for reuse. */
+/** Buffers up to this size are not kept by a writer for reuse. */
 const SMALL_BUFFER = 4096;
+/**
+ * Small batch buffers shared by the writers of the process, by capacity
+ * (128 B … 4 KiB, a list per power of two): a batch takes one of its size
+ * and gives it back once written, so a request/reply exchange allocates no
+ * buffer per write, and an idle connection still holds none. At most
+ * `SMALL_POOL_MAX` are kept per size.
+ */
+const smallPools: Uint8Array[][] = [[], [], [], [], [], []];
+const SMALL_POOL_MAX = 64;
+
+/** The pool of buffers of `cap` bytes (a power of two from `MIN_CAPACITY` to `SMALL_BUFFER`). */
+function smallPool(cap: number): Uint8Array[] {
+  return smallPools[24 - Math.clz32(cap)]; // 128 → 0 … 4096 → 5
+}
 /** Microtask hops without new data before a scheduled flush writes. */
 const IDLE_HOPS = 3;
 /** Upper bound of hops a scheduled flush waits in total. */
@@ -283,7 +297,7 @@ export class WriteBuffer implements FrameSink {
     need -= tail;
     let cap = Math.max(this.buf.length * 2, MIN_CAPACITY);
     while (cap < need) cap *= 2;
-    const next = new Uint8Array(cap);
+    const next = cap <= SMALL_BUFFER ? smallPool(cap).pop() ?? new Uint8Array(cap) : new Uint8Array(cap);
     next.set(this.buf.subarray(tail, this.len));
     this.buf = next;
     this.len -= tail;
@@ -350,6 +364,10 @@ export class WriteBuffer implements FrameSink {
         // small buffers are cheap to make again; idle connections then hold none
         const cap = batch.buffer.byteLength;
         if (cap > SMALL_BUFFER && cap <= this.#keep) this.#spare = new Uint8Array(batch.buffer);
+        else if (cap <= SMALL_BUFFER && batch.length === cap && cap >= MIN_CAPACITY) {
+          const pool = smallPool(cap);
+          if (pool.length < SMALL_POOL_MAX) pool.push(batch);
+        }
         if (this.#waiters.length > 0) this.#wake();
       }
     } catch (err) {
