@@ -1,6 +1,6 @@
 /**
  * BUS/RT topics ↔ NATS subjects. Segments become tokens (`/` ↔ `.`), the
- * wildcards of a pattern map (`+` ↔ `*`, a final `#` ↔ `>`), and every
+ * wildcards of a pattern map (`+` ↔ `*`, `#` ↔ `>`), and every
  * character a NATS token may not hold is escaped, reversibly: `~` followed
  * by two upper-case hex digits of the character (`.` `~2E`, space `~20`,
  * `*` `~2A`, `>` `~3E`, `~` itself `~7E`, control characters and DEL); an
@@ -115,9 +115,9 @@ export function topicToSubject(prefix: string, topic: string): string {
 }
 
 /**
- * The NATS subscription subject of a topic pattern: `+` becomes `*`, a
- * final `#` becomes `>` (a `#` elsewhere is a plain character, as it can
- * match nothing in BUS/RT either).
+ * The NATS subscription subject of a topic pattern: `+` becomes `*`, `#`
+ * becomes `>` and ends the subject, as the any-wildcard ends a pattern in
+ * BUS/RT (`a/#/b` matches what `a/#` matches).
  *
  * @example
  * ```ts
@@ -125,6 +125,7 @@ export function topicToSubject(prefix: string, topic: string): string {
  * import { patternToSubject } from "./subject_map.ts";
  * assert.equal(patternToSubject("busrt.pub", "sensors/+/t"), "busrt.pub.sensors.*.t");
  * assert.equal(patternToSubject("busrt.pub", "#"), "busrt.pub.>");
+ * assert.equal(patternToSubject("busrt.pub", "a/#/b"), "busrt.pub.a.>");
  * ```
  *
  * @param prefix the subject prefix
@@ -137,7 +138,7 @@ export function patternToSubject(prefix: string, pattern: string): string {
   for (let i = 0; i < segs.length; i++) {
     const seg = segs[i];
     if (seg === "+") out += ".*";
-    else if (seg === "#" && i === segs.length - 1) out += ".>";
+    else if (seg === "#") return out + ".>";
     else out += "." + escapeSegment(seg);
   }
   return out;
