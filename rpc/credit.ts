@@ -138,47 +138,80 @@ export class CreditGate {
   };
 }
 
+/** Default bound on the bytes of a stream's items in flight or buffered at the receiver: 8 MiB. */
+export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+/** Credit of the first grant, before any item size is known ("slow start"). */
+export const INITIAL_CREDIT = 4;
+
 /**
- * The receiving side of a credit window of `window` items: counts items that
- * arrive (refusing any beyond the credit granted) and items the consumer
- * took, and grants them back in batches of half the window, so a consumer
- * that keeps up never makes the producer wait and one that does not holds
- * at most `window` items.
+ * The receiving side of a credit window of at most `window` items and about
+ * `windowBytes` bytes: counts items that arrive (refusing any beyond the
+ * credit granted) and items the consumer took, and says when to grant more.
+ *
+ * The first grant is {@linkcode INITIAL_CREDIT} items (at most `window`):
+ * item sizes are unknown then. After that the target is `window` items, or
+ * fewer when the largest item seen times the target would pass
+ * `windowBytes`; the receiver grants up to the target in batches of half of
+ * it, so a consumer that keeps up never makes the producer wait and one that
+ * does not holds at most the target.
  *
  * @example A window of 4 grants 2 back after 2 items were consumed
  * ```ts
  * import assert from "node:assert/strict";
  * import { CreditWindow } from "./credit.ts";
  * const w = new CreditWindow(4);
- * for (let i = 0; i < 4; i++) assert.ok(w.arrived());
- * assert.equal(w.arrived(), false); // a fifth item is beyond the credit
+ * assert.equal(w.initial, 4);
+ * for (let i = 0; i < 4; i++) assert.ok(w.arrived(100));
+ * assert.equal(w.arrived(100), false); // a fifth item is beyond the credit
  * assert.equal(w.consumed(), 0);
  * assert.equal(w.consumed(), 2);
  * assert.equal(w.outstanding, 2);
+ * ```
+ *
+ * @example Large items: the byte bound wins over the item count
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CreditWindow } from "./credit.ts";
+ * const w = new CreditWindow(64, 4_000_000); // 64 items, but about 4 MB
+ * assert.equal(w.initial, 4);
+ * for (let i = 0; i < 4; i++) w.arrived(1_000_000);
+ * let granted = 0;
+ * for (let i = 0; i < 4; i++) granted += w.consumed();
+ * assert.equal(granted, 4); // never more than 4 items of 1 MB in flight
  * ```
  */
 export class CreditWindow {
   /** Items granted that have not arrived yet. */
   outstanding: number;
-  readonly #batch: number;
-  #taken = 0;
+  /** The credit of the first grant. */
+  readonly initial: number;
+  readonly #window: number;
+  readonly #windowBytes: number;
+  #held = 0;
+  #largest = 0;
 
   /**
-   * @param window the credit granted at the start, and the most ever outstanding
+   * @param window the most items ever outstanding or held
+   * @param windowBytes about the most bytes outstanding or held (default {@linkcode DEFAULT_WINDOW_BYTES})
    */
-  constructor(window: number) {
-    this.outstanding = window;
-    this.#batch = Math.max(1, Math.ceil(window / 2));
+  constructor(window: number, windowBytes: number = DEFAULT_WINDOW_BYTES) {
+    this.#window = window;
+    this.#windowBytes = windowBytes;
+    this.initial = Math.min(window, INITIAL_CREDIT);
+    this.outstanding = this.initial;
   }
 
   /**
    * Counts an item that arrived.
    *
+   * @param size the item's size in bytes
    * @returns false when the item exceeds the credit granted (the sender broke the protocol)
    */
-  arrived(): boolean {
+  arrived(size: number): boolean {
     if (this.outstanding <= 0) return false;
     this.outstanding--;
+    this.#held++;
+    if (size > this.#largest) this.#largest = size;
     return true;
   }
 
@@ -188,10 +221,14 @@ export class CreditWindow {
    * @returns the credit to grant now (0: none yet)
    */
   consumed(): number {
-    if (++this.#taken < this.#batch) return 0;
-    const grant = this.#taken;
-    this.#taken = 0;
-    this.outstanding += grant;
-    return grant;
+    this.#held--;
+    const target = this.#largest === 0
+      ? this.#window
+      : Math.max(1, Math.min(this.#window, Math.floor(this.#windowBytes / this.#largest)));
+    const used = this.outstanding + this.#held;
+    const room = target - used;
+    if (room <= 0 || (room < Math.ceil(target / 2) && used > 0)) return 0;
+    this.outstanding += room;
+    return room;
   }
 }

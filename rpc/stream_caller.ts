@@ -36,6 +36,12 @@ export interface StreamCallOptions {
    * and round trips). Default 64.
    */
   window?: number;
+  /**
+   * About the most bytes of the server's items in flight or buffered: the
+   * credit shrinks below `window` items for large items. The first grant is
+   * 4 items, before any size is known. Default 8 MiB.
+   */
+  windowBytes?: number;
   /** Aborts the stream: the server is told to stop, waits reject with the signal's reason. */
   signal?: AbortSignal;
   /** Yield items as the bytes received instead of decoding them as MessagePack. Default false. */
@@ -43,7 +49,7 @@ export interface StreamCallOptions {
 }
 
 /** Options of an upload. */
-export interface UploadOptions extends Omit<StreamCallOptions, "window" | "raw"> {
+export interface UploadOptions extends Omit<StreamCallOptions, "window" | "windowBytes" | "raw"> {
   /** The params of the call: bytes as they are, `undefined` for none, else MessagePack. */
   params?: unknown;
 }
@@ -330,6 +336,10 @@ export class StreamCaller implements LinkHost {
     if (!Number.isInteger(window) || window < least || window > 0xffffffff) {
       throw new RangeError(`Invalid window "${window}": must be an integer ≥ 1`);
     }
+    const windowBytes = options.windowBytes;
+    if (windowBytes !== undefined && (!Number.isInteger(windowBytes) || windowBytes < 1)) {
+      throw new RangeError(`Invalid windowBytes "${windowBytes}": must be an integer ≥ 1`);
+    }
     const timeout = options.timeout ?? this.#host.timeout;
     if (!(timeout >= 0)) {
       throw new RangeError(`Invalid timeout "${timeout}": must be a number of seconds ≥ 0`);
@@ -343,6 +353,7 @@ export class StreamCaller implements LinkHost {
       opener: true,
       sendCredit: mode === StreamMode.Server ? null : 0,
       receiveWindow: window,
+      receiveBytes: windowBytes,
       idleMs,
       decode: (options.raw ? rawItem : unpack) as (bytes: Uint8Array) => T,
     });
@@ -361,7 +372,7 @@ export class StreamCaller implements LinkHost {
       const forget = () => signal.removeEventListener("abort", abort);
       link.ended.then(forget, forget);
     }
-    const ready = this.#host.call(target, method, encodeOpen(mode, id, window, idleMs, bytes), {
+    const ready = this.#host.call(target, method, encodeOpen(mode, id, link.initialCredit, idleMs, bytes), {
       timeout,
       signal,
     })

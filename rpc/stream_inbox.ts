@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { CreditWindow } from "./credit.ts";
+import type { CreditWindow } from "./credit.ts";
 import { RpcError, RpcErrorCode } from "./rpc_error.ts";
 
 /** What the inbox tells its stream. */
@@ -28,9 +28,10 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * @example Items pushed, consumed in order, credit granted back
  * ```ts
  * import assert from "node:assert/strict";
+ * import { CreditWindow } from "./credit.ts";
  * import { ItemInbox } from "./stream_inbox.ts";
  * const grants: number[] = [];
- * const inbox = new ItemInbox<string>(2, 0, (b) => new TextDecoder().decode(b), {
+ * const inbox = new ItemInbox<string>(new CreditWindow(2), 0, (b) => new TextDecoder().decode(b), {
  *   grant: (n) => grants.push(n),
  *   abandon: () => {},
  * });
@@ -59,13 +60,13 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
   readonly #events: InboxEvents;
 
   /**
-   * @param window the credit granted when the stream opened
+   * @param window the credit window (its first grant went with the open)
    * @param idleMs how long the consumer waits for an item before failing with -32120 (0: forever)
    * @param decode turns an item's bytes into what the consumer gets
    * @param events where grants and abandonment go
    */
-  constructor(window: number, idleMs: number, decode: (bytes: Uint8Array) => T, events: InboxEvents) {
-    this.#window = new CreditWindow(window);
+  constructor(window: CreditWindow, idleMs: number, decode: (bytes: Uint8Array) => T, events: InboxEvents) {
+    this.#window = window;
     this.#idleMs = idleMs > 0 ? idleMs : Infinity;
     this.#decode = decode;
     this.#events = events;
@@ -94,7 +95,7 @@ export class ItemInbox<T> implements AsyncIterableIterator<T> {
    */
   push(bytes: Uint8Array): boolean {
     if (this.finished) return true;
-    if (!this.#window.arrived()) return false;
+    if (!this.#window.arrived(bytes.length)) return false;
     this.#lastActivity = performance.now();
     const waiter = this.#waiter;
     if (waiter !== null) {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { CreditGate } from "./credit.ts";
+import { CreditGate, CreditWindow } from "./credit.ts";
 import { ItemInbox } from "./stream_inbox.ts";
 import { RpcError, RpcErrorCode, toRpcError } from "./rpc_error.ts";
 import {
@@ -57,8 +57,10 @@ export interface LinkSetup<T> {
   opener: boolean;
   /** Credit this end starts with for its items; `null`: this end sends no items. */
   sendCredit: number | null;
-  /** Credit this end grants for incoming items; `null`: no incoming items. */
+  /** Credit window, in items, of incoming items; `null`: no incoming items. */
   receiveWindow: number | null;
+  /** About the most bytes of incoming items in flight or buffered. Default 8 MiB. */
+  receiveBytes?: number;
   /** Inactivity limit in milliseconds (0: none). */
   idleMs: number;
   /** Turns incoming item bytes into values. */
@@ -108,6 +110,7 @@ export class StreamLink<T = unknown> {
   readonly #host: LinkHost;
   readonly #gate: CreditGate | null;
   readonly #out: StreamKind;
+  readonly #initialCredit: number;
   #finished = false;
   #endSent = false;
   #failure: Error | null = null;
@@ -125,13 +128,23 @@ export class StreamLink<T = unknown> {
     this.#out = setup.opener ? StreamKind.ToServer : StreamKind.ToCaller;
     const probeMs = setup.idleMs > 0 ? setup.idleMs : DEFAULT_PROBE_MS;
     this.#gate = setup.sendCredit === null ? null : new CreditGate(setup.sendCredit, probeMs, this.#probe);
-    this.inbox = setup.receiveWindow === null
-      ? null
-      : new ItemInbox<T>(setup.receiveWindow, setup.idleMs, setup.decode, {
+    if (setup.receiveWindow === null) {
+      this.inbox = null;
+      this.#initialCredit = 0;
+    } else {
+      const window = new CreditWindow(setup.receiveWindow, setup.receiveBytes);
+      this.#initialCredit = window.initial;
+      this.inbox = new ItemInbox<T>(window, setup.idleMs, setup.decode, {
         grant: (items) => this.#sendFrame(encodeCredit(this.#out, this.id, items)),
         abandon: (reason) => this.#abandoned(reason),
       });
+    }
     this.#ended.promise.catch(() => {});
+  }
+
+  /** The credit this end grants to the peer's items at the open (0: it receives none). */
+  get initialCredit(): number {
+    return this.#initialCredit;
   }
 
   /** Credit left for this end's items. */

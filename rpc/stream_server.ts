@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { DEFAULT_WINDOW_BYTES } from "./credit.ts";
 import { packParams, unpack } from "./msgpack.ts";
 import { RpcError, RpcErrorCode } from "./rpc_error.ts";
 import type { RpcCall } from "./rpc_event.ts";
@@ -52,8 +53,10 @@ export interface StreamHandlerOptions {
    * decoding them as MessagePack. Default false.
    */
   raw?: boolean;
-  /** Credit granted to the caller's items (uploads and duplex streams). Default 64. */
+  /** Credit window of the caller's items (uploads and duplex streams), in items. Default 64. */
   window?: number;
+  /** About the most bytes of the caller's items in flight or buffered. Default 8 MiB. */
+  windowBytes?: number;
 }
 
 /** Default credit window, in items. */
@@ -68,6 +71,7 @@ interface Entry {
   handler: AnyHandler;
   raw: boolean;
   window: number;
+  windowBytes: number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -120,7 +124,11 @@ export class StreamServer implements LinkHost {
     if (!Number.isInteger(window) || window < 1 || window > 0xffffffff) {
       throw new RangeError(`Invalid window "${window}": must be an integer ≥ 1`);
     }
-    this.#handlers.set(method, { mode, handler, raw: options.raw ?? false, window });
+    const windowBytes = options.windowBytes ?? DEFAULT_WINDOW_BYTES;
+    if (!Number.isInteger(windowBytes) || windowBytes < 1) {
+      throw new RangeError(`Invalid windowBytes "${windowBytes}": must be an integer ≥ 1`);
+    }
+    this.#handlers.set(method, { mode, handler, raw: options.raw ?? false, window, windowBytes });
   }
 
   /**
@@ -178,6 +186,7 @@ export class StreamServer implements LinkHost {
       opener: false,
       sendCredit: entry.mode === StreamMode.Upload ? null : header.credit,
       receiveWindow: entry.mode === StreamMode.Server ? null : entry.window,
+      receiveBytes: entry.windowBytes,
       idleMs: header.idleMs,
       decode,
     });
@@ -207,7 +216,7 @@ export class StreamServer implements LinkHost {
     } else {
       queueMicrotask(() => this.#pump(link, output as StreamItems));
     }
-    return encodeOpenReply(entry.mode === StreamMode.Server ? 0 : entry.window);
+    return encodeOpenReply(link.initialCredit);
   }
 
   /**
