@@ -188,23 +188,6 @@ async function echoRole(path: string): Promise<void> {
 async function relayRole(path: string): Promise<void> {
   const listener = Deno.listen({ transport: "unix", path });
   Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
-  const pipe = async (from: Deno.Conn, to: Deno.Conn) => {
-    const buf = new Uint8Array(65536);
-    try {
-      for (;;) {
-        const n = await from.read(buf);
-        if (n === null) break;
-        await to.write(buf.subarray(0, n));
-      }
-    } catch {
-      // one side went away
-    }
-    try {
-      to.close();
-    } catch {
-      // closed already
-    }
-  };
   let first: Deno.Conn | null = null;
   for await (const conn of listener) {
     if (first === null) first = conn;
@@ -222,22 +205,28 @@ async function echoClientRole(path: string): Promise<void> {
   await echo(await Deno.connect({ transport: "unix", path }));
 }
 
-async function echo(conn: Deno.Conn): Promise<void> {
+/** Writes what `from` reads to `to` until either side ends; then closes `to`. */
+async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
   const buf = new Uint8Array(65536);
   try {
     for (;;) {
-      const n = await conn.read(buf);
+      const n = await from.read(buf);
       if (n === null) break;
-      await conn.write(buf.subarray(0, n));
+      await to.write(buf.subarray(0, n));
     }
   } catch {
-    // the peer went away
+    // a side went away
   }
   try {
-    conn.close();
+    to.close();
   } catch {
     // closed already
   }
+}
+
+/** Echoes what `conn` reads back to it. */
+function echo(conn: Deno.Conn): Promise<void> {
+  return pipe(conn, conn);
 }
 
 /** An RPC handler echoing the params of `echo`. */
