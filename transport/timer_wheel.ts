@@ -30,7 +30,7 @@ export abstract class WheelTimer implements WheelNode {
   /** @internal previous node in the slot's list. */
   wheelPrev: WheelNode = this;
   /** Due time (the wheel's clock, ms), or -1 when not scheduled. */
-  wheelDue = -1;
+  wheelDue: number = -1;
 
   /**
    * Called once when the timer is due (it is no longer scheduled then; it may
