@@ -33,7 +33,7 @@ const options = benchArgs(USAGE, () =>
     args: Deno.args,
     options: {
       items: { type: "string", default: "200000" },
-      window: { type: "string", default: "64" },
+      window: { type: "string", default: "1024" },
       "slow-items": { type: "string", default: "20000" },
       "slow-size": { type: "string", default: "10000" },
       busrtd: { type: "boolean", default: false },
@@ -260,7 +260,9 @@ if (import.meta.main) {
     console.log(
       `\nslow consumer (1 ms sleep every 10 items), fast producer: ${SLOW_ITEMS} items of ${SLOW_SIZE} bytes (${
         mb(total)
-      } MB), window ${WINDOW} (${mb(WINDOW * SLOW_SIZE)} MB in flight at most)`,
+      } MB), window ${WINDOW} items and 1 MiB (${
+        mb(Math.max(4, Math.min(WINDOW, Math.floor(1024 * 1024 / SLOW_SIZE))) * SLOW_SIZE)
+      } MB in flight at most)`,
     );
     const m = await slowConsumer(path, broker.pid);
     console.log(`took ${m.seconds.toFixed(1)} s`);

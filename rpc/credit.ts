@@ -138,8 +138,8 @@ export class CreditGate {
   };
 }
 
-/** Default bound on the bytes of a stream's items in flight or buffered at the receiver: 8 MiB. */
-export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
+/** Default bound on the bytes of a stream's items in flight or buffered at the receiver: 1 MiB. */
+export const DEFAULT_WINDOW_BYTES = 1024 * 1024;
 /** Credit of the first grant, before any item size is known ("slow start"). */
 export const INITIAL_CREDIT = 4;
 

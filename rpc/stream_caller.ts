@@ -30,16 +30,17 @@ export interface StreamCallOptions {
    */
   timeout?: number;
   /**
-   * Credit granted to the server's items: at most this many are in flight or
-   * buffered, so `window × item size` must fit the consumer's broker queue.
-   * Small items stream faster with a larger window (256–1,024: fewer writes
-   * and round trips). Default 64.
+   * Credit granted to the server's items, in items: at most this many are in
+   * flight or buffered (and at most `windowBytes` of them). A small window
+   * makes the producer wait for a credit round trip every half window, so
+   * small items stream faster with a large one. Default 1,024.
    */
   window?: number;
   /**
    * About the most bytes of the server's items in flight or buffered: the
    * credit shrinks below `window` items for large items. The first grant is
-   * 4 items, before any size is known. Default 8 MiB.
+   * 4 items, before any size is known. Keep it well below the consumer's
+   * broker queue (`queueBytes`). Default 1 MiB.
    */
   windowBytes?: number;
   /** Aborts the stream: the server is told to stop, waits reject with the signal's reason. */

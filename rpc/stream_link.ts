@@ -59,7 +59,7 @@ export interface LinkSetup<T> {
   sendCredit: number | null;
   /** Credit window, in items, of incoming items; `null`: no incoming items. */
   receiveWindow: number | null;
-  /** About the most bytes of incoming items in flight or buffered. Default 8 MiB. */
+  /** About the most bytes of incoming items in flight or buffered. Default 1 MiB. */
   receiveBytes?: number;
   /** Inactivity limit in milliseconds (0: none). */
   idleMs: number;

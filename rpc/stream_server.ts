@@ -53,14 +53,14 @@ export interface StreamHandlerOptions {
    * decoding them as MessagePack. Default false.
    */
   raw?: boolean;
-  /** Credit window of the caller's items (uploads and duplex streams), in items. Default 64. */
+  /** Credit window of the caller's items (uploads and duplex streams), in items. Default 1,024. */
   window?: number;
-  /** About the most bytes of the caller's items in flight or buffered. Default 8 MiB. */
+  /** About the most bytes of the caller's items in flight or buffered. Default 1 MiB. */
   windowBytes?: number;
 }
 
 /** Default credit window, in items. */
-export const DEFAULT_STREAM_WINDOW = 64;
+export const DEFAULT_STREAM_WINDOW = 1024;
 /** Default bound on the streams one client serves at once. */
 export const DEFAULT_MAX_STREAMS = 4096;
 
