@@ -8,17 +8,20 @@
  * medians.
  *
  * Run: deno run -A bench/peers/idle_cost.ts [clients, default 10000] [cpu window s, default 10] [servers, default raw,busrt] [rounds, default 1]
- * (a server `busrt@DIR` runs `DIR/bench/peers/idle_server.ts`: another checkout, e.g. a baseline)
+ * (a server `busrt@DIR` runs `DIR/bench/peers/idle_server.ts`: another checkout, e.g. a baseline;
+ * `busrtd` the Rust reference broker, RSS figures only)
  * (`BUSRT_IDLE_DENO_FLAGS="--cpu-prof --cpu-prof-dir=DIR"` adds flags to the server's `deno run`,
  * `BUSRT_IDLE_V8_FLAGS=--max-semi-space-size=1` V8 flags)
  *
  * @module
  */
-import { cpuMicros } from "./proc_stats.ts";
+import { cpuMicros, memory } from "./proc_stats.ts";
 import { measureIdle } from "./idle_probe.ts";
 import { ServerProcess } from "./server_process.ts";
 
 const IDLE_SERVER = new URL("./idle_server.ts", import.meta.url).pathname;
+/** The Rust reference broker (`../shared/rustref`), measured as a server kind `busrtd` (no GC figures). */
+const BUSRTD = new URL("../../../shared/rustref/bin/busrtd", import.meta.url).pathname;
 /** The broker timeout of the probe (busrtd's default): NOPs every 2.5 s, clients ping every 2 s. */
 const TIMEOUT_S = 5;
 const CLIENT_PROCESSES = 4;
@@ -93,20 +96,35 @@ export async function measureIdleCost(
   const script = checkout === undefined ? IDLE_SERVER : `${checkout}/bench/peers/idle_server.ts`;
   const path = `${dir}/${++serial}.sock`;
   const v8Flags = Deno.env.get("BUSRT_IDLE_V8_FLAGS") ?? "";
-  const server = ServerProcess.spawn(`${kind} server`, Deno.execPath(), [
-    "run",
-    "-A",
-    `--v8-flags=--expose-gc${v8Flags === "" ? "" : `,${v8Flags}`}`,
-    ...(Deno.env.get("BUSRT_IDLE_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== ""),
-    script,
-    serverKind,
-    path,
-    String(TIMEOUT_S),
-  ]);
+  const reference = kind === "busrtd";
+  const server = reference
+    ? ServerProcess.spawn("busrtd", BUSRTD, ["-B", path, "-t", String(TIMEOUT_S)])
+    : ServerProcess.spawn(`${kind} server`, Deno.execPath(), [
+      "run",
+      "-A",
+      `--v8-flags=--expose-gc${v8Flags === "" ? "" : `,${v8Flags}`}`,
+      ...(Deno.env.get("BUSRT_IDLE_DENO_FLAGS") ?? "").split(" ").filter((f) => f !== ""),
+      script,
+      serverKind,
+      path,
+      String(TIMEOUT_S),
+    ]);
+  // the reference has no GC: its figures are its RSS only
+  const memoryNow = (seq: number) =>
+    reference
+      ? Promise.resolve({
+        heapUsed: NaN,
+        external: NaN,
+        rss: memory(server.pid).rss,
+        heapTotal: NaN,
+        newSpace: NaN,
+      })
+      : gcMemory(server, seq);
   try {
-    await server.waitForOutput(/ready/);
+    if (reference) await server.waitForConnect({ transport: "unix", path });
+    else await server.waitForOutput(/ready/);
     await new Promise((r) => setTimeout(r, 500));
-    const before = await gcMemory(server, 1);
+    const before = await memoryNow(1);
     const anonBefore = anonRss(server.pid);
     let after = before;
     let anonNoGc = NaN;
@@ -118,7 +136,7 @@ export async function measureIdleCost(
       const t0 = performance.now();
       await new Promise((r) => setTimeout(r, windowS * 1000));
       cpu = (cpuMicros(server.pid) - c0) / ((performance.now() - t0) * 1000);
-      after = await gcMemory(server, 2);
+      after = await memoryNow(2);
       anonAfter = anonRss(server.pid);
     });
     if (r.error !== null) throw new Error(`${kind}: ${r.error}`);
@@ -183,7 +201,7 @@ export function idleCostTable(rows: IdleCost[], windowS: number): string {
     const f = mine.map(figures);
     const col = (i: number) => median(f.map((x) => x[i]));
     const units = [" KiB", " MiB", " KiB", " KiB", " KiB", " KiB", " %"];
-    const cells = units.map((u, i) => `${col(i).toFixed(i === 6 ? 1 : 2)}${u}`);
+    const cells = units.map((u, i) => Number.isNaN(col(i)) ? "–" : `${col(i).toFixed(i === 6 ? 1 : 2)}${u}`);
     out.push(
       `| ${server} | ${Math.min(...mine.map((r) => r.clients)).toLocaleString("en")} | ${mine.length} | ${
         cells.join(" | ")
