@@ -10,24 +10,11 @@ import assert from "node:assert/strict";
 import { connect } from "../client/ipc_client.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
 import { RpcError, RpcErrorCode } from "../rpc/rpc_error.ts";
-import { delay, waitFor } from "./_helpers.ts";
+import { delay } from "./_helpers.ts";
+import { assertNoStreams, collect, serveEndless } from "./_stream_helpers.ts";
 import { type BrokerKind, BUSRT, REFERENCE_UNAVAILABLE, startBroker, withBroker } from "./_reference.ts";
 
 const ignore = REFERENCE_UNAVAILABLE !== null;
-
-async function assertNoStreams(...clients: RpcClient[]): Promise<void> {
-  await waitFor(
-    () => clients.every((c) => c.streamStats().calling === 0 && c.streamStats().serving === 0),
-    5000,
-    "no stream state left",
-  );
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
 
 for (const transport of ["unix", "tcp"] as const) {
   Deno.test({
@@ -103,21 +90,14 @@ Deno.test({
       const server = new RpcClient(await connect(broker.unix, { name: "ref.server" }));
       const caller = new RpcClient(await connect(broker.unix, { name: "ref.caller" }));
       try {
-        const ended = Promise.withResolvers<number>();
-        server.handleStream("many", async function* (_p, ctx) {
-          try {
-            for (let i = 0;; i++) yield i;
-          } finally {
-            ended.resolve((ctx.signal.reason as RpcError | undefined)?.code ?? 0);
-          }
-        });
+        const ended = serveEndless(server, "many");
         const reader = caller.callStream<number>("ref.server", "many", undefined, {
           window: 4,
           timeout: 0.3,
         });
         assert.deepEqual(await reader.next(), { done: false, value: 0 });
         await caller.client.close();
-        assert.equal(await ended.promise, RpcErrorCode.NotRegistered);
+        assert.equal(await ended, RpcErrorCode.NotRegistered);
         await assertNoStreams(server, caller);
       } finally {
         await Promise.all([server.close(), caller.close()]);

@@ -33,28 +33,12 @@ import {
   withBus,
 } from "./_helpers.ts";
 import { ipcRpc, rejectsWith } from "./_rpc_helpers.ts";
-
-/** Waits until neither client holds stream state. */
-async function assertNoStreams(...clients: RpcClient[]): Promise<void> {
-  await waitFor(
-    () => clients.every((c) => c.streamStats().calling === 0 && c.streamStats().serving === 0),
-    5000,
-    `no stream state left (${
-      clients.map((c) => `${c.name}: ${JSON.stringify(c.streamStats())}`).join(", ")
-    })`,
-  );
-}
+import { assertNoStreams, collect, serveEndless } from "./_stream_helpers.ts";
 
 async function pair(bus: TestBus, transport: "unix" | "tcp" = "unix"): Promise<[RpcClient, RpcClient]> {
   const server = new RpcClient(await bus.client("stream.server", transport));
   const caller = new RpcClient(await bus.client("stream.caller", transport));
   return [server, caller];
-}
-
-async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
 }
 
 for (const transport of TRANSPORTS) {
@@ -582,16 +566,7 @@ Deno.test("a server that goes away ends the caller's stream; a caller that goes 
     // the caller disconnects while the handler waits for credit (a slow reader)
     const server2 = await ipcRpc(bus, "stream.server2");
     const caller2 = await ipcRpc(bus, "stream.caller2");
-    const ended = Promise.withResolvers<string>();
-    server2.handleStream("many", async function* (_p, ctx) {
-      try {
-        for (let i = 0;; i++) yield i;
-      } finally {
-        ended.resolve(
-          ctx.signal.aborted ? `aborted: ${(ctx.signal.reason as RpcError).code}` : "not aborted",
-        );
-      }
-    });
+    const ended = serveEndless(server2, "many");
     const reader = caller2.callStream<number>("stream.server2", "many", undefined, {
       window: 4,
       timeout: 0.3,
@@ -600,7 +575,7 @@ Deno.test("a server that goes away ends the caller's stream; a caller that goes 
     await waitFor(() => server2.streamStats().serving === 1, 2000, "the stream is served");
     await caller2.client.close();
     // the handler waits for credit, probes after 0.3 s, learns the caller is gone (0x71)
-    assert.equal(await ended.promise, `aborted: ${RpcErrorCode.NotRegistered}`);
+    assert.equal(await ended, RpcErrorCode.NotRegistered);
     await assertNoStreams(server2, caller2);
 
     // closing the RPC client fails its streams with -32255 on its side
@@ -705,20 +680,13 @@ Deno.test("kill -9 of the server process fails the caller's stream; kill -9 of t
     }
     await assertNoStreams(caller);
 
-    const ended = Promise.withResolvers<number>();
-    server.handleStream("many", async function* (_p, ctx) {
-      try {
-        for (let i = 0;; i++) yield i;
-      } finally {
-        ended.resolve((ctx.signal.reason as RpcError | undefined)?.code ?? 0);
-      }
-    });
+    const ended = serveEndless(server, "many");
     const peerCaller = await startPeer(bus.unix, "caller");
     await waitFor(() => server.streamStats().serving === 1, 5000, "the stream is served");
     peerCaller.kill("SIGKILL");
     await peerCaller.status;
     // the handler waits for credit, probes after the 0.5 s limit and learns the caller is gone
-    assert.equal(await ended.promise, RpcErrorCode.NotRegistered);
+    assert.equal(await ended, RpcErrorCode.NotRegistered);
     await assertNoStreams(server, caller);
   });
 });
