@@ -94,7 +94,7 @@ export class LargeBufferPool {
    *
    * @param keepBytes the most bytes kept
    */
-  constructor(keepBytes: number = 32 * 1024 * 1024) {
+  constructor(keepBytes: number = 48 * 1024 * 1024) {
     this.keepBytes = keepBytes;
   }
 
