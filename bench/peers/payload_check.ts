@@ -12,7 +12,7 @@
 export const STAMP_BYTES = 5;
 
 /** Smallest payload that can carry a stamp. */
-export const MIN_STAMPED_SIZE = STAMP_BYTES + 1;
+export const MIN_STAMPED_SIZE: number = STAMP_BYTES + 1;
 
 /** Every 256th message of a sender is compared in full. */
 const FULL_CHECK_MASK = 255;
