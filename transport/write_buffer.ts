@@ -29,6 +29,18 @@ const SMALL_POOL_MAX = 64;
 function smallPool(cap: number): Uint8Array[] {
   return smallPools[24 - Math.clz32(cap)]; // 128 → 0 … 4096 → 5
 }
+/**
+ * A batch that outgrows the kept capacity while a write is in flight (a peer
+ * reading slower than the producer, e.g. over a unix socket, whose kernel
+ * buffer holds ~200 KiB) continues in chunks of this size instead of being
+ * regrown and copied: each chunk becomes a piece of the next write, and the
+ * chunks written go back to a process-wide pool (at most `CHUNK_POOL_MAX`),
+ * so a steady backlog of mid-size frames allocates no fresh memory per write.
+ */
+const CHUNK = 262144;
+const CHUNK_POOL_MAX = 32;
+const chunkPool: Uint8Array[] = [];
+
 /** Microtask hops without new data before a scheduled flush writes. */
 const IDLE_HOPS = 3;
 /** Upper bound of hops a scheduled flush waits in total. */
@@ -96,8 +108,10 @@ export class WriteBuffer implements FrameSink {
   #inFlightOwners: (SharedBytesOwner | null)[] = [];
   /** Where the part of `buf` not sealed into `#pieces` starts. */
   #tail = 0;
-  /** Bytes of the shared payloads in `#pieces`. */
+  /** Bytes in `#pieces` not counted in `len` (shared payloads, sealed chunks). */
   #sharedLen = 0;
+  /** Chunks sealed into `#pieces` by `#grow`, pooled again once written. */
+  #sealed: Uint8Array[] = [];
   #writing = false;
   /** A microtask flush is on its way. */
   #chained = false;
@@ -283,6 +297,7 @@ export class WriteBuffer implements FrameSink {
     this.buf = EMPTY;
     this.#spare = null;
     this.#pieces = [];
+    this.#sealed = [];
     releaseAll(this.#owners);
     this.#owners = [];
     this.#tail = 0;
@@ -295,6 +310,19 @@ export class WriteBuffer implements FrameSink {
     // bytes before #tail are sealed into #pieces (which keep the old buffer): only the rest moves
     const tail = this.#tail;
     need -= tail;
+    const carried = this.len - tail;
+    if (need > this.#keep && carried > 0) {
+      // past the kept capacity: seal what is there as a piece and go on in a chunk, no copy
+      this.#pieces.push(this.buf.subarray(tail, this.len));
+      this.#owners.push(null);
+      this.#sealed.push(this.buf);
+      this.#sharedLen += carried;
+      this.len = this.#tail = 0;
+      need -= carried;
+      const chunk = need <= CHUNK ? chunkPool.pop() ?? new Uint8Array(CHUNK) : null;
+      this.buf = chunk ?? new Uint8Array(need);
+      return;
+    }
     let cap = Math.max(this.buf.length * 2, MIN_CAPACITY);
     while (cap < need) cap *= 2;
     const next = cap <= SMALL_BUFFER ? smallPool(cap).pop() ?? new Uint8Array(cap) : new Uint8Array(cap);
@@ -315,8 +343,13 @@ export class WriteBuffer implements FrameSink {
         const batch = this.buf;
         let pieces: Uint8Array[] | null = null;
         let total = this.len;
+        let sealed: Uint8Array[] | null = null;
         if (this.#pieces.length > 0) {
           pieces = this.#pieces;
+          if (this.#sealed.length > 0) {
+            sealed = this.#sealed;
+            this.#sealed = [];
+          }
           const owners = this.#inFlightOwners = this.#owners;
           if (this.len > this.#tail) {
             pieces.push(batch.subarray(this.#tail, this.len));
@@ -356,6 +389,11 @@ export class WriteBuffer implements FrameSink {
             }
           }
           this.#inFlightOwners = [];
+          if (sealed !== null) {
+            for (const chunk of sealed) {
+              if (chunk.length === CHUNK && chunkPool.length < CHUNK_POOL_MAX) chunkPool.push(chunk);
+            }
+          }
         }
         this.#written += total;
         this.framesInFlight = 0;
@@ -367,6 +405,8 @@ export class WriteBuffer implements FrameSink {
         else if (cap <= SMALL_BUFFER && batch.length === cap && cap >= MIN_CAPACITY) {
           const pool = smallPool(cap);
           if (pool.length < SMALL_POOL_MAX) pool.push(batch);
+        } else if (cap === CHUNK && batch.length === CHUNK && chunkPool.length < CHUNK_POOL_MAX) {
+          chunkPool.push(batch); // a chunk past a small kept capacity
         }
         if (this.#waiters.length > 0) this.#wake();
       }
