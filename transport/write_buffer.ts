@@ -34,12 +34,14 @@ function smallPool(cap: number): Uint8Array[] {
  * reading slower than the producer, e.g. over a unix socket, whose kernel
  * buffer holds ~200 KiB) continues in chunks of this size instead of being
  * regrown and copied: each chunk becomes a piece of the next write, and the
- * chunks written go back to a process-wide pool (at most `CHUNK_POOL_MAX`),
- * so a steady backlog of mid-size frames allocates no fresh memory per write.
+ * writer reuses the chunks written (at most `CHUNKS_KEPT`), so a steady or
+ * recurring backlog of mid-size frames allocates no fresh memory per write;
+ * the first write done `CHUNK_LINGER_MS` after the last backlog lets them go.
  */
 const CHUNK = 262144;
-const CHUNK_POOL_MAX = 32;
-const chunkPool: Uint8Array[] = [];
+const CHUNKS_KEPT = 32;
+/** How long after the last backlog its chunks are kept (let go at the first write after). */
+const CHUNK_LINGER_MS = 1000;
 
 /** Microtask hops without new data before a scheduled flush writes. */
 const IDLE_HOPS = 3;
@@ -110,8 +112,12 @@ export class WriteBuffer implements FrameSink {
   #tail = 0;
   /** Bytes in `#pieces` not counted in `len` (shared payloads, sealed chunks). */
   #sharedLen = 0;
-  /** Chunks sealed into `#pieces` by `#grow`, pooled again once written. */
+  /** Chunks sealed into `#pieces` by `#grow`, reused once written. */
   #sealed: Uint8Array[] = [];
+  /** Chunks written, for the rest of the backlog and the next one. */
+  #chunks: Uint8Array[] = [];
+  /** `performance.now()` when a batch last went on in a chunk. */
+  #chunkedAt = 0;
   #writing = false;
   /** A microtask flush is on its way. */
   #chained = false;
@@ -298,6 +304,7 @@ export class WriteBuffer implements FrameSink {
     this.#spare = null;
     this.#pieces = [];
     this.#sealed = [];
+    this.#chunks = [];
     releaseAll(this.#owners);
     this.#owners = [];
     this.#tail = 0;
@@ -317,9 +324,10 @@ export class WriteBuffer implements FrameSink {
       this.#owners.push(null);
       this.#sealed.push(this.buf);
       this.#sharedLen += carried;
+      this.#chunkedAt = performance.now();
       this.len = this.#tail = 0;
       need -= carried;
-      const chunk = need <= CHUNK ? chunkPool.pop() ?? new Uint8Array(CHUNK) : null;
+      const chunk = need <= CHUNK ? this.#chunks.pop() ?? new Uint8Array(CHUNK) : null;
       this.buf = chunk ?? new Uint8Array(need);
       return;
     }
@@ -391,7 +399,7 @@ export class WriteBuffer implements FrameSink {
           this.#inFlightOwners = [];
           if (sealed !== null) {
             for (const chunk of sealed) {
-              if (chunk.length === CHUNK && chunkPool.length < CHUNK_POOL_MAX) chunkPool.push(chunk);
+              if (chunk.length === CHUNK && this.#chunks.length < CHUNKS_KEPT) this.#chunks.push(chunk);
             }
           }
         }
@@ -405,11 +413,13 @@ export class WriteBuffer implements FrameSink {
         else if (cap <= SMALL_BUFFER && batch.length === cap && cap >= MIN_CAPACITY) {
           const pool = smallPool(cap);
           if (pool.length < SMALL_POOL_MAX) pool.push(batch);
-        } else if (cap === CHUNK && batch.length === CHUNK && chunkPool.length < CHUNK_POOL_MAX) {
-          chunkPool.push(batch); // a chunk past a small kept capacity
+        } else if (cap === CHUNK && batch.length === CHUNK && this.#chunks.length < CHUNKS_KEPT) {
+          this.#chunks.push(batch); // a chunk past a small kept capacity
         }
         if (this.#waiters.length > 0) this.#wake();
       }
+      // everything is written: the chunks are kept for the next backlog only if there was one lately
+      if (this.#chunks.length > 0 && performance.now() - this.#chunkedAt > CHUNK_LINGER_MS) this.#chunks = [];
     } catch (err) {
       releaseAll(this.#inFlightOwners);
       this.#inFlightOwners = [];
