@@ -15,6 +15,7 @@
  */
 import { connect } from "../client/ipc_client.ts";
 import { RpcClient } from "../rpc/rpc_client.ts";
+import { spawnBrokerProcess } from "./broker_process.ts";
 
 const PARAMS_SIZE = 100;
 const IN_FLIGHT = 32;
@@ -26,30 +27,6 @@ interface StageResult {
   calls: number;
   seconds: number;
   perSecond: number;
-}
-
-async function startBrokerProcess(path: string): Promise<Deno.ChildProcess> {
-  const script = new URL("./broker_process.ts", import.meta.url).pathname;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      ...(Deno.env.get("RPC_BENCH_BROKER_FLAGS") ?? "").split(" ").filter(Boolean),
-      script,
-      path,
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let seen = "";
-  while (!seen.includes("ready")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("The broker process ended before it was ready");
-    seen += value;
-  }
-  reader.releaseLock();
-  return child;
 }
 
 /** Runs `op` with `inFlight` concurrent loops for about `seconds`; returns calls/s. */
@@ -85,7 +62,10 @@ if (import.meta.main) {
   const inFlightCounts = (Deno.env.get("RPC_BENCH_IN_FLIGHT") ?? `1,${IN_FLIGHT}`).split(",").map(Number);
   const dir = await Deno.makeTempDir({ prefix: "busrt-rpc-bench-" });
   const path = `${dir}/busrt.sock`;
-  const broker = await startBrokerProcess(path);
+  const broker = await spawnBrokerProcess(
+    path,
+    (Deno.env.get("RPC_BENCH_BROKER_FLAGS") ?? "").split(" ").filter(Boolean),
+  );
   try {
     const handler = new RpcClient(await connect(path, { name: "bench.handler", timeout: 5 }), {
       handlers: { onCall: (call) => call.method === "echo" ? call.params : undefined },
