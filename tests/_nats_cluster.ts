@@ -99,9 +99,11 @@ export async function startNatsCluster(n = 3): Promise<NatsCluster> {
     }
     const cluster = makeCluster(nodes);
     const up = await Promise.all(ports.map((p) => waitListening(p.client, 5000)));
+    // a port picked free can be taken by another test before nats-server binds it (then connects are
+    // refused, or reach that other listener): such an attempt starts over on new ports
     if (up.every((u) => u) && await routed(nodes)) return cluster;
     await cluster.stop();
-    if (attempt >= 2) throw new Error("Cannot start a NATS cluster on 127.0.0.1");
+    if (attempt >= 4) throw new Error("Cannot start a NATS cluster on 127.0.0.1");
   }
 }
 
@@ -128,7 +130,12 @@ function makeCluster(nodes: NatsNode[]): NatsCluster {
 
 /** Whether every node's publications reach every other node (within 10 s). */
 async function routed(nodes: NatsNode[]): Promise<boolean> {
-  const conns = await Promise.all(nodes.map((n) => connect({ servers: n.url })));
+  const settled = await Promise.allSettled(nodes.map((n) => connect({ servers: n.url })));
+  const conns = settled.flatMap((r) => r.status === "fulfilled" ? [r.value] : []);
+  if (conns.length < nodes.length) {
+    await Promise.all(conns.map((nc) => nc.close()));
+    return false;
+  }
   try {
     const seen = nodes.map(() => new Set<number>());
     conns.forEach((nc, i) =>
