@@ -13,13 +13,12 @@
 import { parseArgs } from "node:util";
 import { benchArgs } from "./bench_args.ts";
 import { busrtTarget } from "./peers/busrt_target.ts";
-import { type Budget, type CellResult, formatSize, type Row, runCell } from "./peers/cells.ts";
+import { type Budget, type CellResult, formatSize, type Row, runCell, sweepRow } from "./peers/cells.ts";
 import { redisTarget } from "./peers/redis_target.ts";
+import { BUSRTD } from "./peers/reference_binaries.ts";
 import { ServerProcess } from "./peers/server_process.ts";
 import { startBusrt } from "./peers/servers.ts";
 import type { Target } from "./peers/target.ts";
-
-const BUSRTD = new URL("../../shared/rustref/bin/busrtd", import.meta.url).pathname;
 
 const USAGE = `Usage: deno run -A bench/large_payload.ts [options]
 
@@ -156,16 +155,7 @@ if (import.meta.main) {
       servers.push(s.process);
       targets.push(s.target);
     }
-    const rows: Row[] = sizes.map((size) => ({
-      kind: "stream",
-      id: `1to1-${size}`,
-      title: `1→1 pipelined, ${formatSize(size)}`,
-      senders: 1,
-      receivers: 1,
-      mode: "direct",
-      payloadSize: size,
-      sweep: true,
-    }));
+    const rows: Row[] = sizes.map(sweepRow);
     const results: CellResult[] = [];
     const load = () => Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
     console.log(`load average ${load()}, ${navigator.hardwareConcurrency} cores, ${rounds} rounds`);

@@ -43,6 +43,25 @@ export function formatSize(bytes: number): string {
   return `${bytes} B`;
 }
 
+/**
+ * The 1→1 pipelined row of one payload size (the size sweep).
+ *
+ * @param size the payload size in bytes
+ * @returns the row, id `1to1-<size>`
+ */
+export function sweepRow(size: number): Row {
+  return {
+    kind: "stream",
+    id: `1to1-${size}`,
+    title: `1→1 pipelined, ${formatSize(size)}`,
+    senders: 1,
+    receivers: 1,
+    mode: "direct",
+    payloadSize: size,
+    sweep: true,
+  };
+}
+
 /** Every row, in report order. */
 export const ROWS: readonly Row[] = [
   {
@@ -91,16 +110,7 @@ export const ROWS: readonly Row[] = [
     payloadSize: 100,
     sweep: false,
   },
-  ...SWEEP_SIZES.map((size): Row => ({
-    kind: "stream",
-    id: `1to1-${size}`,
-    title: `1→1 pipelined, ${formatSize(size)}`,
-    senders: 1,
-    receivers: 1,
-    mode: "direct",
-    payloadSize: size,
-    sweep: true,
-  })),
+  ...SWEEP_SIZES.map(sweepRow),
   {
     kind: "connect",
     id: "connect",
