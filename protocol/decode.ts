@@ -139,11 +139,12 @@ export class LargeBufferPool {
  * A frame larger than the adaptive capacity is read into a buffer of its
  * own, exactly the frame's size once complete, so its bytes can be handed on
  * (shared by queues, given to the application) without a copy, and the
- * ordinary buffer is reused afterwards. That buffer grows in place
- * (a resizable `ArrayBuffer` whose maximum is the frame size: address space
- * only, no memory) as the body arrives, never to more than twice the bytes
- * received: a header alone claims no memory for its body, and no byte is
- * copied twice on the way.
+ * ordinary buffer is reused afterwards. That buffer grows as the body
+ * arrives, never to more than twice the bytes received: a header alone claims
+ * no memory for its body. With a {@linkcode LargeBufferPool} (the broker) it
+ * is a resizable `ArrayBuffer` grown in place and reused for later frames;
+ * without one (a client, whose payloads go to the application) it is a plain
+ * buffer grown by copying, which costs less than fresh pages.
  *
  * @example A large frame arrives in its own buffer, exactly sized
  * ```ts
@@ -282,11 +283,15 @@ export class ReadBuffer {
       if (large.byteLength < pending + MIN_FREE) large.resize(Math.min(need, pending + MIN_FREE));
       buf = new Uint8Array(large, 0, Math.min(need, large.byteLength));
     } else {
+      const size = Math.min(need, Math.max(2 * pending, this.#maxAdaptive));
       try {
-        // the largest frame this reader accepts: any later frame can reuse it from the pool
-        large = new ArrayBuffer(Math.min(need, Math.max(2 * pending, this.#maxAdaptive)), {
-          maxByteLength: this.pool === null ? need : Math.max(need, this.largestFrame),
-        });
+        // Pooled: a resizable buffer reserving the largest frame this reader accepts, so any later
+        // frame can reuse it. Unpooled (its bytes are handed to the application for good): a plain
+        // buffer, grown by copying, because the allocator recycles freed memory, while every new
+        // resizable buffer costs fresh pages (about 10× slower to fill here).
+        large = this.pool === null
+          ? new ArrayBuffer(size)
+          : new ArrayBuffer(size, { maxByteLength: Math.max(need, this.largestFrame) });
       } catch {
         return null;
       }
@@ -325,11 +330,21 @@ export class ReadBuffer {
       return null;
     }
     const have = this.end;
-    const need = Math.min(this.need > 0 ? this.need : have, large.maxByteLength);
+    const limit = large.resizable ? large.maxByteLength : Infinity;
+    const need = Math.min(this.need > 0 ? this.need : have, limit);
     if (this.buf.length - have < MIN_FREE && this.buf.length < need) {
       const size = Math.min(need, Math.max(2 * have, have + MIN_FREE));
-      if (large.byteLength < size) large.resize(size);
-      this.buf = new Uint8Array(large, 0, size);
+      if (large.resizable) {
+        if (large.byteLength < size) large.resize(size);
+        this.buf = new Uint8Array(large, 0, size);
+      } else {
+        // unpooled: a larger plain buffer; the bytes so far are copied once per doubling (< 1× in all)
+        const grown = new Uint8Array(size);
+        grown.set(this.buf.subarray(0, have));
+        this.#large = grown.buffer;
+        this.#storage = new FrameStorage(grown.buffer, null);
+        this.buf = grown;
+      }
     }
     return this.buf.subarray(have);
   }

@@ -129,6 +129,25 @@ Deno.test("frame body: a large frame read like a socket loop lands in a buffer o
   assert.deepEqual(view, body, "the large frame's bytes are untouched");
 });
 
+Deno.test("frame body: a reader without a pool uses plain buffers, a pooled one resizable buffers", () => {
+  // fresh pages for every new resizable buffer cost ~10× a plain allocation, which the
+  // allocator recycles: a client (no pool) must not pay them for each large payload
+  for (const pooled of [false, true]) {
+    const body = patternBytes(2 * MiB + 3, 23);
+    const frame = clientFrame(6, Op.Message, 0, body);
+    const d = new ClientFrameDecoder(64 * MiB);
+    if (pooled) d.pool = new LargeBufferPool(8 * MiB);
+    let i = 0;
+    const largest = readLikeSocket(d, frame, () => [65536, 300_000, 12_345][i++ % 3], pooled);
+    assert.ok(largest <= 2 * frame.length, `largest buffer ${largest}`);
+    assert.ok(d.next());
+    assert.ok(d.frameAlone);
+    assert.equal(d.buf.length, frame.length, "exactly the frame's size");
+    assert.equal((d.buf.buffer as ArrayBuffer).resizable, pooled, pooled ? "pooled" : "unpooled");
+    assert.deepEqual(d.buf.subarray(d.bodyStart, d.bodyEnd), body);
+  }
+});
+
 Deno.test("frame body: a pooled buffer is reused only after every reference is released", () => {
   const pool = new LargeBufferPool(16 * MiB);
   const d = new ClientFrameDecoder(64 * MiB);
