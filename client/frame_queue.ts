@@ -18,14 +18,17 @@ export class FrameQueue<T> implements AsyncIterable<T> {
   #spaceWaiters: (() => void)[] = [];
   #closed = false;
   #error: unknown = null;
+  readonly #onTake: ((item: T) => void) | null;
 
   /**
    * Creates a queue holding up to `capacity` items before it reports full.
    *
    * @param capacity the number of items at which the queue reports full
+   * @param onTake called with each item as the consumer takes it (in order)
    */
-  constructor(capacity: number) {
+  constructor(capacity: number, onTake?: (item: T) => void) {
     this.#capacity = capacity;
+    this.#onTake = onTake ?? null;
   }
 
   /** Items waiting. */
@@ -53,6 +56,7 @@ export class FrameQueue<T> implements AsyncIterable<T> {
     const reader = this.#reader;
     if (reader !== null) {
       this.#reader = this.#readerReject = null;
+      this.#onTake?.(item);
       reader({ value: item, done: false });
       return;
     }
@@ -104,6 +108,7 @@ export class FrameQueue<T> implements AsyncIterable<T> {
       this.#spaceWaiters = [];
       for (const w of waiters) w();
     }
+    this.#onTake?.(item as T);
     return item;
   }
 

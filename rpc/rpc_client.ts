@@ -257,6 +257,10 @@ export class RpcClient {
    * @param options handlers, handler mode, timeout, QoS and logger
    */
   constructor(client: BusClient, options: RpcClientOptions = {}) {
+    if ((client as { largePayloads?: string }).largePayloads === "borrowed") {
+      // calls and replies are read ahead of their handlers: a borrowed payload would be overwritten
+      throw new TypeError('Cannot run RPC on a client with largePayloads "borrowed"');
+    }
     this.client = client;
     this.#options = options;
     this.#handlers = options.handlers ?? {};
