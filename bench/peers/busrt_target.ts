@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { connect, type IpcClient } from "../../client/mod.ts";
+import { type ConnectOptions, connect, type IpcClient } from "../../client/mod.ts";
 import { QoS } from "../../protocol/constants.ts";
 import { RpcClient } from "../../rpc/mod.ts";
 import { emulatedRequestReply } from "./emulated_request_reply.ts";
@@ -27,6 +27,11 @@ export interface BusrtTargetOptions {
   pid: number;
   /** Request/reply through the RPC layer (default) or plain messages echoed by name. */
   requestReply?: "rpc" | "plain";
+  /**
+   * The clients' {@linkcode ConnectOptions.largePayloads} for messages (default `"owned"`): the
+   * receivers check each payload before taking the next, so `"borrowed"` is safe here.
+   */
+  largePayloads?: "owned" | "borrowed";
 }
 
 const CONNECT_TIMEOUT_S = 10;
@@ -92,7 +97,14 @@ class BusrtConnection implements BenchConnection {
  */
 export function busrtTarget(options: BusrtTargetOptions): Target {
   const dial = (name: string) => connect(options.address, { name, timeout: CONNECT_TIMEOUT_S });
-  const open = async (name: string): Promise<BenchConnection> => new BusrtConnection(await dial(name));
+  const open = async (name: string): Promise<BenchConnection> =>
+    new BusrtConnection(
+      await connect(options.address, {
+        name,
+        timeout: CONNECT_TIMEOUT_S,
+        largePayloads: options.largePayloads ?? "owned",
+      } satisfies ConnectOptions),
+    );
   const rpc = (options.requestReply ?? "rpc") === "rpc";
   return {
     id: options.id,
