@@ -215,7 +215,8 @@ if (import.meta.main) {
     requestTotal: 0,
     connectTotal: 0,
     window: 4096,
-    windowBytes: 4 << 20,
+    // 2 × 16 MiB or 32 × 1 MiB in flight: within the broker's 64 MiB queue and its 48 MiB buffer pool
+    windowBytes: 32 << 20,
   };
   const dir = await Deno.makeTempDir({ prefix: "busrt-large-" });
   const servers: ServerProcess[] = [];

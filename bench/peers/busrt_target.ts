@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { type ConnectOptions, connect, type IpcClient } from "../../client/mod.ts";
+import { connect, type ConnectOptions, type IpcClient } from "../../client/mod.ts";
 import { QoS } from "../../protocol/constants.ts";
 import { RpcClient } from "../../rpc/mod.ts";
 import { emulatedRequestReply } from "./emulated_request_reply.ts";
@@ -99,11 +99,14 @@ export function busrtTarget(options: BusrtTargetOptions): Target {
   const dial = (name: string) => connect(options.address, { name, timeout: CONNECT_TIMEOUT_S });
   const open = async (name: string): Promise<BenchConnection> =>
     new BusrtConnection(
-      await connect(options.address, {
-        name,
-        timeout: CONNECT_TIMEOUT_S,
-        largePayloads: options.largePayloads ?? "owned",
-      } satisfies ConnectOptions),
+      await connect(
+        options.address,
+        {
+          name,
+          timeout: CONNECT_TIMEOUT_S,
+          largePayloads: options.largePayloads ?? "owned",
+        } satisfies ConnectOptions,
+      ),
     );
   const rpc = (options.requestReply ?? "rpc") === "rpc";
   return {

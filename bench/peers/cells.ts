@@ -232,7 +232,12 @@ export async function runCell(
       }
       const topic = `fan.${tag}`;
       for (const r of receivers) await (row.mode === "topic" ? r.subscribe(topic) : r.listen());
-      const window = Math.max(4, Math.min(budget.window, Math.floor(budget.windowBytes / row.payloadSize)));
+      // at least 4 in flight, or 2 for payloads of 4 MiB and more (4 × 16 MiB would fill a 64 MiB queue)
+      const floor = row.payloadSize >= 4 << 20 ? 2 : 4;
+      const window = Math.max(
+        floor,
+        Math.min(budget.window, Math.floor(budget.windowBytes / row.payloadSize)),
+      );
       const spec = {
         senders,
         receivers,

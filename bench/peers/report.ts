@@ -13,6 +13,10 @@ import type { Family } from "./target.ts";
 import { median } from "./reference_tool.ts";
 import { renderToolSection, toolChartPanels, toolGoals, type ToolReport } from "./tool_report.ts";
 
+/** Where the payload sweep sends readers for large payloads (a page of its own bench). */
+const LARGE_PAYLOAD_LINK = "Payloads of 1 MiB and 16 MiB, with our client owning or borrowing them " +
+  "(`largePayloads`), against `busrtd` and Redis: [LARGE_PAYLOADS.md](LARGE_PAYLOADS.md) " +
+  "(`bench/large_payload.ts`, a run of its own).";
 /** A target as the report describes it. */
 export interface TargetInfo {
   /** Target id. */
@@ -359,6 +363,8 @@ export function renderMarkdown(report: RunReport): string {
       ...rowLines(sweepRows.filter((r) => r.sweep)),
       "",
       "</details>",
+      "",
+      LARGE_PAYLOAD_LINK,
       "",
     );
   }
