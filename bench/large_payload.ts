@@ -186,7 +186,8 @@ _Borrowed_: the receiver connects with \`largePayloads: "borrowed"\` and its pay
 buffers the client reuses once the application asks for the next frame (\`ConnectOptions.largePayloads\`).
 Fresh memory for every payload is what limits the owned figures: on this VM, filling new pages runs at about
 0.3–1 GB/s, reused ones at 20+ GB/s, and one unix socket hop at 6.6 GB/s. The broker reuses its own large-frame
-buffers in both cases (\`LargeBufferPool\`).
+buffers in both cases (\`LargeBufferPool\`). At 100 B both modes run the same code: their difference there
+is the noise of this machine.
 
 ${summary.join("\n")}
 `;
