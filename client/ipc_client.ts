@@ -97,9 +97,9 @@ export interface ConnectOptions {
    *   so a large payload is valid only until the application asks for the
    *   next frame (the next step of `for await`, or the next `next()`); copy it
    *   (`frame.payload.slice()`) to keep it. Fresh memory for every payload is
-   *   what limits large-payload throughput (several times more than the
-   *   socket copies on a VM); borrowing moves 1 MiB and 16 MiB payloads
-   *   3–8× faster (docs/PERFORMANCE.md). Up to 64 MiB of buffers stay with
+   *   what limits large-payload throughput (it costs more than the socket
+   *   copies on a VM); borrowing moved 1 MiB and 16 MiB payloads 3–4× faster
+   *   in docs/LARGE_PAYLOADS.md. Up to 64 MiB of buffers stay with
    *   the client for reuse. Smaller payloads are unaffected. Only for a client
    *   read directly: not with `reconnect`, not under an `RpcClient` (both
    *   read ahead of the application); they refuse it with a `TypeError`.
