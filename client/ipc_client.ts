@@ -657,6 +657,7 @@ export class IpcClient extends BusClientBase implements BusClient {
       waiter.reject(new BusError(ErrorCode.Timeout, `no ACK for frame ${id} within the timeout`));
     }
     writePing(w);
+    this.#decoder.releaseIdleStaging(); // large frames stopped coming: no spare memory kept
   }
 
   #shutdown(reason: Error | null): void {

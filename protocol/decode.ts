@@ -27,6 +27,14 @@ export class FrameTooLargeError extends RangeError {
 }
 
 const MIN_FREE = 2048;
+/**
+ * Unpooled frames from this size on are read into a staging buffer the reader
+ * reuses until half the frame has arrived, then into the frame's own buffer:
+ * the doubling chain of fresh buffers would cost twice the frame in new memory.
+ */
+const STAGED_FRAME = 4 * 1024 * 1024;
+/** The largest staging buffer a reader keeps between frames (frames up to 17 MiB: 16 MiB payloads and headers). */
+const STAGING_KEPT = 8.5 * 1024 * 1024;
 
 /**
  * The buffer a large frame was read into, shared by everything that still
@@ -144,7 +152,9 @@ export class LargeBufferPool {
  * no memory for its body. With a {@linkcode LargeBufferPool} (the broker) it
  * is a resizable `ArrayBuffer` grown in place and reused for later frames;
  * without one (a client, whose payloads go to the application) it is a plain
- * buffer grown by copying, which costs less than fresh pages.
+ * buffer grown by copying, which costs less than fresh pages, and from 4 MiB
+ * on the first half of the frame goes to a staging buffer the reader reuses
+ * (up to 8.5 MiB kept, see {@linkcode ReadBuffer.releaseIdleStaging}).
  *
  * @example A large frame arrives in its own buffer, exactly sized
  * ```ts
@@ -189,6 +199,12 @@ export class ReadBuffer {
   #storage: FrameStorage | null = null;
   /** The ordinary buffer to go back to after a large frame (null: make a new one). */
   #home: Uint8Array | null = null;
+  /** Reused memory for the first half of large unpooled frames (see `STAGED_FRAME`), or null. */
+  #staging: Uint8Array | null = null;
+  /** Whether `buf` views `#staging` (the first half of a large unpooled frame). */
+  #inStaging = false;
+  /** Whether a frame used the staging buffer since the last {@linkcode releaseIdleStaging}. */
+  #stagedLately = false;
 
   /**
    * Creates an empty buffer.
@@ -284,6 +300,7 @@ export class ReadBuffer {
       buf = new Uint8Array(large, 0, Math.min(need, large.byteLength));
     } else {
       const size = Math.min(need, Math.max(2 * pending, this.#maxAdaptive));
+      if (this.pool === null && need >= STAGED_FRAME) return this.#startStaging(pending, need, size);
       try {
         // Pooled: a resizable buffer reserving the largest frame this reader accepts, so any later
         // frame can reuse it. Unpooled (its bytes are handed to the application for good): a plain
@@ -306,6 +323,60 @@ export class ReadBuffer {
     this.start = 0;
     this.end = pending;
     return buf.subarray(pending);
+  }
+
+  /**
+   * Starts a large unpooled frame in the staging buffer: a view of `size`
+   * bytes (the same bound as a buffer of its own), in memory kept from an
+   * earlier frame when there is enough.
+   */
+  #startStaging(pending: number, need: number, size: number): Uint8Array {
+    const staging = this.#stagingOf(Math.min(size, Math.ceil(need / 2)), 0);
+    staging.set(this.buf.subarray(this.start, this.end));
+    this.#home = this.#pinned ? null : this.buf;
+    this.#pinned = false;
+    this.#large = staging.buffer as ArrayBuffer;
+    this.#storage = new FrameStorage(this.#large, null); // never handed out: the frame ends elsewhere
+    this.#inStaging = true;
+    this.#stagedLately = true;
+    this.buf = staging;
+    this.start = 0;
+    this.end = pending;
+    return staging.subarray(pending);
+  }
+
+  /** A `size`-byte view of the staging buffer, grown (keeping its first `keep` bytes) if it is smaller. */
+  #stagingOf(size: number, keep: number): Uint8Array {
+    let staging = this.#staging;
+    if (staging === null || staging.length < size) {
+      const grown = new Uint8Array(size);
+      if (staging !== null && keep > 0) grown.set(staging.subarray(0, keep));
+      this.#staging = staging = grown;
+    }
+    return staging.subarray(0, size);
+  }
+
+  /**
+   * The next region of a frame in staging: a larger view while less than half
+   * the frame has arrived, then the frame's own buffer with those bytes.
+   */
+  #stagingRegion(have: number, need: number): Uint8Array {
+    const half = Math.ceil(need / 2);
+    if (this.buf.length - have >= MIN_FREE) return this.buf.subarray(have);
+    if (this.buf.length < half) {
+      this.buf = this.#stagingOf(Math.min(half, Math.max(2 * have, have + MIN_FREE)), have);
+      this.#large = this.buf.buffer as ArrayBuffer;
+      return this.buf.subarray(have);
+    }
+    // half the frame is in: its own buffer, exactly its size (within twice the bytes received)
+    const own = new Uint8Array(need);
+    own.set(this.buf.subarray(0, have));
+    this.#inStaging = false;
+    if (this.#staging !== null && this.#staging.length > STAGING_KEPT) this.#staging = null;
+    this.#large = own.buffer;
+    this.#storage = new FrameStorage(own.buffer, null);
+    this.buf = own;
+    return own.subarray(have);
   }
 
   /** The largest frame (header included) the reader accepts; subclasses know their limit. */
@@ -332,6 +403,7 @@ export class ReadBuffer {
     const have = this.end;
     const limit = large.resizable ? large.maxByteLength : Infinity;
     const need = Math.min(this.need > 0 ? this.need : have, limit);
+    if (this.#inStaging) return this.#stagingRegion(have, need);
     if (this.buf.length - have < MIN_FREE && this.buf.length < need) {
       const size = Math.min(need, Math.max(2 * have, have + MIN_FREE));
       if (large.resizable) {
@@ -353,6 +425,7 @@ export class ReadBuffer {
   #dropLarge(): void {
     this.#large = null;
     this.#storage = null;
+    this.#inStaging = false;
   }
 
   /**
@@ -410,6 +483,16 @@ export class ReadBuffer {
     return next.subarray(pending);
   }
 
+  /**
+   * Lets the staging buffer of large frames go unless a frame used it since
+   * the last call: call it now and then (a client does, at each ping), so a
+   * connection that stopped receiving large frames keeps no spare memory.
+   */
+  releaseIdleStaging(): void {
+    if (!this.#stagedLately && !this.#inStaging) this.#staging = null;
+    this.#stagedLately = false;
+  }
+
   /** Bytes received but not yet parsed. */
   get pending(): number {
     return this.end - this.start;
@@ -422,6 +505,7 @@ export class ReadBuffer {
     this.need = 0;
     this.#dropLarge();
     this.#home = null;
+    this.#staging = null;
   }
 
   /** Resets capacity to the initial size when empty (idle connections). */
@@ -431,6 +515,7 @@ export class ReadBuffer {
       this.start = this.end = 0;
       this.#dropLarge();
       this.#home = null;
+      this.#staging = null;
     }
   }
 }

@@ -148,6 +148,53 @@ Deno.test("frame body: a reader without a pool uses plain buffers, a pooled one 
   }
 });
 
+Deno.test("frame body: unpooled frames of 4 MiB and more stage their first half in reused memory", () => {
+  // the doubling chain would allocate twice each frame in fresh buffers; staging reuses one
+  const sizes = [5 * MiB + 11, 14 * MiB - 3, 6 * MiB + 1];
+  const frames = sizes.map((n, i) => clientFrame(20 + i, Op.Message, 0, patternBytes(n, 40 + i)));
+  const d = new ClientFrameDecoder(64 * MiB);
+  const views: Uint8Array[] = [];
+  const stagingSeen: Set<ArrayBufferLike>[] = [];
+  let r = 0;
+  for (const frame of frames) {
+    const seen = new Set<ArrayBufferLike>();
+    stagingSeen.push(seen);
+    const half = Math.ceil(frame.length / 2);
+    readLikeSocket(d, frame, () => {
+      if (d.frameAlone && d.end - d.start < half - 4096) seen.add(d.buf.buffer);
+      return [212_992, 65_536, 1_000_003, 4096][r++ % 4];
+    });
+    assert.ok(d.next());
+    assert.ok(d.frameAlone);
+    assert.equal(d.buf.length, frame.length, "exactly the frame's size");
+    assert.ok(!seen.has(d.buf.buffer), "the frame ends in a buffer of its own, not in staging");
+    views.push(d.buf.subarray(d.bodyStart, d.bodyEnd));
+    assert.equal(d.next(), false);
+  }
+  // the third frame's first half went to memory the second frame's staging already had
+  const last = [...stagingSeen[1]].at(-1);
+  assert.ok(last !== undefined && stagingSeen[2].has(last), "staging reused across frames");
+  assert.equal(stagingSeen[2].size, 1, "no new staging memory for a frame no larger than the last");
+  // every frame handed out is intact after the later ones reused the staging buffer
+  views.forEach((view, i) => assert.deepEqual(view, patternBytes(sizes[i], 40 + i), `frame ${i}`));
+  // kept while large frames keep coming (one call after a staged frame), let go after an idle period
+  const stagingOf = (frame: Uint8Array) => {
+    const seen = new Set<ArrayBufferLike>();
+    readLikeSocket(d, frame, () => {
+      if (d.frameAlone && d.end - d.start < frame.length / 2 - 4096) seen.add(d.buf.buffer);
+      return 212_992;
+    });
+    assert.ok(d.next());
+    assert.equal(d.next(), false);
+    return seen;
+  };
+  d.releaseIdleStaging();
+  assert.ok(stagingOf(frames[2]).has(last), "kept: a frame used it since the last call");
+  d.releaseIdleStaging();
+  d.releaseIdleStaging();
+  assert.ok(!stagingOf(frames[2]).has(last), "let go: no frame used it between two calls");
+});
+
 Deno.test("frame body: a pooled buffer is reused only after every reference is released", () => {
   const pool = new LargeBufferPool(16 * MiB);
   const d = new ClientFrameDecoder(64 * MiB);
