@@ -98,7 +98,7 @@ export interface ConnectOptions {
    *   next frame (the next step of `for await`, or the next `next()`); copy it
    *   (`frame.payload.slice()`) to keep it. Fresh memory for every payload is
    *   what limits large-payload throughput (it costs more than the socket
-   *   copies on a VM); borrowing moved 1 MiB and 16 MiB payloads 3–4× faster
+   *   copies on a VM); borrowing moved 1 MiB and 16 MiB payloads 3.6–4.5× faster
    *   in docs/LARGE_PAYLOADS.md. Up to 64 MiB of buffers stay with
    *   the client for reuse. Smaller payloads are unaffected. Only for a client
    *   read directly: not with `reconnect`, not under an `RpcClient` (both
