@@ -41,6 +41,28 @@ export async function runCli(args: string[], stdin?: Uint8Array | string): Promi
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
 
+/** The repository root: scripts given to {@linkcode runScript} are relative to it. */
+const ROOT = new URL("../", import.meta.url).pathname;
+
+/**
+ * Runs `deno run -A <script> <args>` from the repository root to completion
+ * (a bench or tool script), with piped output and no colours.
+ *
+ * @param script the script path, relative to the repository root
+ * @param args its arguments
+ * @returns its exit code and output
+ */
+export async function runScript(script: string, args: string[]): Promise<CliResult> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
 /** Collects a stream's text as it arrives and lets a test wait for a pattern. */
 export class StreamText {
   /** Everything received so far. */

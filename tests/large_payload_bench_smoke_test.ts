@@ -7,9 +7,10 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { runScript } from "./_cli_helpers.ts";
 import { REFERENCE_UNAVAILABLE } from "./_reference.ts";
 
-const BENCH = new URL("../bench/large_payload.ts", import.meta.url).pathname;
+const BENCH = "bench/large_payload.ts";
 
 Deno.test({
   name: "bench/large_payload.ts measures owned and borrowed payloads against busrtd and writes its page",
@@ -18,27 +19,20 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "busrt-lp-smoke-" });
     try {
       const page = `${dir}/LARGE_PAYLOADS.md`;
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          BENCH,
-          "--sizes",
-          "1048576",
-          "--rounds",
-          "1",
-          "--cap-ms",
-          "300",
-          "--only",
-          "busrt-unix,busrt-borrowed-unix,busrtd-unix,busrtd-borrowed-unix",
-          "--markdown",
-          page,
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout);
-      assert.equal(out.code, 0, `${text}\n${new TextDecoder().decode(out.stderr)}`);
+      const out = await runScript(BENCH, [
+        "--sizes",
+        "1048576",
+        "--rounds",
+        "1",
+        "--cap-ms",
+        "300",
+        "--only",
+        "busrt-unix,busrt-borrowed-unix,busrtd-unix,busrtd-borrowed-unix",
+        "--markdown",
+        page,
+      ]);
+      const text = out.stdout;
+      assert.equal(out.code, 0, `${text}\n${out.stderr}`);
       for (
         const label of ["busrt (unix)", "busrt (unix), borrowed", "busrtd (unix)", "busrtd (unix), borrowed"]
       ) {
