@@ -193,9 +193,9 @@ export class ReadBuffer {
   #pinned = false;
   /** Where large frames' buffers come from and go back to (null: always new ones). */
   pool: LargeBufferPool | null = null;
-  /** The resizable storage of a large frame being read (or just parsed), else null. */
+  /** The buffer of a large frame being read (or just parsed), else null. */
   #large: ArrayBuffer | null = null;
-  /** The reference to `#large` this reader holds. */
+  /** The reference to a pooled `#large` this reader holds (null without a pool: nothing to hand back). */
   #storage: FrameStorage | null = null;
   /** The ordinary buffer to go back to after a large frame (null: make a new one). */
   #home: Uint8Array | null = null;
@@ -229,9 +229,9 @@ export class ReadBuffer {
   }
 
   /**
-   * The storage of the frame `next()` just returned when it is alone in it
-   * ({@linkcode frameAlone}), else null: retain it to keep its bytes past
-   * the next read.
+   * The pooled storage of the frame `next()` just returned when it is alone
+   * in it ({@linkcode frameAlone}), else null: retain it to keep its bytes
+   * past the next read (an unpooled buffer is never reused: nothing to retain).
    */
   get frameStorage(): FrameStorage | null {
     return this.#storage;
@@ -286,8 +286,9 @@ export class ReadBuffer {
 
   /**
    * Moves the start of a large frame (every pending byte belongs to it) into
-   * a resizable buffer of its own; null when one cannot be made (the address
-   * space reservation failed), and the ordinary buffer grows instead.
+   * a buffer of its own (pooled: resizable; unpooled: plain, or the staging
+   * buffer from `STAGED_FRAME` on); null when one cannot be made (the
+   * address space reservation failed), and the ordinary buffer grows instead.
    */
   #startLarge(): Uint8Array | null {
     const pending = this.end - this.start;
@@ -318,7 +319,7 @@ export class ReadBuffer {
     this.#home = this.#pinned ? null : this.buf;
     this.#pinned = false;
     this.#large = large;
-    this.#storage = new FrameStorage(large, this.pool);
+    this.#storage = this.pool === null ? null : new FrameStorage(large, this.pool);
     this.buf = buf;
     this.start = 0;
     this.end = pending;
@@ -336,7 +337,6 @@ export class ReadBuffer {
     this.#home = this.#pinned ? null : this.buf;
     this.#pinned = false;
     this.#large = staging.buffer as ArrayBuffer;
-    this.#storage = new FrameStorage(this.#large, null); // never handed out: the frame ends elsewhere
     this.#inStaging = true;
     this.#stagedLately = true;
     this.buf = staging;
@@ -374,7 +374,6 @@ export class ReadBuffer {
     this.#inStaging = false;
     if (this.#staging !== null && this.#staging.length > STAGING_KEPT) this.#staging = null;
     this.#large = own.buffer;
-    this.#storage = new FrameStorage(own.buffer, null);
     this.buf = own;
     return own.subarray(have);
   }
@@ -393,7 +392,7 @@ export class ReadBuffer {
     const large = this.#large!;
     if (this.start === this.end) {
       // parsed (or never more than the header): back to the ordinary buffer
-      this.#storage!.release();
+      this.#storage?.release();
       this.#dropLarge();
       this.buf = this.#home ?? new Uint8Array(this.#baseSize);
       this.#home = null;
@@ -401,8 +400,7 @@ export class ReadBuffer {
       return null;
     }
     const have = this.end;
-    const limit = large.resizable ? large.maxByteLength : Infinity;
-    const need = Math.min(this.need > 0 ? this.need : have, limit);
+    const need = this.need > 0 ? this.need : have;
     if (this.#inStaging) return this.#stagingRegion(have, need);
     if (this.buf.length - have < MIN_FREE && this.buf.length < need) {
       const size = Math.min(need, Math.max(2 * have, have + MIN_FREE));
@@ -414,7 +412,6 @@ export class ReadBuffer {
         const grown = new Uint8Array(size);
         grown.set(this.buf.subarray(0, have));
         this.#large = grown.buffer;
-        this.#storage = new FrameStorage(grown.buffer, null);
         this.buf = grown;
       }
     }
